@@ -1,0 +1,132 @@
+"""One exception root for everything newsbot raises on purpose.
+
+Every subclass carries the data that explains it and a short ``user_message``
+that a chat user can read; adapters show that message and nothing else.
+"""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Root of every error newsbot raises deliberately."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def user_message(self) -> str:
+        """A one-line explanation fit to show the person who caused it."""
+        return self.message
+
+
+class ConfigError(NewsbotError):
+    """A setting has a bad value; the bot cannot start."""
+
+
+class ParseError(NewsbotError):
+    """The content could not be read as an article."""
+
+
+# --- fetching -------------------------------------------------------------------------
+
+
+class FetchError(NewsbotError):
+    """Fetching a URL failed; ``url`` is what was asked for."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class InvalidURLError(FetchError):
+    """The text given is not an http(s) URL we can fetch."""
+
+
+class BlockedAddressError(FetchError):
+    """The URL resolves to a private, loopback or otherwise forbidden address."""
+
+    def __init__(self, url: str, host: str, address: str) -> None:
+        super().__init__(
+            f"I won't fetch {host}: it points to a private or local address.", url
+        )
+        self.host = host
+        self.address = address
+
+
+class FetchTimeoutError(FetchError):
+    """The server took too long to answer."""
+
+    def __init__(self, url: str, seconds: float) -> None:
+        super().__init__(f"That page took longer than {seconds:g} s to answer.", url)
+        self.seconds = seconds
+
+
+class TooLargeError(FetchError):
+    """The body (after decompression) exceeded the size cap."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        super().__init__(
+            f"That page is larger than {limit / 1_000_000:g} MB, too big to read.", url
+        )
+        self.limit = limit
+
+
+class TooManyRedirectsError(FetchError):
+    """Redirect loop or chain longer than allowed."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        super().__init__(f"That link redirects more than {limit} times (a loop?).", url)
+        self.limit = limit
+
+
+class UnsupportedContentError(FetchError):
+    """The server sent something that is not a web page (PDF, image, ...)."""
+
+    def __init__(self, url: str, content_type: str) -> None:
+        shown = content_type or "unknown type"
+        super().__init__(f"That link is not a web page ({shown}).", url)
+        self.content_type = content_type
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status."""
+
+    def __init__(self, url: str, status: int) -> None:
+        super().__init__(f"The site answered with an error (HTTP {status}).", url)
+        self.status = status
+
+
+class ConnectError(FetchError):
+    """The host could not be resolved or reached."""
+
+
+# --- subscriptions and commands --------------------------------------------------------
+
+
+class TopicError(NewsbotError):
+    """A topic expression is invalid; ``expression`` is what the user typed."""
+
+    def __init__(self, message: str, expression: str) -> None:
+        super().__init__(message)
+        self.expression = expression
+
+
+class LimitError(NewsbotError):
+    """A per-user or per-channel cap was reached."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class PermissionDeniedError(NewsbotError):
+    """The user may not do this here (for example manage a channel's subscriptions)."""
+
+
+class CommandError(NewsbotError):
+    """A command could not be understood or carried out."""
+
+
+class StoreError(NewsbotError):
+    """Redis could not be reached or answered unexpectedly."""

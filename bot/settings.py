@@ -1,0 +1,127 @@
+"""All configuration, read from ``NEWSBOT_*`` environment variables (and ``.env``).
+
+One class, built once in ``main()`` and passed down; nothing reads the environment
+anywhere else. Every field is listed in the README's settings table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .errors import ConfigError
+
+USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; summary-card bot)"
+
+
+def _split_list(value: object) -> object:
+    """Accept ``a,b,c`` (as people write it in .env) as well as a JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; see the README table for meanings and defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage -------------------------------------------------------------------
+    redis_url: str | None = None
+    data_dir: Path = Path("data")
+
+    # --- fetching ------------------------------------------------------------------
+    fetch_timeout: float = Field(10.0, gt=0)
+    fetch_connect_timeout: float = Field(5.0, gt=0)
+    fetch_max_bytes: int = Field(5_000_000, gt=0)
+    fetch_max_redirects: int = Field(5, ge=0)
+    fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    user_agent: str = USER_AGENT
+
+    # --- subscriptions and matching -------------------------------------------------
+    max_subscriptions_per_user: int = Field(50, gt=0)
+    max_subscriptions_per_channel: int = Field(200, gt=0)
+    # A term only found in the body (not headline, summary, lead or topics) must occur
+    # at least this many times to count as what the article is about.
+    match_min_body_mentions: int = Field(2, ge=1)
+
+    # --- HTTP server and ingest -----------------------------------------------------
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    ingest_token: SecretStr | None = None
+
+    # --- pipeline -------------------------------------------------------------------
+    workers: int = Field(2, ge=1)
+    stream_maxlen: int = Field(100_000, gt=0)
+    dedupe_ttl_s: int = Field(7 * 24 * 3600, gt=0)
+    delivery_max_attempts: int = Field(8, ge=1)
+
+    # --- feeds and digests ----------------------------------------------------------
+    feed_interval_s: int = Field(600, ge=60)
+    digest_hour: int = Field(8, ge=0, le=23)
+    digest_timezone: str = "UTC"
+
+    # --- Discord --------------------------------------------------------------------
+    discord_token: SecretStr | None = None
+    discord_shards: int | None = Field(None, ge=1)
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    discord_dev_guild: int | None = None
+    discord_read_messages: bool = False
+
+    # --- Slack ----------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str | None = None
+    slack_managers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # --- logging --------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    _split = field_validator("fetch_allow_hosts", "slack_managers", mode="before")(
+        _split_list
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        schemes = ("redis://", "rediss://", "unix://")
+        if not value.startswith(schemes):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _check_slack(self) -> Settings:
+        if self.slack_bot_token and not (self.slack_app_token or self.slack_signing_secret):
+            raise ValueError(
+                "NEWSBOT_SLACK_BOT_TOKEN needs NEWSBOT_SLACK_APP_TOKEN (Socket Mode) "
+                "or NEWSBOT_SLACK_SIGNING_SECRET (HTTP mode)"
+            )
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning pydantic's report into one readable ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first.get("loc") or ()
+        name = f"NEWSBOT_{str(loc[0]).upper()}" if loc else "settings"
+        raise ConfigError(f"bad setting {name}: {first.get('msg', 'invalid value')}") from None
