@@ -101,6 +101,14 @@ class ConnectError(FetchError):
     """The host could not be resolved or reached."""
 
 
+class ContentDecodeError(FetchError):
+    """The body used an unknown or broken content encoding (compression)."""
+
+    def __init__(self, url: str, encoding: str) -> None:
+        super().__init__("I couldn't unpack that page (broken or unknown compression).", url)
+        self.encoding = encoding
+
+
 # --- subscriptions and commands --------------------------------------------------------
 
 
