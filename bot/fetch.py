@@ -136,8 +136,10 @@ def is_forbidden_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Ad
     except ValueError:
         return True
     if isinstance(ip, ipaddress.IPv6Address):
-        # An IPv6 address that embeds an IPv4 one reaches that IPv4 host.
-        embedded = ip.ipv4_mapped or ip.sixtofour
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d
+            return is_forbidden_address(ip.ipv4_mapped)
+        # Other IPv6 addresses that embed an IPv4 one can reach that IPv4 host.
+        embedded = ip.sixtofour
         if embedded is None and ip in _NAT64:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None and is_forbidden_address(embedded):
