@@ -401,7 +401,8 @@ def decode_body(body: bytes, declared: str | None) -> tuple[str, str | None]:
                 return body.decode(codec, "replace"), codec
             except (LookupError, UnicodeError):
                 continue
-    best = from_bytes(body).best()
+    # Declarations were handled above; let the detector judge the bytes alone.
+    best = from_bytes(body, preemptive_behaviour=False).best()
     if best is not None and best.encoding:
         codec = _codec(best.encoding) or "utf-8"
         return body.decode(codec, "replace"), codec

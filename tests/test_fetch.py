@@ -485,6 +485,7 @@ async def test_charset_from_meta_tag(server: Server) -> None:
         # Not a text codec: ignored, then the charset is guessed.
         (b"<p>Le caf\xe9 \xe9tait chaud, d\xe9j\xe0 servi.</p>", "base64", "<p>Le caf", None),
         (b"<p>Le caf\xe9 \xe9tait chaud, d\xe9j\xe0 servi.</p>", "rot13", "<p>Le caf", None),
+        (b'<meta charset="iso-8859-7"><p>Caf\xe9 in Athens</p>', None, "Cafι", "iso8859-7"),
         (b"", None, "", None),
     ],
 )
