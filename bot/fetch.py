@@ -469,7 +469,11 @@ class Fetcher:
         headers: Mapping[str, str] | None = None,
     ) -> Page:
         """GET ``url`` following redirects; a 304 comes back as a Page with empty text."""
-        target = _parse_url(url, url)
+        try:
+            target = _parse_url(url, url)
+        except InvalidURLError:
+            logger.debug("fetch refused: not a web link")
+            raise
         host = target.host or ""
         try:
             async with asyncio.timeout(self._policy.timeout):
