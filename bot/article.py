@@ -1,10 +1,395 @@
-"""Pure article parsing: page content in, summary card out, no I/O."""
+"""Pure article parsing: page content in, summary card out, no I/O.
+
+HTML pages: metadata from JSON-LD / Open Graph / meta tags, the body from trafilatura
+(then cleared of furniture lines), dates from metadata, then the page's own date lines,
+the URL and finally htmldate. Plain-text pages (a page's text with its clutter) go
+through ``textpage``, which finds the article run, its headline, section and dates.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import charset_normalizer
+import htmldate
+import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
+
 from .card import Card
+from .dates import dateline, parse_timestamp, url_date
+from .errors import ParseError
+from .figures import key_figures
+from .htmlmeta import PageMeta, read_meta, squash
+from .lang import detect_language
+from .subjects import subjects
+from .summary import summarise
+from .textpage import read_text_page
+from .textutil import is_clutter_line, normalise_space, word_count
+from .urls import clean_url, registered_domain
+
+log = logging.getLogger(__name__)
+
+_HTML_SNIFF = re.compile(r"<(!doctype\s+html|html|head|body|meta|div|p|article|title)\b", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SEPARATORS = re.compile(r"\s+[|\-–—:·»/]{1,2}\s+|\s*_\s*(?=\S)|\s+::\s+")
+_PAYWALL = re.compile(
+    r"(subscribe to (continue|read)|to continue reading|subscribers only|for subscribers|"
+    r"already a subscriber|sign in to (continue|read)|create a free account to|"
+    r"this (article|content) is (only )?(available|reserved) (to|for) (subscribers|members)|"
+    r"réservé aux abonnés|article réservé|abonnez-vous|jetzt abonnieren|weiterlesen mit|"
+    r"nur für abonnenten|exclusivo para suscriptores|suscríbete para|"
+    r"we use cookies|accept (all )?cookies|cookie (settings|preferences|consent)|"
+    r"your privacy choices|consent to (the use of )?cookies)",
+    re.I,
+)
+_ERROR_TITLE = re.compile(
+    r"\b(404|410|500|page not found|not found|error|seite nicht gefunden|page introuvable|"
+    r"página no encontrada|pagina non trovata)\b",
+    re.I,
+)
+_BLOCK_TAGS = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 li ul ol br tr td th section article header footer nav aside "
+    "figure figcaption blockquote pre time dd dt table main form address".split()
+)
+_SKIP_TAGS = frozenset("script style noscript template svg iframe head".split())
 
 
 def parse_article(content: str | bytes, url: str | None = None) -> Card:
-    """Turn an HTML page, or a page's plain text, into a summary card."""
-    raise NotImplementedError
+    """Turn an HTML page, or a page's plain text, into a summary card.
+
+    Raises ParseError when the content holds no readable article (empty, binary junk,
+    an error page).
+    """
+    try:
+        text = _decode(content)
+        if _HTML_SNIFF.search(text[:4096]):
+            return _from_html(text, url)
+        return _from_text(text, url)
+    except ParseError:
+        raise
+    except (ValueError, TypeError, etree.LxmlError, RecursionError, LookupError) as exc:
+        # Broken markup reaches lxml/trafilatura internals in odd ways; the user only
+        # needs to know the page could not be read.
+        log.debug("parse failed for %s: %r", url, exc)
+        raise ParseError("I couldn't read an article on that page.") from exc
+
+
+# --- decoding ------------------------------------------------------------------------
+
+
+def _decode(content: str | bytes) -> str:
+    if isinstance(content, str):
+        text = content
+    else:
+        text = _decode_bytes(content)
+    text = _BAD_CHARS.sub("", text)
+    if not text.strip():
+        raise ParseError("That page is empty.")
+    return text
+
+
+def _decode_bytes(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    m = _META_CHARSET.search(data[:4096])
+    if m:
+        try:
+            return data.decode(m.group(1).decode("ascii").lower(), errors="replace")
+        except LookupError:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data[:200_000]).best()
+    if best is not None:
+        return data.decode(best.encoding, errors="replace")
+    return data.decode("latin-1")
+
+
+# --- HTML ----------------------------------------------------------------------------
+
+
+def _visible_lines(tree: lxml_html.HtmlElement) -> list[str]:
+    """The page's visible text, one line per block element."""
+    parts: list[str] = []
+
+    def walk(el: etree._Element) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _SKIP_TAGS or not isinstance(el.tag, str):
+            if el.tail:
+                parts.append(el.tail)
+            return
+        block = tag in _BLOCK_TAGS
+        if block:
+            parts.append("\n")
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            walk(child)
+        if block:
+            parts.append("\n")
+        if el.tail:
+            parts.append(el.tail)
+
+    body = tree.find(".//body")
+    walk(body if body is not None else tree)
+    return [line for line in normalise_space("".join(parts)).split("\n") if line]
+
+
+def _site_tokens(site: str | None, url: str | None) -> set[str]:
+    out: set[str] = set()
+    for value in (site, registered_domain(url) if url else None):
+        if value:
+            norm = re.sub(r"[^\w]", "", value.lower())
+            out.add(norm)
+            out.add(norm.split(".")[0])
+            dom = value.lower().split(".")[0]
+            out.add(re.sub(r"[^\w]", "", dom))
+    return {t for t in out if len(t) >= 2}
+
+
+def strip_site(title: str, site_tokens: set[str], others: list[str]) -> str:
+    """The title without " - Site name" (or "Site | ") parts at either end."""
+    title = squash(title)
+    segments = _SEPARATORS.split(title)
+    if len(segments) < 2:
+        return title
+    seps = _SEPARATORS.findall(title)
+
+    def site_like(seg: str) -> bool:
+        norm = re.sub(r"[^\w]", "", seg.lower())
+        if not norm:
+            return True
+        if any(tok and (tok in norm or norm in tok) for tok in site_tokens if len(norm) >= 2):
+            return True
+        in_others = any(seg.lower() in o.lower() for o in others)
+        return len(seg.split()) <= 3 and not in_others and len(seg) < 30
+
+    # Drop site-like segments from the end, then from the start, keeping the longest part.
+    while len(segments) > 1 and site_like(segments[-1]) and len(segments[-1]) < len(
+        max(segments, key=len)
+    ):
+        segments.pop()
+        seps.pop()
+    while len(segments) > 1 and site_like(segments[0]) and len(segments[0]) < len(
+        max(segments, key=len)
+    ):
+        segments.pop(0)
+        seps.pop(0)
+    out = segments[0]
+    for sep, seg in zip(seps, segments[1:], strict=False):
+        out += sep + seg
+    return out.strip()
+
+
+def _choose_headline(meta: PageMeta, site: str | None, url: str | None) -> str | None:
+    tokens = _site_tokens(site, url)
+    h1s = [h for h in meta.h1s if word_count(h) >= 2]
+    raw = [c for c in (meta.ld_headline, meta.og_title, meta.title_tag) if c]
+    cleaned = [strip_site(c, tokens, h1s) for c in raw]
+    low = [c.lower() for c in cleaned]
+    for h in h1s:
+        hl = h.lower()
+        if hl in low or any(c.startswith(hl) and len(hl) > 20 for c in low):
+            return h
+    ld = strip_site(meta.ld_headline, tokens, h1s) if meta.ld_headline else None
+    if ld and not ld.endswith(("...", "…")):
+        return ld
+    if meta.og_title:
+        return strip_site(meta.og_title, tokens, h1s)
+    if meta.title_tag and word_count(meta.title_tag) >= 3:
+        title = strip_site(meta.title_tag, tokens, h1s)
+        # An h1 that repeats most of the title is the visible form of it.
+        for h in h1s:
+            if h.lower() in title.lower() and len(h) > len(title) * 0.6:
+                return h
+        return title
+    if h1s:
+        return h1s[0]
+    return cleaned[0] if cleaned else None
+
+
+def _clean_body(text: str, headline: str | None) -> list[str]:
+    lines = [line.strip() for line in text.split("\n")]
+    keep: list[str] = []
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if is_clutter_line(line):
+            continue
+        if nxt and re.match(r"^\s*read more\s*$", nxt, re.I) and word_count(line) < 20:
+            continue  # a related-story link above its "Read more" prompt
+        if headline and not keep and line.lower() == headline.lower():
+            continue
+        keep.append(line)
+    return keep
+
+
+def _site_name(meta: PageMeta, url: str | None) -> str | None:
+    if meta.site_name and len(meta.site_name) < 60 and not meta.site_name.startswith("http"):
+        return meta.site_name
+    dom = registered_domain(url) if url else None
+    return dom
+
+
+def _section(meta: PageMeta) -> str | None:
+    value = meta.section
+    if not value or value.startswith("http") or len(value) > 50:
+        return None
+    return value
+
+
+def _published(meta: PageMeta, lines: list[str], headline: str | None, url: str | None,
+               tree: lxml_html.HtmlElement, latest: date) -> tuple[str | None, str | None]:
+    published = parse_timestamp(meta.published, latest)
+    updated = parse_timestamp(meta.updated, latest)
+    if published:
+        return published, updated
+    # The page's own date lines, near the headline.
+    start = 0
+    if headline:
+        for i, line in enumerate(lines):
+            if line.lower() == headline.lower():
+                start = i
+                break
+    window = "\n".join(lines[max(0, start - 5) : start + 25])
+    pub, upd = dateline(window, latest)
+    if pub:
+        return pub.isoformat(), updated or (upd.isoformat() if upd else None)
+    from_url = url_date(url, latest)
+    if from_url:
+        return from_url.isoformat(), updated
+    found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True,
+                               max_date=latest.isoformat())
+    return found, updated
+
+
+def _is_paywalled(meta: PageMeta, body: str, page_text: str) -> bool:
+    if meta.accessible_for_free is False:
+        return True
+    if word_count(body) < 150:
+        return bool(_PAYWALL.search(page_text[:20000]))
+    return False
+
+
+def _from_html(text: str, url: str | None) -> Card:
+    text = _XML_DECL.sub("", text, count=1)
+    try:
+        tree = lxml_html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise ParseError("I couldn't read an article on that page.") from exc
+    meta = read_meta(tree)
+    site = _site_name(meta, url)
+    headline = _choose_headline(meta, site, url)
+    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
+                                      with_metadata=False)
+    raw_body = (doc.text if doc is not None else "") or ""
+    paragraphs = _clean_body(raw_body, headline)
+    lines = _visible_lines(tree)
+    if word_count(" ".join(paragraphs)) < 40:
+        # trafilatura found nothing usable: read the visible text like a text page.
+        found = read_text_page("\n\n".join(lines))
+        if word_count(" ".join(found.paragraphs)) > word_count(" ".join(paragraphs)):
+            paragraphs = found.paragraphs
+            headline = headline or found.headline
+    if not paragraphs and meta.ld_body:
+        paragraphs = [p.strip() for p in meta.ld_body.split("\n") if p.strip()]
+    body = "\n\n".join(paragraphs)
+    page_text = "\n".join(lines)
+    paywalled = _is_paywalled(meta, body, page_text)
+    title_text = " ".join(filter(None, [meta.title_tag, *meta.h1s]))
+    if not paywalled and (not headline or word_count(body) < 25 or (
+            _ERROR_TITLE.search(title_text) and word_count(body) < 150)):
+        raise ParseError("I couldn't find an article on that page.")
+    latest = _latest_allowed()
+    published, updated = _published(meta, lines, headline, url, tree, latest)
+    canonical = clean_url(meta.canonical or meta.og_url or "", base=url) or (
+        clean_url(url) if url else None)
+    image = None
+    if meta.image:
+        from urllib.parse import urljoin
+
+        image = urljoin(url or "", meta.image) if url else meta.image
+        if not image.startswith(("http://", "https://")):
+            image = None
+    return _card(
+        url=url, canonical=canonical, headline=headline or "", body=body,
+        published=published, updated=updated, site=site, section=_section(meta),
+        authors=_authors(meta.authors), language=meta.language, image=image,
+        paywalled=paywalled, keywords=meta.keywords,
+    )
+
+
+def _authors(names: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for name in names:
+        name = re.sub(r"^(by|par|von|por|di)\s+", "", squash(name), flags=re.I)
+        if 2 <= len(name) <= 60 and name not in out and not re.search(r"\d|@|www\.", name):
+            out.append(name)
+    return tuple(out[:10])
+
+
+# --- plain text ----------------------------------------------------------------------
+
+
+def _from_text(text: str, url: str | None) -> Card:
+    found = read_text_page(text)
+    body = "\n\n".join(found.paragraphs)
+    if not found.paragraphs or word_count(body) < 25:
+        raise ParseError("I couldn't find an article in that text.")
+    latest = _latest_allowed()
+    pub, upd = dateline("\n".join(found.date_lines), latest)
+    published = pub.isoformat() if pub else None
+    if published is None:
+        from_url = url_date(url, latest)
+        published = from_url.isoformat() if from_url else None
+    headline = found.headline or found.paragraphs[0][:120]
+    return _card(
+        url=url, canonical=clean_url(url) if url else None, headline=headline, body=body,
+        published=published, updated=upd.isoformat() if upd else None,
+        site=registered_domain(url) if url else None, section=found.section,
+        authors=tuple(found.authors), language=None, image=None,
+        paywalled=bool(_PAYWALL.search(body)) and word_count(body) < 150, keywords=[],
+    )
+
+
+# --- shared ----------------------------------------------------------------------------
+
+
+def _latest_allowed() -> date:
+    # A page cannot be published after tomorrow (time zones); anything later is noise.
+    return (datetime.now(timezone.utc) + timedelta(days=1)).date()
+
+
+def _card(*, url: str | None, canonical: str | None, headline: str, body: str,
+          published: str | None, updated: str | None, site: str | None,
+          section: str | None, authors: tuple[str, ...], language: str | None,
+          image: str | None, paywalled: bool, keywords: list[str]) -> Card:
+    headline = squash(headline)
+    language = language or detect_language(body)
+    return Card(
+        url=url,
+        canonical_url=canonical,
+        headline=headline,
+        published=published,
+        updated=updated,
+        site=site,
+        section=section,
+        authors=authors,
+        language=language,
+        summary=summarise(headline, body),
+        key_figures=key_figures(body, headline),
+        topics=subjects(headline, body, keywords),
+        image=image,
+        body=body,
+        paywalled=paywalled,
+    )

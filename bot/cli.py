@@ -1,0 +1,45 @@
+"""The ``newsbot`` command: builds the settings once, then dispatches to a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .errors import NewsbotError
+from .settings import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each subcommand module registers its own subparser."""
+    from . import cli_match, cli_summarize
+
+    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    cli_summarize.add_parser(sub)
+    cli_match.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsbot`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        )
+        result: int = args.func(args, settings)
+        return result
+    except NewsbotError as exc:
+        print(f"newsbot: {exc.user_message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

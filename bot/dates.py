@@ -1,0 +1,184 @@
+"""Dates as pages write them: metadata timestamps and datelines in several languages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from email.utils import parsedate_tz
+
+# Month names and abbreviations, lower-case and accent-free, for the languages the bot
+# meets most; a number wins over a name when both could be read.
+_MONTHS: dict[str, int] = {}
+for _names in (
+    "january february march april may june july august september october november december",
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
+    "januar februar marz april mai juni juli august september oktober november dezember",
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro",
+    "januari februari maart april mei juni juli augustus september oktober november december",
+):
+    for _i, _name in enumerate(_names.split(), start=1):
+        _MONTHS.setdefault(_name, _i)
+for _i, _abbr in enumerate(
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1
+):
+    _MONTHS.setdefault(_abbr, _i)
+_MONTHS.update({"sept": 9, "janv": 1, "fevr": 2, "avr": 4, "juil": 7, "dic": 12, "ene": 1,
+                "dez": 12, "okt": 10, "mrz": 3, "maerz": 3, "set": 9, "ago": 8, "abr": 4,
+                "mei": 5, "mag": 5, "giu": 6, "lug": 7, "ott": 10, "fev": 2, "out": 10})
+
+MONTH_PATTERN = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY = r"(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|\.|º)?"
+_YEAR = r"(?P<y>(?:19|20)\d\d)"
+_MON = rf"(?P<m>{MONTH_PATTERN})\.?"
+
+# Each pattern names its parts d, m (number or name) and y.
+_DATE_PATTERNS = [
+    re.compile(rf"\b{_YEAR}-(?P<m>[01]?\d)-(?P<d>[0-3]?\d)\b"),
+    re.compile(rf"\b{_YEAR}/(?P<m>[01]?\d)/(?P<d>[0-3]?\d)\b"),
+    re.compile(rf"\b(?P<d>[0-3]?\d)\.\s?(?P<m>[01]?\d)\.\s?{_YEAR}\b"),
+    re.compile(rf"\b{_DAY}\s+(?:de\s+)?{_MON},?\s+(?:de\s+|del\s+)?{_YEAR}\b", re.I),
+    re.compile(rf"\b{_MON}\s+{_DAY},?\s+{_YEAR}\b", re.I),
+    re.compile(rf"\b(?P<d>[0-3]?\d)/(?P<m>[01]?\d)/{_YEAR}\b"),
+    re.compile(r"(?P<y>(?:19|20)\d\d)年(?P<m>[01]?\d)月(?P<d>[0-3]?\d)日"),
+]
+
+# Words that introduce the publication or the update date in a dateline.
+_PUBLISHED_CUES = re.compile(
+    r"(published|posted|date created|first published|publi[ée]e?|mis en ligne|"
+    r"ver[öo]ffentlicht|erschienen|publicado|publicada|publicato|pubblicato|gepubliceerd|"
+    r"creado|cr[ée]{1,2} le)\b",
+    re.I,
+)
+_UPDATED_CUES = re.compile(
+    r"(updated?|latest update|last update|last modified|modified|mis [àa] jour|"
+    r"aktualisiert|actualizado|actualizada|aggiornato|atualizado|bijgewerkt)\b",
+    re.I,
+)
+_ISO_TS = re.compile(
+    r"^(?P<date>\d{4}-\d\d-\d\d)(?:[T ](?P<time>\d\d:\d\d(?::\d\d)?)(?:\.\d+)?"
+    r"\s*(?P<tz>Z|[+-]\d\d:?\d\d)?)?"
+)
+_URL_DATE = re.compile(
+    r"/(?P<y>(?:19|20)\d\d)[/-]?(?P<m>0[1-9]|1[0-2])[/-]?(?P<d>0[1-9]|[12]\d|3[01])?(?:/|[-_]|$)"
+)
+
+
+def _ascii_lower(text: str) -> str:
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
+def _valid(y: int, m: int, d: int, latest: date | None) -> date | None:
+    try:
+        value = date(y, m, d)
+    except ValueError:
+        return None
+    if value.year < 1995:
+        return None
+    if latest is not None and value > latest:
+        return None
+    return value
+
+
+def parse_timestamp(value: str | None, latest: date | None = None) -> str | None:
+    """ISO 8601 from a metadata value: a full timestamp when it has an offset, else a day."""
+    if not value:
+        return None
+    text = value.strip()
+    m = _ISO_TS.match(text)
+    if m:
+        y, mo, d = (int(x) for x in m.group("date").split("-"))
+        day = _valid(y, mo, d, latest)
+        if day is None:
+            return None
+        tz = m.group("tz")
+        if m.group("time") and tz:
+            tm = m.group("time")
+            if len(tm) == 5:
+                tm += ":00"
+            tz = "+00:00" if tz == "Z" else (tz if ":" in tz else f"{tz[:3]}:{tz[3:]}")
+            return f"{day.isoformat()}T{tm}{tz}"
+        return day.isoformat()
+    if re.fullmatch(r"\d{10}(\d{3})?", text):
+        # Unix epoch seconds (or milliseconds); only sane in UTC.
+        seconds = int(text[:10])
+        stamp = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        if _valid(stamp.year, stamp.month, stamp.day, latest) is None:
+            return None
+        return stamp.isoformat()
+    parsed = parsedate_tz(text)
+    if parsed is not None and parsed[0] >= 1995:
+        y, mo, d, hh, mi, ss, offset = *parsed[:6], parsed[9]
+        day = _valid(y, mo, d, latest)
+        if day is None:
+            return None
+        if offset is None:
+            return day.isoformat()
+        tz = timezone(timedelta(seconds=offset))
+        return datetime(y, mo, d, hh, mi, ss, tzinfo=tz).isoformat()
+    found = find_dates(text, latest=latest)
+    return found[0][1].isoformat() if found else None
+
+
+def find_dates(text: str, latest: date | None = None) -> list[tuple[int, date]]:
+    """Every date written in ``text``, as (position, day), in order of appearance."""
+    folded = _ascii_lower(text) if not text.isascii() else text.lower()
+    if len(folded) != len(text):
+        folded = text.lower()
+    found: dict[int, date] = {}
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(folded):
+            month = m.group("m")
+            mo = int(month) if month.isdigit() else _MONTHS.get(month.rstrip(".").lower(), 0)
+            day = _valid(int(m.group("y")), mo, int(m.group("d")), latest)
+            if day is not None and not any(abs(p - m.start()) < 4 for p in found):
+                found[m.start()] = day
+    return sorted(found.items())
+
+
+def dateline(text: str, latest: date | None = None) -> tuple[date | None, date | None]:
+    """(published, updated) read from a page's own date lines ("Latest update : 2017-12-11").
+
+    A line with an update cue gives the update date, a line with a publication cue (or
+    none, when it is a bare date line) gives the publication date. Only short lines count:
+    a date inside a sentence is news, not a dateline.
+    """
+    published: date | None = None
+    updated: date | None = None
+    bare: date | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or len(line) > 120:
+            continue
+        dates = find_dates(line, latest=latest)
+        if not dates:
+            continue
+        first = dates[0][1]
+        head = line[: dates[0][0] + 1]
+        if _UPDATED_CUES.search(head):
+            updated = updated or first
+            if len(dates) > 1 and _PUBLISHED_CUES.search(line):
+                published = published or dates[1][1]
+        elif _PUBLISHED_CUES.search(head):
+            published = published or first
+        elif len(line) <= 60 and bare is None:
+            bare = first
+    if published is None:
+        # A page that only says "Latest update" was first published that day, as far as
+        # anyone reading it can tell; a bare date line near the top is the dateline.
+        published = bare or updated
+    return published, updated
+
+
+def url_date(url: str | None, latest: date | None = None) -> date | None:
+    """The date in a URL path like /2019/05/07/slug, when there is a full one."""
+    if not url:
+        return None
+    m = _URL_DATE.search(url)
+    if not m or not m.group("d"):
+        return None
+    return _valid(int(m.group("y")), int(m.group("m")), int(m.group("d")), latest)

@@ -1,0 +1,113 @@
+"""The article's main subjects (people, places, organisations, themes) as topic phrases.
+
+No model: capitalised name sequences found mid-sentence, demonyms folded into their
+country, a person's full name folded into the surname the article uses, weighted by
+the headline and the lead; then the headline's own content words as themes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .places import DEMONYMS, place_of
+from .textutil import split_sentences
+
+_NAME_WORD = r"(?:(?:al-|el-|bin )?[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*[\w]|[A-Z])"
+_CONNECT = r"(?:\s(?:of|de|du|des|la|le|del|von|van|der|bin|al|el|y)\s|\s|-)"
+_NAME = re.compile(rf"{_NAME_WORD}(?:{_CONNECT}{_NAME_WORD})*")
+_COMMON = frozenset(
+    "the a an this that these those it its he she they we i you his her their our my "
+    "but and or so if when while as at in on for from with by to of after before "
+    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
+    "january february march april may june july august september october november december "
+    "mr mrs ms dr president prime minister officials official sources source according "
+    "however although meanwhile also there here what who why how where which "
+    "le la les un une des il elle ils der die das ein eine und el los las una "
+    "read more photo image video advertisement getty reuters afp ap tv pm am ok".split()
+)
+_STOP_THEMES = _COMMON | frozenset(
+    "says said new old over under into about after amid against more less than first last "
+    "will would could can may might should has have had is are was were be been being "
+    "not no yes up down out off all any some many much most such very just only also "
+    "two three four five six seven eight nine ten one year years day days week weeks "
+    "man men woman women people time times way back top big small".split()
+)
+_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_POSSESSIVE = re.compile(r"['’]s\b")
+
+
+def _key(phrase: str) -> str:
+    phrase = re.sub(r"['’]s$", "", phrase.strip(" .-'’"))
+    return place_of(phrase)
+
+
+def subjects(headline: str, body: str, keywords: list[str] | None = None,
+             limit: int = 10) -> tuple[str, ...]:
+    """Up to ``limit`` lower-case topic phrases, most salient first."""
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    lead = " ".join(paragraphs[:2])
+    counts: Counter[str] = Counter()
+    mid_sentence: set[str] = set()
+    surface: dict[str, Counter[str]] = {}
+    for text, weight in ((headline, 3), (lead, 1), (body, 1)):
+        for sentence in split_sentences(text):
+            # "Russia's Hmeymim air base" names two things, not one.
+            sentence = _POSSESSIVE.sub(",", sentence)
+            for m in _NAME.finditer(sentence):
+                phrase = m.group(0)
+                words = phrase.split()
+                # Drop leading function words a sentence starts with ("The Kremlin").
+                while words and words[0].lower() in _COMMON:
+                    words = words[1:]
+                if not words:
+                    continue
+                phrase = " ".join(words)
+                key = _key(phrase)
+                if len(key) < 2 or key in _COMMON:
+                    continue
+                counts[key] += weight
+                surface.setdefault(key, Counter())[phrase] += 1
+                if m.start() > 0 or text is headline:
+                    mid_sentence.add(key)
+    # A word only ever seen capitalised at a sentence start is not a name.
+    for key in list(counts):
+        if key not in mid_sentence:
+            del counts[key]
+    # "Vladimir Putin" and "Putin" are one person: keep the form the article uses most.
+    for key in sorted(counts, key=lambda k: -len(k)):
+        parts = key.split()
+        if len(parts) < 2 or key in DEMONYMS.values():
+            continue
+        tail = parts[-1]
+        if tail in counts and tail != key:
+            if counts[tail] >= counts[key]:
+                counts[tail] += counts.pop(key)
+            else:
+                counts[key] += counts.pop(tail)
+    ranked = [k for k, c in counts.most_common() if c >= 2 or k in _lower_words(headline)]
+    topics: list[str] = []
+    for key in ranked:
+        if key not in topics:
+            topics.append(key)
+    # Themes: the headline's content words that the body repeats.
+    body_words = Counter(w.lower() for w in _WORD.findall(body))
+    for word in _WORD.findall(headline):
+        low = word.lower()
+        if (low not in _STOP_THEMES and len(low) > 3 and body_words[low] >= 2
+                and not any(low in t.split() for t in topics)):
+            topics.append(place_of(low))
+    for kw in keywords or []:
+        low = kw.lower().strip()
+        if low and low not in topics and len(low) < 40 and low in body.lower():
+            topics.append(low)
+    seen: list[str] = []
+    for t in topics:
+        if t not in seen:
+            seen.append(t)
+    return tuple(seen[:limit])
+
+
+def _lower_words(text: str) -> set[str]:
+    words = {place_of(w.lower()) for w in _WORD.findall(text)}
+    return words | {w.lower() for w in _WORD.findall(text)}

@@ -1,0 +1,87 @@
+"""Text helpers shared by the HTML and plain-text readers: sentences and clutter lines."""
+
+from __future__ import annotations
+
+import re
+
+_ABBREV = frozenset(
+    "mr mrs ms dr prof st jr sr gen col lt sgt capt gov sen rep rev hon messrs "
+    "jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp no vs etc "
+    "approx est dept fig vol ca cf e.g i.e u.s u.k u.n a.m p.m mt ft av bd".split()
+)
+# A sentence ends at . ! ? (or their CJK forms) followed by space and an opening letter,
+# digit or quote; CJK full stops need no space.
+_BOUNDARY = re.compile(
+    r"([.!?…]+[\"'”’»)]*)\s+(?=[\"'“‘«(\[]?[A-ZÀ-ÖØ-ÞА-ЯΑ-Ω0-9¿¡])|([。！？]+)"
+)
+_WS = re.compile(r"[ \t\u00a0\u2009\u200a\u202f]+")
+
+# Lines that belong to the page around an article, never to the article itself.
+_CLUTTER = re.compile(
+    r"^\s*(?:(?:read more|read next|more:|related:|related stories|related articles|"
+    r"recommended for you|don'?t miss|see also|also read|you may also like|most read|"
+    r"most popular|trending now|advertisement|advertising|sponsored content|share this|"
+    r"share on|share via|follow us|sign up|subscribe to|subscribe now|newsletter|"
+    r"click here|tap here|watch:|listen:|photo:|image:|credit:|credits:|getty images|"
+    r"reuters/|ap photo|afp photo|date created|lire aussi|lire la suite|à lire aussi|"
+    r"mehr zum thema|lesen sie auch|auch interessant|leer más|lee también|"
+    r"te puede interesar|continue reading|skip to|back to top|copyright|"
+    r"all rights reserved|\(c\) \d{4})\b|©|\d* ?comments?\s*$)",
+    re.I,
+)
+
+
+def normalise_space(text: str) -> str:
+    """One space between words on each line, lines trimmed, no runs of blank lines."""
+    lines = [_WS.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping abbreviations and initials together."""
+    parts: list[str] = []
+    for para in re.split(r"\n+", text):
+        raw = _BOUNDARY.split(para.strip())
+        # re.split interleaves the captured end punctuation; glue it back on.
+        pieces = [
+            (raw[i] or "") + (raw[i + 1] or "") + (raw[i + 2] or "")
+            for i in range(0, len(raw) - 2, 3)
+        ] + [raw[-1] or ""]
+        buf = ""
+        for piece in pieces:
+            buf = f"{buf} {piece}".strip() if buf else piece.strip()
+            last = buf.rstrip("\"'”’»)").rstrip(".").split(" ")[-1].lower() if buf else ""
+            if last in _ABBREV or re.fullmatch(r"[a-z]", last):
+                continue
+            if buf:
+                parts.append(buf)
+            buf = ""
+        if buf:
+            parts.append(buf)
+    return [p for p in parts if p]
+
+
+def is_clutter_line(line: str) -> bool:
+    """True for a short line that is page furniture: 'Read more', credits, share prompts."""
+    stripped = line.strip()
+    if not stripped:
+        return True
+    return len(stripped) < 160 and bool(_CLUTTER.match(stripped))
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``; CJK characters count roughly as words."""
+    cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", text))
+    return len(text.split()) + cjk // 2
+
+
+def looks_like_prose(line: str) -> bool:
+    """A line a reader would call a paragraph: long enough, several words, sentence-like."""
+    words = word_count(line)
+    if words >= 25:
+        return True
+    return words >= 8 and bool(re.search(r"[.!?:;\"”»。！？]\s*$", line.strip()))
