@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from . import keys
 from .errors import CommandError, LimitError, StoreError
@@ -460,6 +460,23 @@ class SubscriptionStore:
         first = await self.redis.xrange(keys.SUB_CHANGES, count=1)
         return str(first[0][0]) if first else None
 
+    async def changes_state(self) -> tuple[str, int]:
+        """The newest change id and how many changes were ever added (0-0, 0 if none)."""
+        try:
+            info: dict[str, Any] = await self.redis.xinfo_stream(keys.SUB_CHANGES)
+        except ResponseError:
+            return "0-0", 0
+        return str(info["last-generated-id"]), int(info.get("entries-added") or 0)
+
+    async def missed_changes(self, seen: int) -> bool:
+        """Whether changes after the first ``seen`` ever added were trimmed away unread."""
+        try:
+            info: dict[str, Any] = await self.redis.xinfo_stream(keys.SUB_CHANGES)
+        except ResponseError:
+            return False
+        trimmed = int(info.get("entries-added") or 0) - int(info["length"])
+        return trimmed > seen
+
     async def read_changes(
         self, after: str, block_ms: int | None = None, count: int = 1000
     ) -> list[Change]:
@@ -472,3 +489,4 @@ class SubscriptionStore:
             for entry_id, fields in entries:
                 changes.append(Change(str(entry_id), fields["tenant"], fields["id"]))
         return changes
+
