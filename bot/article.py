@@ -32,7 +32,10 @@ from .urls import clean_url, registered_domain
 
 log = logging.getLogger(__name__)
 
-_HTML_SNIFF = re.compile(r"<(!doctype\s+html|html|head|body|meta|div|p|article|title)\b", re.I)
+_HTML_SNIFF = re.compile(
+    r"<(!doctype\s+html|html|head|body|meta|div|p|article|title|style|script|span|h1|link)\b",
+    re.I,
+)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -67,7 +70,7 @@ def parse_article(content: str | bytes, url: str | None = None) -> Card:
     """
     try:
         text = _decode(content)
-        if _HTML_SNIFF.search(text[:4096]):
+        if _HTML_SNIFF.search(text[:65536]):
             return _from_html(text, url)
         return _from_text(text, url)
     except ParseError:
@@ -250,11 +253,9 @@ def _section(meta: PageMeta) -> str | None:
 
 def _published(meta: PageMeta, lines: list[str], headline: str | None, url: str | None,
                tree: lxml_html.HtmlElement, latest: date) -> tuple[str | None, str | None]:
-    published = parse_timestamp(meta.published, latest)
     updated = parse_timestamp(meta.updated, latest)
-    if published:
-        return published, updated
-    # The page's own date lines, near the headline.
+    stated = [p for p in (parse_timestamp(v, latest) for v in meta.published_all) if p]
+    # The page's own date lines, near the headline: what a reader sees.
     start = 0
     if headline:
         for i, line in enumerate(lines):
@@ -262,15 +263,38 @@ def _published(meta: PageMeta, lines: list[str], headline: str | None, url: str 
                 start = i
                 break
     window = "\n".join(lines[max(0, start - 5) : start + 25])
-    pub, upd = dateline(window, latest)
-    if pub:
-        return pub.isoformat(), updated or (upd.isoformat() if upd else None)
+    seen, seen_upd = dateline(window, latest)
+    shown, _ = dateline(window, latest, update_counts=False)
     from_url = url_date(url, latest)
+    if stated:
+        published = stated[0]
+        days = {p[:10] for p in stated}
+        if len(days) > 1 and shown is not None and shown.isoformat() in days:
+            # Sources disagree (a re-publication, a UTC day): trust the one shown.
+            published = next(p for p in stated if p[:10] == shown.isoformat())
+        if _is_utc(published):
+            # A UTC timestamp may fall on another day than the publisher's own; a
+            # sibling value with a local offset, or the URL's date, says which day.
+            local = [p for p in stated if len(p) > 10 and not _is_utc(p)]
+            if local:
+                published = local[0]
+            elif from_url is not None and published[:10] != from_url.isoformat():
+                gap = (date.fromisoformat(published[:10]) - from_url).days
+                if -1 <= gap <= 2:
+                    published = from_url.isoformat()
+        return published, updated
+    if seen:
+        return seen.isoformat(), updated or (seen_upd.isoformat() if seen_upd else None)
     if from_url:
         return from_url.isoformat(), updated
     found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True,
                                max_date=latest.isoformat())
-    return found, updated
+    return found or (updated[:10] if updated else None), updated
+
+
+def _is_utc(stamp: str) -> bool:
+    """True for a bare day or a UTC timestamp: values that may not be the local day."""
+    return len(stamp) == 10 or stamp.endswith(("+00:00", "Z"))
 
 
 def _is_paywalled(meta: PageMeta, body: str, page_text: str) -> bool:

@@ -60,6 +60,9 @@ _ISO_TS = re.compile(
     r"^(?P<date>\d{4}-\d\d-\d\d)(?:[T ](?P<time>\d\d:\d\d(?::\d\d)?)(?:\.\d+)?"
     r"\s*(?P<tz>Z|[+-]\d\d:?\d\d)?)?"
 )
+_COMPACT_TS = re.compile(
+    r"^((?:19|20)\d\d)(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)?(Z|[+-]\d\d:?\d\d)?$"
+)
 _URL_DATE = re.compile(
     r"/(?P<y>(?:19|20)\d\d)[/-]?(?P<m>0[1-9]|1[0-2])[/-]?(?P<d>0[1-9]|[12]\d|3[01])?(?:/|[-_]|$)"
 )
@@ -89,6 +92,11 @@ def parse_timestamp(value: str | None, latest: date | None = None) -> str | None
     if not value:
         return None
     text = value.strip()
+    compact = _COMPACT_TS.match(text)
+    if compact:
+        # ISO 8601 basic format: 20180619T055000+0900
+        y, mo, d, hh, mi, ss, tz = compact.groups()
+        text = f"{y}-{mo}-{d}T{hh}:{mi}:{ss or '00'}{tz or ''}"
     m = _ISO_TS.match(text)
     if m:
         y, mo, d = (int(x) for x in m.group("date").split("-"))
@@ -140,7 +148,9 @@ def find_dates(text: str, latest: date | None = None) -> list[tuple[int, date]]:
     return sorted(found.items())
 
 
-def dateline(text: str, latest: date | None = None) -> tuple[date | None, date | None]:
+def dateline(
+    text: str, latest: date | None = None, *, update_counts: bool = True
+) -> tuple[date | None, date | None]:
     """(published, updated) read from a page's own date lines ("Latest update : 2017-12-11").
 
     A line with an update cue gives the update date, a line with a publication cue (or
@@ -167,11 +177,11 @@ def dateline(text: str, latest: date | None = None) -> tuple[date | None, date |
             published = published or first
         elif len(line) <= 60 and bare is None:
             bare = first
-    if published is None:
+    if published is None and update_counts:
         # A page that only says "Latest update" was first published that day, as far as
         # anyone reading it can tell; a bare date line near the top is the dateline.
         published = bare or updated
-    return published, updated
+    return published or bare, updated
 
 
 def url_date(url: str | None, latest: date | None = None) -> date | None:

@@ -55,6 +55,8 @@ class PageMeta:
     site_name: str | None = None
     published: str | None = None
     updated: str | None = None
+    # Every publication-date value the page states, best source first.
+    published_all: list[str] = field(default_factory=list)
     section: str | None = None
     authors: list[str] = field(default_factory=list)
     language: str | None = None
@@ -199,6 +201,8 @@ def read_meta(tree: lxml_html.HtmlElement) -> PageMeta:
         return None
 
     meta.og_title = tags.get("og:title") or tags.get("twitter:title")
+    meta.published_all = [v for v in (meta.published, *(tags.get(k) for k in _PUBLISHED_META))
+                          if v]
     meta.published = meta.published or first(_PUBLISHED_META)
     meta.updated = meta.updated or first(_UPDATED_META)
     meta.section = meta.section or first(_SECTION_META)

@@ -148,13 +148,13 @@ class _Evidence:
             t for t, f in flags.items() if f & STRONG or body.get(t, 0) >= min_body
         }
 
-    def hit(self, term_id: int, phrase: Phrase) -> TermHit:
+    def hit(self, term_id: int, phrase: Phrase, label: str | None = None) -> TermHit:
         flags = self.flags.get(term_id, 0)
         count = self.body.get(term_id, 0)
         where = tuple(name for bit, name in FIELDS if flags & bit)
         score = sum(w for bit, w in WEIGHTS.items() if flags & bit)
         score += BODY_MENTION_WEIGHT * min(count, BODY_MENTION_CAP)
-        return TermHit(" ".join(phrase), where, count, score)
+        return TermHit(label or " ".join(phrase), where, count, score)
 
 
 def card_fields(card: Card) -> list[tuple[int, str]]:
@@ -473,13 +473,13 @@ class MatchIndex:
         ev = probe.evidence(card)
         eid = probe._expr_ids[parsed.canonical]
         terms = [
-            ev.hit(tid, probe._term_phrase[tid])
+            ev.hit(tid, probe._term_phrase[tid], parsed.label(probe._term_phrase[tid]))
             for group in probe._expr_groups[eid]
             for tid in group
             if tid in ev.relevant
         ]
         excluded = [
-            ev.hit(tid, probe._term_phrase[tid])
+            ev.hit(tid, probe._term_phrase[tid], parsed.label(probe._term_phrase[tid]))
             for tid in probe._expr_excl[eid]
             if tid in ev.flags
         ]

@@ -350,6 +350,14 @@ class TopicExpression:
     text: str
     groups: tuple[tuple[Phrase, ...], ...]
     excluded: tuple[Phrase, ...]
+    labels: tuple[tuple[Phrase, str], ...] = ()
+
+    def label(self, phrase: Phrase) -> str:
+        """The phrase as the user wrote it (falls back to the normalised tokens)."""
+        for known, written in self.labels:
+            if known == phrase:
+                return written
+        return " ".join(phrase)
 
     @property
     def canonical(self) -> str:
@@ -384,6 +392,7 @@ class _Item:
     negated: bool = False
     tokens: Phrase = ()
     bare: bool = False
+    written: str = ""
 
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
@@ -417,7 +426,7 @@ def _lex(text: str) -> list[_Item]:
             tokens = tuple(normalise(text[i + 1 : end]))
             if not tokens:
                 raise TopicError("A quoted phrase has no words in it.", text)
-            items.append(_Item("term", negated, tokens))
+            items.append(_Item("term", negated, tokens, written=text[i + 1 : end].strip()))
             i = end + 1
             continue
         j = i
@@ -435,7 +444,7 @@ def _lex(text: str) -> list[_Item]:
             continue
         tokens = tuple(normalise(word))
         if tokens:
-            items.append(_Item("term", negated, tokens, bare=True))
+            items.append(_Item("term", negated, tokens, bare=True, written=word))
         elif negated:
             raise TopicError("A minus sign needs a word right after it.", text)
     if negate_next:
@@ -466,7 +475,10 @@ def _merge_bare(items: list[_Item]) -> list[_Item]:
             if len(merged) < len(run):
                 # Re-split: the merge may cover only part of the run.
                 for token in merged:
-                    out.append(_Item("term", False, (token,), bare=True))
+                    written = " ".join(
+                        it.written for it in items[i:k] if it.tokens[0] == token
+                    ) or " ".join(it.written for it in items[i:k])
+                    out.append(_Item("term", False, (token,), bare=True, written=written))
                 i = k
                 continue
         out.append(item)
@@ -486,6 +498,10 @@ def parse_topic(text: str) -> TopicExpression:
     items = _merge_bare(_lex(text))
     groups: list[list[Phrase]] = []
     excluded: list[Phrase] = []
+    labels: dict[Phrase, str] = {}
+    for item in items:
+        if item.kind == "term":
+            labels.setdefault(item.tokens, item.written or " ".join(item.tokens))
     pending_or = False
     last_positive = False
     for item in items:
@@ -526,4 +542,4 @@ def parse_topic(text: str) -> TopicExpression:
     positive = {p for g in unique for p in g}
     if any(p in positive for p in excluded):
         raise TopicError("A topic can't both include and exclude the same word.", text)
-    return TopicExpression(text, tuple(unique), tuple(sorted(excluded)))
+    return TopicExpression(text, tuple(unique), tuple(sorted(excluded)), tuple(labels.items()))
