@@ -256,7 +256,7 @@ def _canon_token(raw: str) -> str:
         return alias
     word = raw.casefold()
     if not word.isascii():
-        word = _NON_WORD_RE.sub("", _strip_accents(word.replace("’", "'")))
+        word = _NON_WORD_RE.sub("", _strip_accents(word.replace("’", "'"))).casefold()
     if word.endswith("'s"):
         word = word[:-2]
     elif word.endswith("'"):

@@ -1,0 +1,102 @@
+"""``newsbot match SOURCE EXPR...``: which topic expressions a page would match, and why."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+from typing import Any
+
+from .errors import CommandError, ParseError, TopicError
+from .matcher import Explanation, MatchIndex
+from .settings import Settings
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``match`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "match",
+        help="show which topic expressions a page matches, and why",
+        description=__doc__,
+    )
+    parser.add_argument("source", help="a local .html/.txt file, '-' for stdin, or a URL")
+    parser.add_argument("expressions", nargs="+", metavar="EXPR", help="topic expressions")
+    parser.add_argument("--json", action="store_true", help="one JSON object per expression")
+    parser.add_argument("--url", help="the page's URL, when SOURCE is a file")
+    parser.set_defaults(func=run)
+
+
+def read_source(source: str, settings: Settings) -> tuple[str | bytes, str | None]:
+    """The page content and its URL (if known) from a file, stdin or an http(s) URL."""
+    if source == "-":
+        return sys.stdin.buffer.read(), None
+    if source.startswith(("http://", "https://")):
+        return asyncio.run(_fetch(source, settings)), source
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(), None
+    except OSError as exc:
+        raise CommandError(f"Can't read {source}: {exc.strerror or exc}") from None
+
+
+async def _fetch(url: str, settings: Settings) -> str:
+    try:
+        fetch: Any = importlib.import_module("bot.fetch")
+    except ImportError:
+        raise CommandError("Fetching URLs is not available yet: save the page to a file.") from None
+    policy = fetch.FetchPolicy.from_settings(settings)
+    async with fetch.make_session(policy) as session:
+        page = await fetch.Fetcher(session, policy).fetch(url)
+    return str(page.text)
+
+
+def explain_all(
+    content: str | bytes, expressions: list[str], settings: Settings, url: str | None = None
+) -> list[Explanation | TopicError]:
+    """Parse the page once and explain every expression (an invalid one gives its error)."""
+    from .article import parse_article
+
+    card = parse_article(content, url)
+    index = MatchIndex(settings.match_min_body_mentions)
+    out: list[Explanation | TopicError] = []
+    for expression in expressions:
+        try:
+            out.append(index.explain(card, expression))
+        except TopicError as exc:
+            out.append(exc)
+    return out
+
+
+def _row(expression: str, result: Explanation | TopicError) -> dict[str, Any]:
+    if isinstance(result, TopicError):
+        return {"expression": expression, "error": result.user_message}
+    data = result.to_dict()
+    data["expression"] = expression
+    return data
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Print, per expression, whether the page matches, which terms, where, and the score."""
+    content, fetched_url = read_source(args.source, settings)
+    try:
+        results = explain_all(content, args.expressions, settings, args.url or fetched_url)
+    except NotImplementedError:
+        raise ParseError("Article parsing is not available yet.") from None
+    if args.json:
+        for expression, result in zip(args.expressions, results, strict=True):
+            print(json.dumps(_row(expression, result), ensure_ascii=False))
+        return 0
+    width = max(len(e) for e in args.expressions)
+    for expression, result in zip(args.expressions, results, strict=True):
+        if isinstance(result, TopicError):
+            print(f"{expression:<{width}}  invalid: {result.user_message}")
+            continue
+        mark = "MATCH" if result.matched else "no   "
+        why = "; ".join(f"{h.term} ({h.describe()})" for h in result.terms) or "-"
+        line = f"{expression:<{width}}  {mark}  score {result.score:5.1f}  {why}"
+        if result.excluded_by:
+            line += "  excluded by: " + ", ".join(h.term for h in result.excluded_by)
+        print(line)
+    return 0
