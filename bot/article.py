@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 import charset_normalizer
 import htmldate
 import trafilatura
+from trafilatura import metadata as trafilatura_metadata
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -39,7 +40,9 @@ _HTML_SNIFF = re.compile(
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_SEPARATORS = re.compile(r"\s+[|\-–—:·»/]{1,2}\s+|\s*_\s*(?=\S)|\s+::\s+")
+_SEPARATORS = re.compile(r"\s+[|\-–—:·»/]{1,2}\s+|\s*[_｜：]\s*(?=\S)|\s+::\s+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_PHOTO_NOTE = re.compile(r"\s*[（(](写真|photo|video|vidéo|foto)[^）)]{0,30}[）)]\s*$", re.I)
 _PAYWALL = re.compile(
     r"(subscribe to (continue|read)|to continue reading|subscribers only|for subscribers|"
     r"already a subscriber|sign in to (continue|read)|create a free account to|"
@@ -53,6 +56,13 @@ _PAYWALL = re.compile(
 _ERROR_TITLE = re.compile(
     r"\b(404|410|500|page not found|not found|error|seite nicht gefunden|page introuvable|"
     r"página no encontrada|pagina non trovata)\b",
+    re.I,
+)
+# Bylines that name an organisation or a desk rather than a person.
+_NOT_A_PERSON = re.compile(
+    r"\b(news|wire|staff|press|agency|reuters|afp|dpa|desk|editors?|editorial|team|"
+    r"redaktion|rédaction|correspondents?|contributors?|username|admin|newsroom|"
+    r"associated|media|online|magazine|times|post|journal|daily)\b|^(mac|ap|i)$",
     re.I,
 )
 _BLOCK_TAGS = frozenset(
@@ -161,7 +171,7 @@ def _site_tokens(site: str | None, url: str | None) -> set[str]:
 
 def strip_site(title: str, site_tokens: set[str], others: list[str]) -> str:
     """The title without " - Site name" (or "Site | ") parts at either end."""
-    title = squash(title)
+    title = _PHOTO_NOTE.sub("", squash(title))
     segments = _SEPARATORS.split(title)
     if len(segments) < 2:
         return title
@@ -173,24 +183,28 @@ def strip_site(title: str, site_tokens: set[str], others: list[str]) -> str:
             return True
         if any(tok and (tok in norm or norm in tok) for tok in site_tokens if len(norm) >= 2):
             return True
+        if _CJK.search(seg):
+            return False  # word counts mean nothing here; only a known site name counts
         in_others = any(seg.lower() in o.lower() for o in others)
         return len(seg.split()) <= 3 and not in_others and len(seg) < 30
 
+    def droppable(seg: str, sep: str) -> bool:
+        if len(seg) >= len(max(segments, key=len)):
+            return False
+        # In CJK titles "_" and "|" only ever separate site and channel names.
+        return site_like(seg) or (bool(_CJK.search(seg)) and sep.strip() in ("_", "|", "｜"))
+
     # Drop site-like segments from the end, then from the start, keeping the longest part.
-    while len(segments) > 1 and site_like(segments[-1]) and len(segments[-1]) < len(
-        max(segments, key=len)
-    ):
+    while len(segments) > 1 and droppable(segments[-1], seps[-1]):
         segments.pop()
         seps.pop()
-    while len(segments) > 1 and site_like(segments[0]) and len(segments[0]) < len(
-        max(segments, key=len)
-    ):
+    while len(segments) > 1 and droppable(segments[0], seps[0]):
         segments.pop(0)
         seps.pop(0)
     out = segments[0]
     for sep, seg in zip(seps, segments[1:], strict=False):
         out += sep + seg
-    return out.strip()
+    return _PHOTO_NOTE.sub("", out.strip())
 
 
 def _choose_headline(meta: PageMeta, site: str | None, url: str | None) -> str | None:
@@ -348,16 +362,21 @@ def _from_html(text: str, url: str | None) -> Card:
     return _card(
         url=url, canonical=canonical, headline=headline or "", body=body,
         published=published, updated=updated, site=site, section=_section(meta),
-        authors=_authors(meta.authors), language=meta.language, image=image,
+        authors=_authors(meta.authors, tree), language=meta.language, image=image,
         paywalled=paywalled, keywords=meta.keywords,
     )
 
 
-def _authors(names: list[str]) -> tuple[str, ...]:
+def _authors(names: list[str], tree: lxml_html.HtmlElement | None = None) -> tuple[str, ...]:
+    if not names and tree is not None:
+        # No byline in the metadata: trafilatura's byline XPaths over the page.
+        found = trafilatura_metadata.extract_author(tree) or ""
+        names = [n for n in found.split(";") if " " in n.strip()]
     out: list[str] = []
     for name in names:
         name = re.sub(r"^(by|par|von|por|di)\s+", "", squash(name), flags=re.I)
-        if 2 <= len(name) <= 60 and name not in out and not re.search(r"\d|@|www\.", name):
+        if (2 <= len(name) <= 60 and name not in out and not re.search(r"\d|@|www\.", name)
+                and not _NOT_A_PERSON.search(name)):
             out.append(name)
     return tuple(out[:10])
 
