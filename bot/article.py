@@ -20,15 +20,16 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from .card import Card
-from .dates import dateline, parse_timestamp, url_date
+from .dates import dateline, find_dates, parse_timestamp, url_date
 from .errors import ParseError
 from .figures import key_figures
 from .htmlmeta import PageMeta, read_meta, squash
 from .lang import detect_language
 from .subjects import subjects
 from .summary import summarise
+from .textpage import BYLINE as _BYLINE
 from .textpage import read_text_page
-from .textutil import is_clutter_line, normalise_space, word_count
+from .textutil import is_clutter_line, looks_like_prose, normalise_space, word_count
 from .urls import clean_url, registered_domain
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ _PAYWALL = re.compile(
     r"réservé aux abonnés|article réservé|abonnez-vous|jetzt abonnieren|weiterlesen mit|"
     r"nur für abonnenten|exclusivo para suscriptores|suscríbete para|"
     r"we use cookies|accept (all )?cookies|cookie (settings|preferences|consent)|"
-    r"your privacy choices|consent to (the use of )?cookies)",
+    r"your privacy choices|consent to (the use of )?cookies|we value your privacy|"
+    r"such as cookies|accept and continue|partners store and/or access|"
+    r"before you continue|cookie policy)",
     re.I,
 )
 _ERROR_TITLE = re.compile(
@@ -65,6 +68,19 @@ _NOT_A_PERSON = re.compile(
     r"associated|media|online|magazine|times|post|journal|daily)\b|^(mac|ap|i)$",
     re.I,
 )
+_SECTION_XPATH = (
+    "//*[contains(@class, 'kicker') or contains(@class, 'section') or "
+    "contains(@class, 'category') or contains(@class, 'cat-links') or "
+    "contains(@class, 'rubri') or contains(@class, 'breadcrumb') or "
+    "contains(@class, 'eyebrow') or contains(@class, 'overline')]"
+    "[not(self::section) and not(self::body) and not(self::article) and not(self::main)]"
+)
+_PRUNE_CLASS_WORDS = frozenset(
+    "donate donation newsletter promo share sharing social caption legende legend credit "
+    "credits advert advertisement ad ads sponsor sponsored subscribe paywall outbrain "
+    "taboola partage related recirc".split()
+)
+_PRUNE_XPATH = "//figcaption | //*[@class][not(self::html) and not(self::body)]"
 _BLOCK_TAGS = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li ul ol br tr td th section article header footer nav aside "
     "figure figcaption blockquote pre time dd dt table main form address".split()
@@ -234,9 +250,11 @@ def _choose_headline(meta: PageMeta, site: str | None, url: str | None) -> str |
     return cleaned[0] if cleaned else None
 
 
-def _clean_body(text: str, headline: str | None) -> list[str]:
+def _clean_body(text: str, headline: str | None) -> tuple[list[str], list[str]]:
+    """Article paragraphs without furniture, and the bylines found above the first one."""
     lines = [line.strip() for line in text.split("\n")]
     keep: list[str] = []
+    bylines: list[str] = []
     for i, line in enumerate(lines):
         if not line:
             continue
@@ -245,24 +263,91 @@ def _clean_body(text: str, headline: str | None) -> list[str]:
             continue
         if nxt and re.match(r"^\s*read more\s*$", nxt, re.I) and word_count(line) < 20:
             continue  # a related-story link above its "Read more" prompt
-        if headline and not keep and line.lower() == headline.lower():
+        if not any(looks_like_prose(k) for k in keep) and _is_heading_furniture(
+                line, headline):
+            # Before the first paragraph: breadcrumbs, the headline again, the byline
+            # and the dateline, which the card shows in their own fields.
+            if _BYLINE.match(line):
+                bylines.append(line)
             continue
         keep.append(line)
-    return keep
+    return keep, bylines
+
+
+def _is_heading_furniture(line: str, headline: str | None) -> bool:
+    if looks_like_prose(line) and not find_dates(line[:60]):
+        return False
+    if headline and line.lower() == headline.lower():
+        return True
+    if _BYLINE.match(line) or re.search(r"\s[›»>/|]\s", line):
+        return True
+    return word_count(line) <= 12 and bool(find_dates(line)) or word_count(line) <= 4
 
 
 def _site_name(meta: PageMeta, url: str | None) -> str | None:
     if meta.site_name and len(meta.site_name) < 60 and not meta.site_name.startswith("http"):
         return meta.site_name
-    dom = registered_domain(url) if url else None
-    return dom
+    # "Headline | Harbour Gazette": the title's last part, when it is name-like.
+    if meta.title_tag:
+        parts = _SEPARATORS.split(squash(meta.title_tag))
+        tail = parts[-1] if len(parts) > 1 else ""
+        if tail and 1 <= len(tail.split()) <= 5 and not _CJK.search(tail) and not any(
+                tail.lower() in h.lower() for h in meta.h1s) and tail[:1].isupper():
+            return tail
+    return registered_domain(url) if url else None
 
 
-def _section(meta: PageMeta) -> str | None:
+def _near(lines: list[str], headline: str | None, after: int) -> list[str]:
+    """The visible lines from the headline down (the whole top of the page without one)."""
+    start = 0
+    if headline:
+        low = headline.lower()
+        for i, line in enumerate(lines):
+            if line.lower() == low:
+                start = i
+                break
+    return lines[start : start + after]
+
+
+def _byline_names(line: str) -> list[str]:
+    m = _BYLINE.match(line)
+    if not m:
+        return []
+    names = re.split(r"\s*(?:,|\band\b|\bund\b|\bet\b|\by\b|&)\s*", m["names"])
+    return [n.strip() for n in names if n.strip()]
+
+
+def _section(meta: PageMeta, tree: lxml_html.HtmlElement) -> str | None:
     value = meta.section
-    if not value or value.startswith("http") or len(value) > 50:
-        return None
-    return value
+    if value and not value.startswith("http") and len(value) <= 50:
+        return value
+    # No metadata: a kicker, category label or breadcrumb near the headline.
+    for el in tree.xpath(_SECTION_XPATH):
+        if any(_is_boilerplate_container(a) for a in el.iterancestors()):
+            continue
+        links = [squash(a.text_content()) for a in el.iter("a")]
+        text = links[-1] if links else squash(el.text_content())
+        if text and 1 <= len(text.split()) <= 4 and not re.search(r"\d", text) and (
+                text.lower() not in ("home", "accueil", "startseite", "inicio", "news")):
+            return text
+    return None
+
+
+def _is_boilerplate_container(el: lxml_html.HtmlElement) -> bool:
+    return el.tag in ("footer", "aside") or (el.tag in ("nav", "header") and "breadcrumb"
+                                              not in (el.get("class") or "").lower())
+
+
+def _prune(tree: lxml_html.HtmlElement) -> None:
+    """Remove captions, credits, share bars, promos and donation boxes in place."""
+    for el in tree.xpath(_PRUNE_XPATH):
+        classes = re.split(r"[\s_-]+", (el.get("class") or "").lower())
+        if el.tag == "figcaption" or _PRUNE_CLASS_WORDS.intersection(classes):
+            # A wrapper named "share-…" around the whole story is not a share bar.
+            if el.tag in ("html", "body", "main", "article") or len(el.xpath(".//p")) > 2:
+                continue
+            if len(el.text_content()) < 800:
+                el.drop_tree()
 
 
 def _published(meta: PageMeta, lines: list[str], headline: str | None, url: str | None,
@@ -326,13 +411,19 @@ def _from_html(text: str, url: str | None) -> Card:
     except (etree.ParserError, ValueError) as exc:
         raise ParseError("I couldn't read an article on that page.") from exc
     meta = read_meta(tree)
+    section = _section(meta, tree)
+    _prune(tree)
     site = _site_name(meta, url)
     headline = _choose_headline(meta, site, url)
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       with_metadata=False)
     raw_body = (doc.text if doc is not None else "") or ""
-    paragraphs = _clean_body(raw_body, headline)
+    paragraphs, bylines = _clean_body(raw_body, headline)
     lines = _visible_lines(tree)
+    if not meta.authors:
+        bylines += [line for line in _near(lines, headline, 12) if _BYLINE.match(line)]
+        for line in bylines[:1]:
+            meta.authors = _byline_names(line)
     if word_count(" ".join(paragraphs)) < 40:
         # trafilatura found nothing usable: read the visible text like a text page.
         found = read_text_page("\n\n".join(lines))
@@ -343,10 +434,11 @@ def _from_html(text: str, url: str | None) -> Card:
         paragraphs = [p.strip() for p in meta.ld_body.split("\n") if p.strip()]
     body = "\n\n".join(paragraphs)
     page_text = "\n".join(lines)
-    paywalled = _is_paywalled(meta, body, page_text)
     title_text = " ".join(filter(None, [meta.title_tag, *meta.h1s]))
-    if not paywalled and (not headline or word_count(body) < 25 or (
-            _ERROR_TITLE.search(title_text) and word_count(body) < 150)):
+    if _ERROR_TITLE.search(title_text) and word_count(body) < 150:
+        raise ParseError("That page looks like an error page, not an article.")
+    paywalled = _is_paywalled(meta, body, page_text)
+    if not paywalled and (not headline or word_count(body) < 25):
         raise ParseError("I couldn't find an article on that page.")
     latest = _latest_allowed()
     published, updated = _published(meta, lines, headline, url, tree, latest)
@@ -361,7 +453,7 @@ def _from_html(text: str, url: str | None) -> Card:
             image = None
     return _card(
         url=url, canonical=canonical, headline=headline or "", body=body,
-        published=published, updated=updated, site=site, section=_section(meta),
+        published=published, updated=updated, site=site, section=section,
         authors=_authors(meta.authors, tree), language=meta.language, image=image,
         paywalled=paywalled, keywords=meta.keywords,
     )

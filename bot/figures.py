@@ -20,7 +20,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("percent", re.compile(
         rf"\b{_NUM}\s?(?:%|percent\b|per cent\b|pour cent\b|prozent\b|por ciento\b|"
         r"per cento\b|procent\b)", re.I)),
-    ("date", re.compile(rf"\b(?:{MONTH_PATTERN})\.?\s+(?:[0-3]?\d,?\s+)?(?:19|20)\d\d\b", re.I)),
+    ("date", re.compile(
+        rf"\b(?:[0-3]?\d\.?\s+(?:de\s+)?)?(?:{MONTH_PATTERN})\.?\s+(?:[0-3]?\d,?\s+)?"
+        r"(?:de\s+)?(?:19|20)\d\d\b", re.I)),
     ("duration", re.compile(
         rf"\b{_NUM}\s(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b",
         re.I)),

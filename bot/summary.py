@@ -21,7 +21,8 @@ def _usable(sentence: str) -> bool:
         return False
     if re.match(r"^[A-Z .,()-]{4,}\s[-–—]", sentence):  # "LONDON (Reuters) -" alone
         return words > 12
-    return not sentence.endswith((":", ",")) and bool(re.search(r"\w", sentence))
+    # A sentence ends like one; a heading or a caption does not.
+    return bool(re.search(r"[.!?…\"”»。！？)]$", sentence))
 
 
 def summarise(headline: str, body: str, max_sentences: int = 3) -> str:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 
 from .textutil import is_clutter_line, looks_like_prose, normalise_space, word_count
 
-_BYLINE = re.compile(
-    r"^(?:by|par|von|por|di|door|av)\s+(?P<names>[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){0,3}"
-    r"(?:\s*(?:,|and|und|et|y|&)\s*[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){0,3})*)\s*$",
+BYLINE = re.compile(
+    r"^(?i:by|par|von|por|di|door|av)\s+(?P<names>[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){0,3}"
+    r"(?:\s*(?:,|and|und|et|y|&)\s*[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){0,3})*)"
+    r"\s*(?:[,|·–—-].{0,60})?$",
 )
 
 
@@ -90,7 +91,7 @@ def read_text_page(text: str) -> TextArticle:
     k = start - 1
     while k >= 0 and k >= start - 8:
         line = lines[k]
-        match = _BYLINE.match(line)
+        match = BYLINE.match(line)
         if match:
             result.authors = [a.strip() for a in re.split(r"\s*(?:,|\band\b|\bund\b|\bet\b|"
                                                           r"\by\b|&)\s*", match["names"])]
