@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from .card import Card
+from .commands import Reply, Request
 from .errors import NewsbotError
 from .subscriptions import Destination
 
@@ -77,6 +78,18 @@ class DestinationGoneError(PostError):
         super().__init__(f"{destination} can no longer be reached: {reason}")
         self.destination = destination
         self.reason = reason
+
+
+class CommandHandler(Protocol):
+    """The core as an adapter sees it: neutral requests in, neutral replies out.
+
+    Every ``/news`` subcommand, button press ("unsubscribe #12", "mute #12 24h") and
+    link summary ("summarize URL": the reply carries the card) goes through here.
+    """
+
+    async def handle(self, request: Request) -> Reply:
+        """Run one command for one user and return what to answer."""
+        ...
 
 
 @runtime_checkable
