@@ -32,7 +32,7 @@ import ahocorasick
 from . import keys
 from .card import Card
 from .subscriptions import MODES, Destination, Mode, Subscription, SubscriptionStore
-from .topics import Phrase, TopicExpression, normalise, parse_topic, phrase_key
+from .topics import Phrase, TopicExpression, normalised_text, parse_topic, phrase_key
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,17 @@ WEIGHTS = {HEADLINE: 3.0, SUMMARY: 2.0, LEAD: 2.0, TOPICS: 2.0, BODY: 0.0}
 BODY_MENTION_WEIGHT = 0.5
 BODY_MENTION_CAP = 5
 STRONG = HEADLINE | SUMMARY | LEAD | TOPICS
+# Terms reaching at least this many destinations keep them as a bitmask too.
+MASK_MIN = 256
+_BITS = bytes(1 << i for i in range(8))
+
+
+def _mask_of(dests: Iterable[int], size: int) -> int:
+    """A bitmask (int) with the bit of every destination id set."""
+    bits = bytearray((size + 7) >> 3)
+    for did in dests:
+        bits[did >> 3] |= _BITS[did & 7]
+    return int.from_bytes(bits, "little")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +173,13 @@ def card_fields(card: Card) -> list[tuple[int, str]]:
     paragraphs = card.body.split("\n\n")
     lead = "\n\n".join(paragraphs[:2])
     rest = "\n\n".join(paragraphs[2:])
-    topics = " | ".join(" ".join(normalise(t)) for t in card.topics)
+    topics = "|".join(normalised_text(t) for t in card.topics)
     out = [
-        (HEADLINE, " " + " ".join(normalise(card.headline)) + " "),
-        (SUMMARY, " " + " ".join(normalise(card.summary)) + " "),
-        (LEAD, " " + " ".join(normalise(lead)) + " "),
+        (HEADLINE, normalised_text(card.headline)),
+        (SUMMARY, normalised_text(card.summary)),
+        (LEAD, normalised_text(lead)),
         (TOPICS, " " + topics + " "),
-        (BODY, " " + " ".join(normalise(rest)) + " "),
+        (BODY, normalised_text(rest)),
     ]
     return [(bit, text) for bit, text in out if len(text) > 2]
 
@@ -196,8 +207,18 @@ class MatchIndex:
         self._expr_subs: list[dict[int, int]] = []
         self._expr_muted: dict[int, dict[int, tuple[int, float]]] = {}
         self._free_exprs: list[int] = []
-        self._anchored: dict[int, set[int]] = {}
+        self._anchored: dict[int, set[int]] = {}  # term -> non-trivial exprs to evaluate
+        self._anchored_trivial: dict[int, set[int]] = {}  # term -> exprs it alone fires
+        # One group plus exclusions: fire on an anchor term unless a veto term is present.
+        self._anchored_excl: dict[int, set[int]] = {}
+        self._vetoes: dict[int, set[int]] = {}
         self._trivial = bytearray()  # one group, no exclusions: an anchor hit is a match
+        # term -> {destination: how many trivial expressions of the term reach it}, and
+        # for popular terms the same set as a bitmask (an int), so that expanding an
+        # article to 100 000 destinations is a few big-int ORs, not a Python loop.
+        self._term_dests: dict[int, dict[int, int]] = {}
+        self._term_mask: dict[int, int] = {}
+        self._deferred = False
         self._parsed: dict[str, TopicExpression] = {}
         # subscriptions
         self._sub_ids: dict[str, int] = {}
@@ -211,6 +232,7 @@ class MatchIndex:
         # destinations and interned strings
         self._dest_ids: dict[str, int] = {}
         self._dest_key: list[str] = []
+        self._dest_obj: dict[int, Destination] = {}
         self._strings: dict[str, str] = {}
 
     # --- size -------------------------------------------------------------------------
@@ -232,9 +254,56 @@ class MatchIndex:
 
     def build(self, subscriptions: Iterable[Subscription]) -> None:
         """Add many subscriptions, then build the automaton once."""
-        for sub in subscriptions:
-            self.add(sub, _defer=True)
+        self._deferred = True
+        try:
+            for sub in subscriptions:
+                self.add(sub, _defer=True)
+        finally:
+            self._deferred = False
+        for tid, dests in self._term_dests.items():
+            if len(dests) >= MASK_MIN and tid not in self._term_mask:
+                self._term_mask[tid] = _mask_of(dests, len(self._dest_key))
+        self._reanchor()
         self._rebuild_main()
+
+    def _link(self, eid: int, did: int, sid: int) -> None:
+        """Record that subscription ``sid`` of expression ``eid`` delivers to ``did``."""
+        self._expr_subs[eid][did] = sid
+        if not self._trivial[eid]:
+            return
+        for tid in self._expr_anchor[eid]:
+            dests = self._term_dests.get(tid)
+            if dests is None:
+                dests = self._term_dests[tid] = {}
+            refs = dests.get(did, 0)
+            dests[did] = refs + 1
+            if refs == 0 and not self._deferred:
+                mask = self._term_mask.get(tid)
+                if mask is not None:
+                    self._term_mask[tid] = mask | (1 << did)
+                elif len(dests) >= MASK_MIN:
+                    self._term_mask[tid] = _mask_of(dests, len(self._dest_key))
+
+    def _unlink(self, eid: int, did: int) -> None:
+        """Undo ``_link``."""
+        del self._expr_subs[eid][did]
+        if not self._trivial[eid]:
+            return
+        for tid in self._expr_anchor[eid]:
+            dests = self._term_dests[tid]
+            refs = dests[did] - 1
+            if refs:
+                dests[did] = refs
+                continue
+            del dests[did]
+            mask = self._term_mask.get(tid)
+            if mask is not None:
+                if len(dests) < MASK_MIN // 2:
+                    del self._term_mask[tid]
+                else:
+                    self._term_mask[tid] = mask & ~(1 << did)
+            if not dests:
+                del self._term_dests[tid]
 
     def add(self, sub: Subscription, *, _defer: bool = False) -> None:
         """Index (or re-index) one subscription; disabled ones are dropped."""
@@ -295,7 +364,7 @@ class MatchIndex:
             self._sub_muted[sid] = muted_until
             self._expr_muted.setdefault(eid, {})[did] = (sid, muted_until)
         else:
-            self._expr_subs[eid][did] = sid
+            self._link(eid, did, sid)
 
     def remove(self, tenant: str, sub_id: str) -> bool:
         """Drop one subscription from the index; False if it was not there."""
@@ -311,7 +380,7 @@ class MatchIndex:
                 if not muted:
                     del self._expr_muted[eid]
         elif self._expr_subs[eid].get(did) == sid:
-            del self._expr_subs[eid][did]
+            self._unlink(eid, did)
         self._sub_key[sid] = None
         self._sub_owner[sid] = ""
         self._free_subs.append(sid)
@@ -366,20 +435,56 @@ class MatchIndex:
             self._trivial.append(trivial)
         self._expr_ids[canon] = eid
         for tid in anchor:
-            self._anchored.setdefault(tid, set()).add(eid)
+            self._anchor_map(eid).setdefault(tid, set()).add(eid)
+        if len(groups) == 1:
+            for tid in excl:
+                self._vetoes.setdefault(tid, set()).add(eid)
         return eid
+
+    def _anchor_map(self, eid: int) -> dict[int, set[int]]:
+        if self._trivial[eid]:
+            return self._anchored_trivial
+        if len(self._expr_groups[eid]) == 1:
+            return self._anchored_excl
+        return self._anchored
+
+    def _reanchor(self) -> None:
+        """Anchor multi-group expressions on their least subscribed group (after a build)."""
+        refs = self._term_refs
+        for eid, groups in enumerate(self._expr_groups):
+            if len(groups) < 2 or self._expr_canon[eid] is None:
+                continue
+            best = min(groups, key=lambda g: sum(refs[t] for t in g))
+            if best == self._expr_anchor[eid]:
+                continue
+            for tid in self._expr_anchor[eid]:
+                anchored = self._anchored[tid]
+                anchored.discard(eid)
+                if not anchored:
+                    del self._anchored[tid]
+            self._expr_anchor[eid] = best
+            for tid in best:
+                self._anchored.setdefault(tid, set()).add(eid)
 
     def _release_expr(self, eid: int) -> None:
         canon = self._expr_canon[eid]
         if canon is None:
             return
         del self._expr_ids[canon]
+        target = self._anchor_map(eid)
+        if len(self._expr_groups[eid]) == 1:
+            for tid in self._expr_excl[eid]:
+                vetoed = self._vetoes.get(tid)
+                if vetoed is not None:
+                    vetoed.discard(eid)
+                    if not vetoed:
+                        del self._vetoes[tid]
         for tid in self._expr_anchor[eid]:
-            anchored = self._anchored.get(tid)
+            anchored = target.get(tid)
             if anchored is not None:
                 anchored.discard(eid)
                 if not anchored:
-                    del self._anchored[tid]
+                    del target[tid]
         for group in self._expr_groups[eid]:
             for tid in group:
                 self._term_refs[tid] -= 1
@@ -444,26 +549,74 @@ class MatchIndex:
         ev = self.evidence(card)
         relevant = ev.relevant
         present = ev.flags
-        matched: list[int] = []
-        candidates: set[int] = set()
+        mask = 0
+        small: set[int] = set()
+        term_mask = self._term_mask
+        term_dests = self._term_dests
         anchored = self._anchored
+        anchored_excl = self._anchored_excl
+        candidates: set[int] = set()
+        fired: set[int] = set()
         for tid in relevant:
+            m = term_mask.get(tid)
+            if m is not None:
+                mask |= m
+            else:
+                dests = term_dests.get(tid)
+                if dests:
+                    small.update(dests)
             exprs = anchored.get(tid)
             if exprs:
                 candidates |= exprs
-        trivial = self._trivial
+            exprs = anchored_excl.get(tid)
+            if exprs:
+                fired |= exprs
+        subs_of = self._expr_subs
+        if fired:
+            vetoes = self._vetoes
+            for tid in present:
+                vetoed = vetoes.get(tid)
+                if vetoed:
+                    fired -= vetoed
+            for eid in fired:
+                small.update(subs_of[eid])
         groups_of = self._expr_groups
         excl_of = self._expr_excl
+        matched: list[int] = list(fired)
         for eid in candidates:
-            if trivial[eid]:
-                matched.append(eid)
-                continue
             excl = excl_of[eid]
             if excl and any(t in present for t in excl):
                 continue
             if all(any(t in relevant for t in g) for g in groups_of[eid]):
                 matched.append(eid)
-        return MatchResult(self, ev, matched, now)
+                small.update(subs_of[eid])
+        extra: list[tuple[int, int, int]] = []
+        if self._expr_muted:
+            extra = self._lapsed_mutes(relevant, matched, now)
+            small.update(did for _, did, _ in extra)
+        if small:
+            bits = bytearray((len(self._dest_key) + 7) >> 3)
+            for did in small:
+                bits[did >> 3] |= _BITS[did & 7]
+            mask |= int.from_bytes(bits, "little")
+        return MatchResult(self, ev, matched, extra, mask)
+
+    def _lapsed_mutes(
+        self, relevant: set[int], matched: list[int], now: float | None
+    ) -> list[tuple[int, int, int]]:
+        """Muted subscriptions of matched expressions whose mute is over at ``now``."""
+        muted_of = self._expr_muted
+        exprs = set(matched)
+        for tid in relevant:
+            for eid in self._anchored_trivial.get(tid, ()):
+                if eid in muted_of:
+                    exprs.add(eid)
+        return [
+            (eid, did, sid)
+            for eid in exprs
+            for did, (sid, until) in muted_of.get(eid, {}).items()
+            if now is None or until <= now
+        ]
 
     def explain(self, card: Card, expression: str) -> Explanation:
         """Why ``expression`` would (not) match ``card`` (raises TopicError if invalid)."""
@@ -488,6 +641,13 @@ class MatchIndex:
         return Explanation(parsed.text, matched, tuple(terms), tuple(excluded), score)
 
     # used by MatchResult
+    def _destination(self, did: int) -> Destination:
+        dest = self._dest_obj.get(did)
+        if dest is None:
+            tenant, _, dest_key = self._dest_key[did].partition("\x00")
+            dest = self._dest_obj[did] = Destination.parse(tenant, dest_key)
+        return dest
+
     def _hits_for(self, eid: int, ev: _Evidence) -> tuple[tuple[TermHit, ...], float]:
         phrases = self._term_phrase
         hits = tuple(
@@ -500,46 +660,51 @@ class MatchIndex:
 
 
 class MatchResult(Sequence[DestinationMatch]):
-    """The destinations a card goes to: counted at once, their details built on first use.
+    """The destinations a card goes to: a bitmask at once, per-destination detail lazily.
 
     Walk it before the index is updated again (the Matcher only updates it between
     awaits, so a synchronous loop over the result is always consistent).
     """
 
     def __init__(
-        self, index: MatchIndex, evidence: _Evidence, matched: list[int], now: float | None
+        self,
+        index: MatchIndex,
+        evidence: _Evidence,
+        matched: list[int],
+        extra: list[tuple[int, int, int]],
+        mask: int,
     ) -> None:
         self._index = index
         self._evidence = evidence
-        self.expression_ids = matched
-        self._now = now
+        self._matched_nontrivial = matched
+        self._extra = extra  # (expr, dest, sub) of mutes that are over
+        self.mask = mask
+        self._count = mask.bit_count()
         self._items: list[DestinationMatch] | None = None
-        self._extra: list[tuple[int, int, int]] = []  # (expr, dest, sub) of lapsed mutes
-        subs_of = index._expr_subs
-        if len(matched) == 1:
-            dests: set[int] | Any = subs_of[matched[0]].keys()
-        else:
-            dests = set()
-            for eid in matched:
-                dests.update(subs_of[eid])
-        muted_of = index._expr_muted
-        if muted_of:
-            for eid in matched:
-                for did, (sid, until) in muted_of.get(eid, {}).items():
-                    if now is None or until <= now:
-                        self._extra.append((eid, did, sid))
-            if self._extra:
-                dests = set(dests)
-                dests.update(did for _, did, _ in self._extra)
-        self._dests = dests
 
     def __len__(self) -> int:
-        return len(self._dests)
+        return self._count
 
     @property
-    def destination_ids(self) -> Iterable[int]:
-        """Internal destination ids (cheap; for counting and benchmarks)."""
-        return self._dests
+    def destination_ids(self) -> Iterator[int]:
+        """Internal destination ids, from the bitmask."""
+        data = self.mask.to_bytes((self.mask.bit_length() + 7) >> 3, "little")
+        for i, byte in enumerate(data):
+            while byte:
+                low = byte & -byte
+                yield (i << 3) + low.bit_length() - 1
+                byte ^= low
+
+    @property
+    def expression_ids(self) -> set[int]:
+        """Internal ids of every expression that fired."""
+        index = self._index
+        exprs = set(self._matched_nontrivial)
+        for tid in self._evidence.relevant:
+            fired = index._anchored_trivial.get(tid)
+            if fired:
+                exprs |= fired
+        return exprs
 
     def _materialise(self) -> list[DestinationMatch]:
         if self._items is not None:
@@ -571,11 +736,13 @@ class MatchResult(Sequence[DestinationMatch]):
                 else:
                     entry.append(make(eid, sid))
         for eid, did, sid in self._extra:
+            if eid not in per_expr:
+                per_expr[eid] = index._hits_for(eid, self._evidence)
             grouped.setdefault(did, []).append(make(eid, sid))
-        items = []
-        for did, subs in grouped.items():
-            tenant, _, dest_key = index._dest_key[did].partition("\x00")
-            items.append(DestinationMatch(Destination.parse(tenant, dest_key), tuple(subs)))
+        items = [
+            DestinationMatch(index._destination(did), tuple(subs))
+            for did, subs in grouped.items()
+        ]
         self._items = items
         return items
 

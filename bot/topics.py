@@ -321,18 +321,49 @@ def _merge_multiword(tokens: list[str]) -> list[str]:
     return out
 
 
-def normalise(text: str) -> list[str]:
-    """Text → normalised tokens (casefolded, accent-free, demonyms folded, stemmed)."""
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    cache = _CACHE
-    tokens = [cache.get(raw) or _canon(raw) for raw in _TOKEN_RE.findall(text)]
-    return _merge_multiword(tokens)
+_CHUNKS: dict[str, str] = {}
+
+
+def _chunk(raw: str) -> str:
+    """A whitespace-delimited piece of text → its tokens, space-joined (cached)."""
+    if len(_CHUNKS) >= _CACHE_MAX:
+        _CHUNKS.clear()
+    joined = _CHUNKS[raw] = " ".join([_canon(t) for t in _TOKEN_RE.findall(raw)])
+    return joined
+
+
+def _build_multiword_strings() -> list[tuple[str, str]]:
+    pairs = [
+        (" " + " ".join([first, *rest]) + " ", " " + canonical + " ")
+        for first, entries in _MULTI_FIRST.items()
+        for rest, canonical in entries
+    ]
+    return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+_MULTI_STRINGS = _build_multiword_strings()
 
 
 def normalised_text(text: str) -> str:
-    """Normalised tokens joined by single spaces and padded, for whole-token search."""
-    return " " + " ".join(normalise(text)) + " "
+    """Normalised tokens joined by single spaces and padded, for whole-token search.
+
+    The hot path of matching: whitespace split plus a cache of each piece's tokens, then
+    multi-word names replaced in the joined string.
+    """
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    get = _CHUNKS.get
+    joined = " " + " ".join(filter(None, [get(raw) or _chunk(raw) for raw in text.split()]))
+    joined += " "
+    for key, canonical in _MULTI_STRINGS:
+        while key in joined:
+            joined = joined.replace(key, canonical)
+    return joined
+
+
+def normalise(text: str) -> list[str]:
+    """Text → normalised tokens (casefolded, accent-free, demonyms folded, stemmed)."""
+    return normalised_text(text).split()
 
 
 def phrase_key(phrase: Phrase) -> str:

@@ -1,0 +1,441 @@
+"""Matcher benchmark: indexed matching vs a naive loop at 10k, 100k and 1M subscriptions.
+
+Usage: ``python bench/match.py [--quick]`` (``--quick`` runs 100k only). Prints one line
+per size and, last, one JSON object for the largest size.
+
+Workload: articles are trafilatura-extracted bodies of ``../shared/devset/cases/*/page.html``
+when that folder exists (cached in ``bench/results/``), else generated texts. Topics are
+drawn Zipf-distributed (s=1.0) from the articles' own proper nouns, phrases and country
+names, ranked by how many articles mention them, so popular topics really are popular
+(at 1M the top topic has ~100k subscribers). Expressions: 70 % one word, 10 % a quoted
+phrase, 10 % two words, 5 % ``a OR b``, 5 % ``a -b``. Owners: N/5 users; 75 % of
+subscriptions go to the owner's DMs, 25 % to one of N/40 channels; 200 tenants.
+
+Measured per size: index build time (``MatchIndex.build``), process memory of the index
+(RSS growth), Redis memory per subscription (the real Lua write path, embedded Valkey),
+articles/s and p50/p99 latency of ``match(card, now)`` including the expansion to the set
+of destinations (``len(result)``), the p99 of also building every per-destination object,
+and the same workload through a naive loop over all subscriptions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import keys  # noqa: E402
+from bot.card import Card  # noqa: E402
+from bot.matcher import STRONG, MatchIndex, card_fields  # noqa: E402
+from bot.redis_server import EmbeddedValkey  # noqa: E402
+from bot.subscriptions import Destination, Subscription  # noqa: E402
+from bot.topics import TopicExpression, parse_topic, phrase_key  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+CASES = HERE.parent.parent / "shared" / "devset" / "cases"
+CACHE = HERE / "results" / "articles.json"
+MIN_BODY = 2
+ZIPF_S = 1.0
+
+_PROPER = re.compile(r"\b([A-ZÀ-Þ][\w'’-]+(?:\s+[A-ZÀ-Þ][\w'’-]+)?)")
+_STOP = {
+    "The", "A", "An", "In", "On", "At", "It", "He", "She", "We", "They", "This", "That",
+    "But", "And", "Or", "If", "As", "For", "Of", "To", "By", "With", "From", "Die", "Der",
+    "Das", "Und", "Le", "La", "Les", "Et", "De", "Des", "Un", "Une", "Ein", "Eine", "I",
+    "You", "His", "Her", "Its", "Our", "Their", "There", "Here", "When", "What", "Who",
+}
+_COUNTRIES = (
+    "Russia Syria France Germany Ukraine China Iran Israel Turkey Egypt Venezuela Brazil "
+    "Mexico India Japan Canada Italy Spain Poland Greece Sweden Norway Iraq Afghanistan "
+    "Pakistan Nigeria Kenya Australia Argentina Chile Cuba Lebanon Jordan Qatar Yemen"
+).split()
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+# --- articles ---------------------------------------------------------------------------
+
+
+def load_articles(limit: int | None) -> list[Card]:
+    """Extracted devset pages (cached), or generated texts without ../shared."""
+    if CASES.is_dir():
+        data: list[dict[str, str]] = []
+        if CACHE.exists():
+            data = json.loads(CACHE.read_text())
+        else:
+            import trafilatura
+
+            for page in sorted(CASES.glob("*/page.html")):
+                html = page.read_text(encoding="utf-8", errors="replace")
+                raw = trafilatura.extract(
+                    html, output_format="json", with_metadata=True, favor_precision=True
+                )
+                if not raw:
+                    continue
+                doc = json.loads(raw)
+                text = (doc.get("text") or "").strip()
+                if len(text) < 300:
+                    continue
+                data.append({"headline": doc.get("title") or "", "body": text})
+            CACHE.parent.mkdir(parents=True, exist_ok=True)
+            CACHE.write_text(json.dumps(data))
+        cards = [
+            Card(headline=d["headline"], body=d["body"].replace("\n", "\n\n")) for d in data
+        ]
+    else:
+        cards = generated_articles(200)
+    return cards[:limit] if limit else cards
+
+
+def generated_articles(n: int) -> list[Card]:
+    """Articles of pseudo-words with Zipf word frequencies and a few proper nouns."""
+    rng = random.Random(7)
+    syllables = ["ka", "lo", "mi", "ra", "te", "su", "no", "vi", "da", "re", "po", "ni"]
+    words = ["".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(20000)]
+    names = [w.capitalize() for w in words[:3000]] + _COUNTRIES
+    weights = [1 / (i + 1) for i in range(len(words))]
+    cards = []
+    for _ in range(n):
+        paras = []
+        for _p in range(rng.randint(6, 20)):
+            toks = rng.choices(words, weights, k=rng.randint(30, 80))
+            for _k in range(3):
+                toks[rng.randrange(len(toks))] = rng.choice(names)
+            paras.append(" ".join(toks) + ".")
+        headline = " ".join(rng.choices(names, k=2) + rng.choices(words, weights, k=4))
+        cards.append(Card(headline=headline, body="\n\n".join(paras)))
+    return cards
+
+
+# --- subscriptions ----------------------------------------------------------------------
+
+
+def topic_vocabulary(cards: list[Card]) -> tuple[list[str], list[str]]:
+    """Single-word and two-word topics, most widely mentioned first."""
+    singles: Counter[str] = Counter()
+    phrases: Counter[str] = Counter()
+    for card in cards:
+        text = card.headline + "\n" + card.body
+        seen_s: set[str] = set()
+        seen_p: set[str] = set()
+        for m in _PROPER.finditer(text):
+            words = m.group(1).split()
+            if words[0] in _STOP:
+                words = words[1:]
+            if not words:
+                continue
+            seen_s.update(w for w in words if w not in _STOP and len(w) > 2)
+            if len(words) == 2 and words[1] not in _STOP:
+                seen_p.add(" ".join(words))
+        singles.update(seen_s)
+        phrases.update(seen_p)
+    single = [w for w, _ in singles.most_common()]
+    for c in _COUNTRIES:
+        if c not in singles:
+            single.append(c)
+    # keep words that normalise to something and are not duplicates after normalising
+    out: list[str] = []
+    seen: set[str] = set()
+    for w in single:
+        try:
+            canon = parse_topic(w).canonical
+        except Exception:
+            continue
+        if canon not in seen:
+            seen.add(canon)
+            out.append(w)
+    return out, [p for p, n in phrases.most_common() if n >= 1]
+
+
+class Zipf:
+    """Draws ranks 0..n-1 with probability proportional to 1/(rank+1)^s."""
+
+    def __init__(self, n: int, s: float, rng: random.Random) -> None:
+        self.rng = rng
+        acc = 0.0
+        self.cum: list[float] = []
+        for i in range(n):
+            acc += 1.0 / (i + 1) ** s
+            self.cum.append(acc)
+        self.total = acc
+
+    def draw(self) -> int:
+        import bisect
+
+        return bisect.bisect_left(self.cum, self.rng.random() * self.total)
+
+
+def make_subscriptions(n: int, cards: list[Card], seed: int = 1) -> list[Subscription]:
+    """``n`` subscriptions with Zipf-distributed topics; unique per (destination, meaning)."""
+    rng = random.Random(seed)
+    single, phrases = topic_vocabulary(cards)
+    zs = Zipf(len(single), ZIPF_S, rng)
+    zp = Zipf(max(1, len(phrases)), ZIPF_S, rng)
+    tenants = [f"discord:{100000 + i}" if i % 2 else f"slack:T{i:05d}" for i in range(200)]
+    tz = Zipf(len(tenants), 1.0, rng)
+    users = max(1, n // 5)
+    channels = max(1, n // 40)
+    seen: set[tuple[str, str, str]] = set()
+    canon_cache: dict[str, str] = {}
+    subs: list[Subscription] = []
+    counter = 0
+    while len(subs) < n:
+        r = rng.random()
+        a = single[zs.draw()]
+        if r < 0.70:
+            expr = a
+        elif r < 0.80 and phrases:
+            expr = f'"{phrases[zp.draw()]}"'
+        elif r < 0.90:
+            expr = f"{a} {single[zs.draw()]}"
+        elif r < 0.95:
+            expr = f"{a} OR {single[zs.draw()]}"
+        else:
+            expr = f"{a} -{single[zs.draw()]}"
+        canon = canon_cache.get(expr)
+        if canon is None:
+            try:
+                canon = parse_topic(expr).canonical
+            except Exception:
+                continue
+            canon_cache[expr] = canon
+        uid = rng.randrange(users)
+        tenant = tenants[tz.draw()]
+        if rng.random() < 0.75:
+            dest = Destination(tenant, "dm", f"U{uid}")
+        else:
+            dest = Destination(tenant, "channel", f"C{rng.randrange(channels)}")
+        if (tenant, dest.key, canon) in seen:
+            continue
+        seen.add((tenant, dest.key, canon))
+        counter += 1
+        mode = "instant" if rng.random() < 0.8 else rng.choice(("hourly", "daily"))
+        muted = 2e9 if rng.random() < 0.01 else None
+        subs.append(
+            Subscription(
+                str(counter), tenant, f"U{uid}", dest, expr, mode, muted, 1.7e9  # type: ignore[arg-type]
+            )
+        )
+    return subs
+
+
+# --- naive loop -------------------------------------------------------------------------
+
+
+def naive_match(
+    card: Card, compiled: list[tuple[Subscription, TopicExpression]], now: float
+) -> dict[Destination, list[str]]:
+    """The baseline: every subscription checked against the card, one after another."""
+    fields = card_fields(card)
+    strong = " ".join(text for bit, text in fields if bit & STRONG)
+    body = " ".join(text for bit, text in fields if not bit & STRONG)
+    lead = next((text for bit, text in fields if bit == 4), "")
+    everything = strong + " " + body
+    out: dict[Destination, list[str]] = {}
+    for sub, expr in compiled:
+        if sub.muted_until is not None and now < sub.muted_until:
+            continue
+        ok = True
+        for group in expr.groups:
+            hit = False
+            for phrase in group:
+                key = phrase_key(phrase)
+                if key in strong or (body.count(key) + lead.count(key)) >= MIN_BODY:
+                    hit = True
+                    break
+            if not hit:
+                ok = False
+                break
+        if ok and any(phrase_key(p) in everything for p in expr.excluded):
+            ok = False
+        if ok:
+            out.setdefault(sub.destination, []).append(sub.id)
+    return out
+
+
+# --- redis ------------------------------------------------------------------------------
+
+
+async def redis_bytes_per_sub(subs: list[Subscription], checkpoints: list[int]) -> dict[int, float]:
+    """Write the subscriptions through the store's Lua script; memory per sub at each size."""
+    import redis.asyncio as aioredis
+
+    out: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
+        server = EmbeddedValkey(Path(tmp) / "valkey")
+        await asyncio.to_thread(server.start)
+        client: Any = aioredis.Redis.from_url(server.url, decode_responses=True)
+        try:
+            from bot.subscriptions import _ADD_LUA
+
+            sha = await client.script_load(_ADD_LUA)
+            await client.config_set("appendonly", "no")  # the bench measures memory, not disk
+            base = int((await client.info("memory"))["used_memory"])
+            done = 0
+            for target in sorted(checkpoints):
+                while done < target:
+                    pipe = client.pipeline(transaction=False)
+                    for sub in subs[done : min(target, done + 5000)]:
+                        fields = sub.to_fields()
+                        del fields["id"]
+                        flat = [x for kv in fields.items() for x in kv]
+                        pipe.evalsha(
+                            sha,
+                            4,
+                            keys.tenant_subs_key(sub.tenant),
+                            keys.user_key(sub.tenant, sub.owner),
+                            keys.dest_key(sub.tenant, sub.destination.key),
+                            keys.tenant_seq_key(sub.tenant),
+                            keys.sub_key_prefix(sub.tenant),
+                            10_000,
+                            0,
+                            fields["canon"],
+                            *flat,
+                        )
+                    await pipe.execute()
+                    done = min(target, done + 5000)
+                used = int((await client.info("memory"))["used_memory"])
+                out[target] = (used - base) / target
+        finally:
+            await client.aclose()
+            await asyncio.to_thread(server.stop)
+    return out
+
+
+# --- main -------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+def run_size(
+    n: int, subs: list[Subscription], cards: list[Card], naive_articles: int, now: float
+) -> dict[str, Any]:
+    """Build, match and compare at one size."""
+    chosen = subs[:n]
+    gc.collect()
+    before = rss_bytes()
+    t0 = time.perf_counter()
+    index = MatchIndex(MIN_BODY)
+    index.build(chosen)
+    build_s = time.perf_counter() - t0
+    gc.collect()
+    index_bytes = rss_bytes() - before
+
+    for card in cards[:5]:  # warm the token cache and the automaton
+        len(index.match(card, now))
+    latencies: list[float] = []
+    dest_counts: list[int] = []
+    for card in cards:
+        t = time.perf_counter()
+        result = index.match(card, now)
+        count = len(result)
+        latencies.append((time.perf_counter() - t) * 1000)
+        dest_counts.append(count)
+    full: list[float] = []
+    for card in cards:
+        t = time.perf_counter()
+        objects = list(index.match(card, now))
+        full.append((time.perf_counter() - t) * 1000)
+        del objects
+    total_s = sum(latencies) / 1000
+
+    compiled = [(s, parse_topic(s.expression)) for s in chosen]
+    sample = cards[:naive_articles]
+    t = time.perf_counter()
+    agree = True
+    for card in sample:
+        naive = naive_match(card, compiled, now)
+        agree = agree and len(naive) == len(index.match(card, now))
+    naive_s = time.perf_counter() - t
+    naive_rate = len(sample) / naive_s
+    rate = len(cards) / total_s
+    return {
+        "subscriptions": n,
+        "expressions": index.expression_count,
+        "terms": index.term_count,
+        "build_s": round(build_s, 3),
+        "process_bytes_per_sub": round(index_bytes / n, 1),
+        "articles": len(cards),
+        "articles_per_s": round(rate, 1),
+        "p50_ms": round(percentile(latencies, 50), 3),
+        "p99_ms": round(percentile(latencies, 99), 3),
+        "max_ms": round(max(latencies), 3),
+        "p99_ms_with_objects": round(percentile(full, 99), 3),
+        "destinations_per_article_mean": round(statistics.mean(dest_counts), 1),
+        "destinations_per_article_max": max(dest_counts),
+        "naive_articles": len(sample),
+        "naive_articles_per_s": round(naive_rate, 3),
+        "speedup_vs_naive": round(rate / naive_rate, 1),
+        "naive_agrees": agree,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k subscriptions only")
+    parser.add_argument("--no-redis", action="store_true", help="skip the Redis memory step")
+    args = parser.parse_args(argv)
+    sizes = [100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    t_start = time.perf_counter()
+    cards = load_articles(None)
+    t = time.perf_counter()
+    subs = make_subscriptions(max(sizes), cards)
+    print(
+        f"workload: {len(cards)} articles, {len(subs)} subscriptions generated "
+        f"in {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
+    redis_mem: dict[int, float] = {}
+    if not args.no_redis:
+        t = time.perf_counter()
+        redis_mem = asyncio.run(redis_bytes_per_sub(subs, sizes))
+        print(f"redis: wrote {max(sizes)} subscriptions in {time.perf_counter() - t:.1f} s")
+    now = 1.8e9
+    results = []
+    for n in sizes:
+        naive_articles = {10_000: 40, 100_000: 10, 1_000_000: 4}[n]
+        row = run_size(n, subs, cards, naive_articles, now)
+        row["redis_bytes_per_sub"] = round(redis_mem.get(n, float("nan")), 1)
+        results.append(row)
+        print(
+            f"{n:>9} subs: build {row['build_s']:.2f} s, {row['process_bytes_per_sub']:.0f} B/sub "
+            f"in process, {row['redis_bytes_per_sub']:.0f} B/sub in Redis; "
+            f"{row['articles_per_s']:.0f} articles/s, p50 {row['p50_ms']:.2f} ms, "
+            f"p99 {row['p99_ms']:.2f} ms (with objects {row['p99_ms_with_objects']:.1f} ms), "
+            f"dests/article mean {row['destinations_per_article_mean']:.0f} "
+            f"max {row['destinations_per_article_max']}; naive "
+            f"{row['naive_articles_per_s']:.2f} articles/s → {row['speedup_vs_naive']:.0f}x",
+            flush=True,
+        )
+    last = dict(results[-1])
+    last["sizes"] = results
+    last["elapsed_s"] = round(time.perf_counter() - t_start, 1)
+    print(json.dumps(last))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
