@@ -267,6 +267,11 @@ def _canon_token(raw: str) -> str:
     if alias is not None:
         return alias
     stem = _stem(word)
+    for _ in range(4):  # to a fixed point, so normalising a normalised token is a no-op
+        again = _stem(stem)
+        if again == stem:
+            break
+        stem = again
     return _ALIASES.get(stem, stem)
 
 
