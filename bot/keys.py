@@ -54,3 +54,57 @@ def tenant_subs_key(tenant: str) -> str:
 def tenant_seq_key(tenant: str) -> str:
     """Counter that hands out subscription ids within a tenant."""
     return f"{tenant_tag(tenant)}:seq"
+
+
+# --- pipeline (ingest -> workers -> per-platform delivery -> senders) -----------------
+
+INGEST_STREAM = f"{PREFIX}:ingest"
+"""Stream of links to fetch, parse, dedupe and match (one consumer group of workers)."""
+
+INGEST_GROUP = "workers"
+"""Consumer group of the pipeline workers on the ingest stream."""
+
+DELIVERY_GROUP = "senders"
+"""Consumer group of a platform's senders on its delivery stream."""
+
+DEAD_LETTER_STREAM = f"{PREFIX}:deadletter"
+"""Stream of deliveries (and links) that failed past the last retry, with the reason."""
+
+
+def delivery_stream(platform: str) -> str:
+    """Stream of serialised posts for one platform's senders."""
+    return f"{PREFIX}:deliveries:{platform}"
+
+
+def posted_key(idempotency_key: str) -> str:
+    """Claim/done marker of one (article, destination) post: ``SET NX`` before posting."""
+    return f"{PREFIX}:posted:{idempotency_key}"
+
+
+# Dedupe keys share one hash tag: the Lua lookup reads URL keys and band sets together.
+DEDUPE_TAG = f"{PREFIX}:{{dd}}"
+
+
+def dedupe_url_key(canonical: str) -> str:
+    """Article id of a canonical URL key (tracking, AMP, mobile variants folded)."""
+    return f"{DEDUPE_TAG}:url:{canonical}"
+
+
+def dedupe_band_key(band: int, value: int) -> str:
+    """Set of ``id:hi:lo:ts`` articles whose SimHash has ``value`` in 16-bit ``band``."""
+    return f"{DEDUPE_TAG}:band:{band}:{value:04x}"
+
+
+def article_sources_key(article_id: str) -> str:
+    """Set of sites that reported an article after the first one ("also reported by")."""
+    return f"{PREFIX}:sources:{article_id}"
+
+
+def digest_key(tenant: str, sub_id: str) -> str:
+    """List of cards (JSON) waiting for a subscription's hourly or daily digest."""
+    return f"{tenant_tag(tenant)}:digest:{sub_id}"
+
+
+def ratelimit_key(platform: str, scope: str) -> str:
+    """Sliding-window log of one rate budget; one hash tag per platform (atomic check)."""
+    return f"{PREFIX}:{{rl:{platform}}}:{scope}"

@@ -65,6 +65,27 @@ class Settings(BaseSettings):
     stream_maxlen: int = Field(100_000, gt=0)
     dedupe_ttl_s: int = Field(7 * 24 * 3600, gt=0)
     delivery_max_attempts: int = Field(8, ge=1)
+    # An entry idle this long in a dead consumer's pending list is claimed by another;
+    # also the lease on an (article, destination) post while it is being sent.
+    delivery_lease_s: float = Field(30.0, gt=0)
+    delivery_backoff_base_s: float = Field(0.5, gt=0)
+    delivery_backoff_max_s: float = Field(60.0, gt=0)
+    # 429 answers retried before giving up (they do not count as failed attempts).
+    delivery_max_rate_limited: int = Field(50, ge=1)
+    delivery_concurrency: int = Field(64, ge=1)
+    worker_concurrency: int = Field(8, ge=1)
+
+    # --- rate budgets (messages per period; 0 = no budget) --------------------------
+    discord_channel_rate: int = Field(5, ge=0)
+    discord_channel_period_s: float = Field(5.0, gt=0)
+    discord_global_rate: int = Field(40, ge=0)
+    discord_global_period_s: float = Field(1.0, gt=0)
+    slack_channel_rate: int = Field(1, ge=0)
+    slack_channel_period_s: float = Field(1.0, gt=0)
+    slack_global_rate: int = Field(0, ge=0)
+    slack_global_period_s: float = Field(1.0, gt=0)
+    # Added to every window so clock and network jitter never push a burst over a budget.
+    rate_margin_s: float = Field(0.02, ge=0)
 
     # --- feeds and digests ----------------------------------------------------------
     feed_interval_s: int = Field(600, ge=60)
