@@ -265,3 +265,51 @@ async def test_reader_that_missed_trimmed_changes_reloads(redis: aioredis.Redis)
     await matcher.sync()
     assert {d.destination.id for d in matcher.match(seed_card_by_hand())} == {"u1", "u2"}
     assert not await store.missed_changes(matcher.seen)
+
+
+@pytest.mark.parametrize("mask_min", [4, 100_000])
+def test_index_agrees_with_evaluating_every_subscription(
+    mask_min: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bitmask expansion, veto sets and re-anchoring give the brute-force answer."""
+    import random
+
+    from bot import matcher
+    from bot.topics import parse_topic
+
+    monkeypatch.setattr(matcher, "MASK_MIN", mask_min)
+
+    rng = random.Random(3)
+    words = ["syria", "putin", "assad", "russia", "iran", "kremlin", "moscow", "troops",
+             "venezuela", "france", "egypt", "turkish", "peace", "army", "election"]
+    subs = []
+    for i in range(1500):
+        a, b = rng.sample(words, 2)
+        expression = rng.choice([a, f"{a} {b}", f"{a} OR {b}", f"{a} -{b}", f'"{a} {b}"'])
+        dest = f"dm:u{i % 400}" if i % 3 else f"channel:c{i % 50}"
+        muted = rng.choice([None, None, None, 500.0, 1500.0])
+        subs.append(sub(str(i), expression, dest=dest, owner=f"u{i}", muted_until=muted))
+    unique = {(s.destination, parse_topic(s.expression).canonical): s for s in subs}
+    subs = list(unique.values())
+    index = index_of(*subs)
+    assert bool(index._term_mask) == (mask_min < 100)
+    for s in subs[:200]:  # incremental paths too: remove and re-add
+        index.remove(s.tenant, s.id)
+    for s in subs[:200]:
+        index.add(s)
+    paragraphs = seed_card_by_hand().body.split("\n\n")
+    for trial in range(8):
+        body = "\n\n".join(rng.sample(paragraphs, 6))
+        card = Card(headline=rng.choice(paragraphs[:10])[:80], body=body)
+        now = 1000.0
+        expected: dict[Destination, set[str]] = {}
+        probe = MatchIndex()
+        for s in subs:
+            if s.is_muted(now):
+                continue
+            if probe.explain(card, s.expression).matched:
+                expected.setdefault(s.destination, set()).add(s.id)
+        result = index.match(card, now)
+        got = {d.destination: {m.subscription_id for m in d.subscriptions} for d in result}
+        assert got == expected, trial
+        assert len(result) == len(expected) == len(list(result.destination_ids))
