@@ -26,7 +26,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("duration", re.compile(
         rf"\b{_NUM}\s(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b",
         re.I)),
-    ("count", re.compile(rf"(?<![\w.,:/$€£¥-]){_NUM}{_SCALE}(?![\w.,:/%]|\s?[%€£$])", re.I)),
+    ("count", re.compile(
+        rf"(?<![\w.,:/$€£¥-]){_NUM}{_SCALE}(?![\w%]|[.,:/]\d|\s?[%€£$])", re.I)),
 ]
 _WEIGHT = {"money": 3.0, "percent": 3.0, "count": 2.5, "duration": 1.5, "date": 1.0}
 _STOP = frozenset(
@@ -35,7 +36,8 @@ _STOP = frozenset(
     "its their his her our your my he she they it we you who which what when where while "
     "per each about over under more less most least some any all no not only also just "
     "since until after before during into onto up down out off so if then there here "
-    "last past next first "
+    "last past next first below above beneath higher lower across around among between "
+    "behind beyond within without via "
     "le la les de des du un une et en au aux der die das den dem und von zu im el los "
     "las y del al".split()
 )
@@ -54,6 +56,13 @@ _IRREGULAR = {
     "grow": "grown", "drive": "driven", "fly": "flown", "lend": "lent", "raise": "raised",
 }
 _WORD = re.compile(r"[\w'’-]+|[^\w\s]")
+_SCALE_RE = re.compile(r"\b(million|billion|trillion|bn|mn|milliards?|millones)\b", re.I)
+_SCALES = frozenset("million billion trillion thousand bn mn m k".split())
+_CHANGE_VERBS = frozenset(
+    "rose rise rises risen fell fall falls fallen grew grow grows increased increase "
+    "decreased decrease climbed climb jumped jump dropped drop reached reach reaches "
+    "totalled totaled total totals hit soared surged slumped declined doubled".split()
+)
 
 
 @dataclass
@@ -94,7 +103,7 @@ def _label_before(tokens: list[str]) -> str:
     """Up to six words before a figure, cut at the start of its clause."""
     words: list[str] = []
     for tok in reversed(tokens):
-        if not re.match(r"\w", tok):
+        if not re.match(r"\w", tok) or tok[0].isdigit() or tok.lower() in _SCALES:
             break
         words.append(tok)
         if len(words) >= 6:
@@ -107,27 +116,43 @@ def _label_before(tokens: list[str]) -> str:
     return " ".join(words)
 
 
-def _label(kind: str, before: str, after: str) -> str:
+def _subject_of_change(tokens: list[str]) -> str:
+    """"passenger journeys rose 18% to" -> "passenger journeys": what went up or down."""
+    words = [t for t in tokens[-8:]]
+    for i in range(len(words) - 1, -1, -1):
+        if words[i].lower() in _CHANGE_VERBS:
+            subject = [w for w in words[max(0, i - 3) : i] if re.match(r"\w", w)]
+            while subject and subject[0].lower() in _STOP:
+                subject.pop(0)
+            return " ".join(subject)
+    return ""
+
+
+def _label(kind: str, before: str, after: str) -> tuple[str, bool]:
+    """The label for a figure, and whether it names the thing counted (a strong label)."""
     tb, ta = _WORD.findall(before), _WORD.findall(after)
     if kind in ("count", "money", "percent"):
         noun, rest = _label_after(ta)
+        if not noun:
+            subject = _subject_of_change(tb)
+            if subject:
+                return subject, True
         if kind == "count" and not noun:
-            return ""
+            return "", False
         if noun:
             # "50 personnel have been killed" -> "personnel killed"
             aux = [t for t in rest[:3] if t.lower() in _AUX]
             if aux and len(rest) > len(aux) and re.fullmatch(r"[a-z]+(ed|en)", rest[len(aux)]):
-                return f"{noun} {rest[len(aux)]}"
+                return f"{noun} {rest[len(aux)]}", True
             # "withdrawing 25 aircraft" -> "aircraft being withdrawn"
             prev = [t for t in tb[-2:] if re.match(r"\w", t)]
             if prev and prev[-1].lower().endswith("ing") and prev[-1].lower() not in _NOT_VERBS:
-                return f"{noun} being {_participle(prev[-1].lower())}"
+                return f"{noun} being {_participle(prev[-1].lower())}", True
             if kind != "count":
                 context = _label_before(tb)
-                return f"{noun} ({context})" if context else noun
-            return noun
-        return _label_before(tb)
-    return _label_before(tb)
+                return (f"{noun} ({context})" if context else noun), True
+            return noun, True
+    return _label_before(tb), False
 
 
 def key_figures(body: str, headline: str = "", limit: int = 5) -> tuple[KeyFigure, ...]:
@@ -136,7 +161,8 @@ def key_figures(body: str, headline: str = "", limit: int = 5) -> tuple[KeyFigur
     paragraphs = [p for p in body.split("\n\n") if p.strip()]
     order = 0
     sources = [(headline, 3.0)] if headline else []
-    sources += [(p, 1.0 if i < 3 else 0.0) for i, p in enumerate(paragraphs)]
+    # The lead carries what matters most; the bonus fades over the first paragraphs.
+    sources += [(p, max(0.0, 1.5 - 0.5 * i)) for i, p in enumerate(paragraphs)]
     for text, bonus in sources:
         for sentence in split_sentences(text):
             taken: list[tuple[int, int]] = []
@@ -148,20 +174,20 @@ def key_figures(body: str, headline: str = "", limit: int = 5) -> tuple[KeyFigur
                     if kind == "count" and re.fullmatch(r"(19|20)\d\d", value):
                         continue  # a bare year is a date, and rarely the point
                     taken.append((m.start(), m.end()))
-                    label = _label(kind, sentence[: m.start()], sentence[m.end():])
+                    label, strong = _label(kind, sentence[: m.start()], sentence[m.end():])
                     if not label:
                         continue
                     score = _WEIGHT[kind] + bonus + min(len(label.split()), 3) * 0.2
+                    score += (0.0 if strong else -1.5) + (0.5 if _SCALE_RE.search(value) else 0)
                     order += 1
                     candidates.append(_Candidate(kind, value, label, sentence, score, order))
-    seen: set[str] = set()
+    # Greedy pick; each figure of a kind already chosen costs the next one of that kind,
+    # so five percentages don't crowd out the one count that tells the story.
     chosen: list[_Candidate] = []
-    for cand in sorted(candidates, key=lambda c: (-c.score, c.order)):
-        key = cand.value.lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        chosen.append(cand)
-        if len(chosen) == limit:
-            break
+    pool = {c.value.lower(): c for c in sorted(candidates, key=lambda c: (c.score, -c.order))}
+    while pool and len(chosen) < limit:
+        kinds = [c.kind for c in chosen]
+        best = max(pool.values(), key=lambda c: (c.score - 0.75 * kinds.count(c.kind), -c.order))
+        chosen.append(best)
+        del pool[best.value.lower()]
     return tuple(KeyFigure(c.value, c.label, c.sentence[:300]) for c in chosen)

@@ -46,6 +46,8 @@ _STOPWORDS: dict[str, frozenset[str]] = {
               "karena ada oleh atau sudah",
     }.items()
 }
+#: Every language's function words together (for telling content words from glue).
+FUNCTION_WORDS: frozenset[str] = frozenset().union(*_STOPWORDS.values())
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _SCRIPTS: list[tuple[str, re.Pattern[str]]] = [
     ("ja", re.compile(r"[\u3040-\u30ff]")),

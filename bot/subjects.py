@@ -10,10 +10,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .lang import FUNCTION_WORDS as _FUNCTION_WORDS
 from .places import DEMONYMS, place_of
 from .textutil import split_sentences
 
-_NAME_WORD = r"(?:(?:al-|el-|bin )?[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’.-]*[\w]|[A-Z])"
+# Upper-case letters of the Latin, Greek and Cyrillic blocks ("Ř" yes, "ř" no).
+_UPPER = "".join(
+    chr(c) for c in [*range(0x41, 0x250), *range(0x370, 0x530)] if chr(c).isupper()
+)
+_NAME_WORD = rf"(?:(?:al-|el-|bin )?[{_UPPER}][\w'’.-]*[\w]|[A-Z])"
 _CONNECT = r"(?:\s(?:of|de|du|des|la|le|del|von|van|der|bin|al|el|y)\s|\s|-)"
 _NAME = re.compile(rf"{_NAME_WORD}(?:{_CONNECT}{_NAME_WORD})*")
 _COMMON = frozenset(
@@ -31,7 +36,11 @@ _STOP_THEMES = _COMMON | frozenset(
     "will would could can may might should has have had is are was were be been being "
     "not no yes up down out off all any some many much most such very just only also "
     "two three four five six seven eight nine ten one year years day days week weeks "
-    "man men woman women people time times way back top big small".split()
+    "man men woman women people time times way back top big small million millions "
+    "billion billions thousand thousands percent cent rose rise rises fell falls told "
+    "make makes made take takes took come comes came went going added including "
+    "according get gets got give gives gave used uses using like well even still "
+    "year's now later early late based near easy hard makes set sets puts".split()
 )
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s\b")
@@ -49,6 +58,7 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
     lead = " ".join(paragraphs[:2])
     counts: Counter[str] = Counter()
     mid_sentence: set[str] = set()
+    named_in_body: set[str] = set()
     surface: dict[str, Counter[str]] = {}
     for text, weight in ((headline, 3), (lead, 1), (body, 1)):
         for sentence in split_sentences(text):
@@ -62,14 +72,20 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
                     words = words[1:]
                 if not words:
                     continue
+                if len(words) > 4:
+                    continue  # a Title Case heading or quoted title, not a name
                 phrase = " ".join(words)
                 key = _key(phrase)
                 if len(key) < 2 or key in _COMMON:
                     continue
                 counts[key] += weight
                 surface.setdefault(key, Counter())[phrase] += 1
-                if m.start() > 0 or text is headline:
+                # Mid-sentence capitals, or a multi-word name opening a sentence
+                # ("Westline Rail returned ..."), are names; "The" is not.
+                if m.start() > 0 or text is headline or len(words) > 1:
                     mid_sentence.add(key)
+                if m.start() > 0 and text is not headline:
+                    named_in_body.add(key)
     # A word only ever seen capitalised at a sentence start is not a name.
     for key in list(counts):
         if key not in mid_sentence:
@@ -79,8 +95,9 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
         parts = key.split()
         if len(parts) < 2 or key in DEMONYMS.values():
             continue
-        tail = parts[-1]
-        if tail in counts and tail != key:
+        tail = re.sub(r"^(al|el)-", "", parts[-1])
+        # Only a surname the body itself uses alone ("Putin"), not a headline's first word.
+        if tail in counts and tail != key and tail in named_in_body:
             if counts[tail] >= counts[key]:
                 counts[tail] += counts.pop(key)
             else:
@@ -90,13 +107,27 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
     for key in ranked:
         if key not in topics:
             topics.append(key)
-    # Themes: the headline's content words that the body repeats.
+    # Themes: the headline's content words that the body uses too, folded to the form
+    # the body uses most ("tolls" -> "toll").
     body_words = Counter(w.lower() for w in _WORD.findall(body))
     for word in _WORD.findall(headline):
         low = word.lower()
-        if (low not in _STOP_THEMES and len(low) > 3 and body_words[low] >= 2
-                and not any(low in t.split() for t in topics)):
-            topics.append(place_of(low))
+        if low in _STOP_THEMES or low in _FUNCTION_WORDS or len(low) < 3:
+            continue
+        forms = [f for f in (low, low.rstrip("s"), low + "s") if body_words[f]]
+        if not forms:
+            continue
+        best = max(forms, key=lambda f: body_words[f])
+        theme = place_of(best)
+        if not any(theme in t.split() or best in t.split() for t in topics):
+            topics.append(theme)
+    # Then what the body keeps coming back to ("salmon" in a story about a marine park).
+    lower_only = Counter(w for w in _WORD.findall(body) if w.islower())
+    for word, count in lower_only.most_common(40):
+        if count < 2 or len(word) < 5 or word in _STOP_THEMES or word in _FUNCTION_WORDS:
+            continue
+        if not any(word in t.split() or word.rstrip("s") in t.split() for t in topics):
+            topics.append(word)
     for kw in keywords or []:
         low = kw.lower().strip()
         if low and low not in topics and len(low) < 40 and low in body.lower():

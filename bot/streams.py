@@ -1,0 +1,119 @@
+"""Redis Streams helpers: bounded XADD, consumer groups, reading, reclaiming and acking.
+
+XACK does not delete an entry; ``ack`` also XDELs it (one group per stream), so a stream
+holds only its backlog, and ``MAXLEN ~`` on every XADD caps it in any case.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+log = logging.getLogger(__name__)
+
+Fields = Mapping[str, str | int | float]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stream entry: its id and its fields (strings)."""
+
+    id: str
+    fields: dict[str, str]
+
+
+def consumer_name(role: str, index: int = 0) -> str:
+    """A consumer name unique to this process: ``role-host-pid-index``."""
+    return f"{role}-{socket.gethostname()}-{os.getpid()}-{index}"
+
+
+async def add(redis: aioredis.Redis, stream: str, fields: Fields, maxlen: int) -> str:
+    """XADD with an approximate MAXLEN cap; returns the entry id."""
+    entry_id: Any = await redis.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
+    return str(entry_id)
+
+
+async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
+    """Create the consumer group (and the stream) unless it exists."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _entries(raw: Any) -> list[Entry]:
+    out: list[Entry] = []
+    for entry_id, fields in raw or ():
+        if fields is None:  # deleted while pending
+            continue
+        out.append(Entry(str(entry_id), {str(k): str(v) for k, v in fields.items()}))
+    return out
+
+
+async def read(
+    redis: aioredis.Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    *,
+    count: int,
+    block_ms: int,
+) -> list[Entry]:
+    """New entries for ``consumer`` (XREADGROUP ``>``), waiting up to ``block_ms``."""
+    reply: Any = await redis.xreadgroup(group, consumer, {stream: ">"}, count=count, block=block_ms)
+    out: list[Entry] = []
+    for _stream, raw in reply or ():
+        out.extend(_entries(raw))
+    return out
+
+
+async def reclaim(
+    redis: aioredis.Redis,
+    stream: str,
+    group: str,
+    consumer: str,
+    *,
+    min_idle_ms: int,
+    count: int = 100,
+) -> list[Entry]:
+    """Take over entries idle longer than ``min_idle_ms`` (XAUTOCLAIM, one full sweep)."""
+    out: list[Entry] = []
+    cursor = "0-0"
+    while True:
+        reply: Any = await redis.xautoclaim(
+            stream, group, consumer, min_idle_ms, start_id=cursor, count=count
+        )
+        cursor = str(reply[0])
+        out.extend(_entries(reply[1]))
+        deleted = reply[2] if len(reply) > 2 else []
+        if deleted:
+            # Entries deleted while pending (e.g. trimmed) cannot be processed; drop them.
+            await redis.xack(stream, group, *deleted)
+        if cursor == "0-0" or len(out) >= count:
+            return out
+
+
+async def touch(
+    redis: aioredis.Redis, stream: str, group: str, consumer: str, ids: Sequence[str]
+) -> None:
+    """Reset the idle time of entries still being worked on, so nobody reclaims them."""
+    if ids:
+        await redis.xclaim(stream, group, consumer, 0, list(ids), justid=True)
+
+
+async def ack(redis: aioredis.Redis, stream: str, group: str, *ids: str) -> None:
+    """XACK then XDEL in one transaction: done entries leave the stream at once."""
+    if not ids:
+        return
+    pipe = redis.pipeline(transaction=True)
+    pipe.xack(stream, group, *ids)
+    pipe.xdel(stream, *ids)
+    await pipe.execute()
