@@ -21,10 +21,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import trafilatura  # noqa: E402
+import trafilatura
 
-from bot import parse_article  # noqa: E402
-from bot.errors import NewsbotError  # noqa: E402
+from bot import parse_article
+from bot.errors import NewsbotError
 
 DEFAULT_CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "devset" / "cases"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -140,9 +140,11 @@ def main() -> None:
             field = "body" if field == "body_f1" else field
             want = truth.get("body_ref" if field == "body" else field)
             if field == "body":
-                print(f"{case.name}: f1={s_mine['body_f1']:.2f} base={s_base.get('body_f1', 0):.2f}")
+                mf, bf = s_mine["body_f1"], s_base.get("body_f1", 0.0)
+                print(f"{case.name}: f1={mf:.2f} base={bf:.2f}")
             else:
-                print(f"{case.name}:\n  got  {mine[field]!r}\n  want {want!r}\n  traf {base[field]!r}")
+                print(f"{case.name}:\n  got  {mine[field]!r}\n  want {want!r}")
+                print(f"  traf {base[field]!r}")
     summary: dict[str, Any] = {"cases": len(cases)}
     print(f"{'field':18} {'newsbot':>8} {'trafilatura':>12} {'n':>5}")
     for field in ("headline", "headline_lenient", "date", "authors", "body_f1"):

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import charset_normalizer
 import htmldate
 import trafilatura
-from trafilatura import metadata as trafilatura_metadata
 from lxml import etree
 from lxml import html as lxml_html
+from trafilatura import metadata as trafilatura_metadata
 
 from .card import Card
 from .dates import dateline, find_dates, parse_timestamp, url_date
@@ -112,10 +112,7 @@ def parse_article(content: str | bytes, url: str | None = None) -> Card:
 
 
 def _decode(content: str | bytes) -> str:
-    if isinstance(content, str):
-        text = content
-    else:
-        text = _decode_bytes(content)
+    text = content if isinstance(content, str) else _decode_bytes(content)
     text = _BAD_CHARS.sub("", text)
     if not text.strip():
         raise ParseError("That page is empty.")
@@ -281,7 +278,7 @@ def _is_heading_furniture(line: str, headline: str | None) -> bool:
         return True
     if _BYLINE.match(line) or re.search(r"\s[›»>/|]\s", line):
         return True
-    return word_count(line) <= 12 and bool(find_dates(line)) or word_count(line) <= 4
+    return (word_count(line) <= 12 and bool(find_dates(line))) or word_count(line) <= 4
 
 
 def _site_name(meta: PageMeta, url: str | None) -> str | None:
@@ -417,7 +414,7 @@ def _from_html(text: str, url: str | None) -> Card:
     headline = _choose_headline(meta, site, url)
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       with_metadata=False)
-    raw_body = (doc.text if doc is not None else "") or ""
+    raw_body = (getattr(doc, "text", None) if doc is not None else None) or ""
     paragraphs, bylines = _clean_body(raw_body, headline)
     lines = _visible_lines(tree)
     if not meta.authors:
@@ -502,7 +499,7 @@ def _from_text(text: str, url: str | None) -> Card:
 
 def _latest_allowed() -> date:
     # A page cannot be published after tomorrow (time zones); anything later is noise.
-    return (datetime.now(timezone.utc) + timedelta(days=1)).date()
+    return (datetime.now(UTC) + timedelta(days=1)).date()
 
 
 def _card(*, url: str | None, canonical: str | None, headline: str, body: str,

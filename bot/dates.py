@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_tz
 
 # Month names and abbreviations, lower-case and accent-free, for the languages the bot
@@ -114,7 +114,7 @@ def parse_timestamp(value: str | None, latest: date | None = None) -> str | None
     if re.fullmatch(r"\d{10}(\d{3})?", text):
         # Unix epoch seconds (or milliseconds); only sane in UTC.
         seconds = int(text[:10])
-        stamp = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        stamp = datetime.fromtimestamp(seconds, tz=UTC)
         if _valid(stamp.year, stamp.month, stamp.day, latest) is None:
             return None
         return stamp.isoformat()
