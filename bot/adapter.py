@@ -53,6 +53,9 @@ class Post:
     digest_title: str | None = None
     note: str | None = None
     also_reported_by: tuple[str, ...] = ()
+    #: when the link came in, advanced by its fetch time (Unix s): the time of the post
+    #: minus this is the latency the bot itself adds (metrics and benches; not rendered)
+    ready_at: float | None = None
 
 
 class PostError(NewsbotError):
