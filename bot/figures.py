@@ -26,10 +26,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("duration", re.compile(
         rf"\b{_NUM}\s(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b",
         re.I)),
+    ("measure", re.compile(
+        rf"\b{_NUM}\s?(?:km|kilomet(?:er|re)s?|miles?|kg|kilograms?|tonnes?|tons?|mw|gw|"
+        r"mph|km/h|square (?:kilomet(?:er|re)s|miles)|hectares?|acres?|met(?:er|re)s|feet|"
+        r"°c|°f|degrees)(?![\w])", re.I)),
     ("count", re.compile(
         rf"(?<![\w.,:/$€£¥-]){_NUM}{_SCALE}(?![\w%]|[.,:/]\d|\s?[%€£$])", re.I)),
 ]
-_WEIGHT = {"money": 3.0, "percent": 3.0, "count": 2.5, "duration": 1.5, "date": 1.0}
+_WEIGHT = {"money": 3.0, "percent": 3.0, "count": 2.5, "measure": 2.0, "duration": 1.5,
+           "date": 1.0}
 _STOP = frozenset(
     "the a an of to in on at for from by with and or but as than that this these those "
     "is are was were be been being have has had will would could can may might should "
@@ -56,6 +61,7 @@ _IRREGULAR = {
     "grow": "grown", "drive": "driven", "fly": "flown", "lend": "lent", "raise": "raised",
 }
 _WORD = re.compile(r"[\w'’-]+|[^\w\s]")
+_MONTH_WORD = re.compile(rf"(?:{MONTH_PATTERN})\b", re.I)
 _SCALE_RE = re.compile(r"\b(million|billion|trillion|bn|mn|milliards?|millones)\b", re.I)
 _SCALES = frozenset("million billion trillion thousand bn mn m k".split())
 _CHANGE_VERBS = frozenset(
@@ -90,10 +96,14 @@ def _label_after(tokens: list[str]) -> tuple[str, list[str]]:
     """Noun phrase right after a number (up to four words) and the tokens after it."""
     words: list[str] = []
     i = 0
+    if len(tokens) > 1 and tokens[0].lower() == "of":
+        i = 1  # "28,000 square kilometres of fjords"
     while i < len(tokens) and len(words) < 4:
         tok = tokens[i]
         if not re.match(r"\w", tok) or tok.lower() in _STOP or tok[0].isdigit():
             break
+        if words and tok.lower().endswith("ing"):
+            break  # "a line linking ..." ends the noun phrase
         words.append(tok)
         i += 1
     return " ".join(words), tokens[i:]
@@ -131,14 +141,14 @@ def _subject_of_change(tokens: list[str]) -> str:
 def _label(kind: str, before: str, after: str) -> tuple[str, bool]:
     """The label for a figure, and whether it names the thing counted (a strong label)."""
     tb, ta = _WORD.findall(before), _WORD.findall(after)
-    if kind in ("count", "money", "percent"):
+    if kind in ("count", "money", "percent", "measure"):
         noun, rest = _label_after(ta)
         if not noun:
             subject = _subject_of_change(tb)
             if subject:
                 return subject, True
-        if kind == "count" and not noun:
-            return "", False
+        if kind == "count" and (not noun or _MONTH_WORD.match(noun)):
+            return "", False  # "4 March" is a date, not a count of Marches
         if noun:
             # "50 personnel have been killed" -> "personnel killed"
             aux = [t for t in rest[:3] if t.lower() in _AUX]
