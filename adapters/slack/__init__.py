@@ -1,0 +1,255 @@
+"""The Slack adapter: slack-bolt's ``AsyncApp`` in Socket Mode or behind ``/slack/events``.
+
+Socket Mode when ``NEWSBOT_SLACK_APP_TOKEN`` is set (no public URL needed), otherwise HTTP
+mode: the bot's aiohttp server mounts ``POST /slack/events`` (``SlackAdapter.attach``) and
+bolt verifies each request's signature with ``NEWSBOT_SLACK_SIGNING_SECRET``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapter import (
+    CommandHandler,
+    DestinationGoneError,
+    Post,
+    PostError,
+    RateLimitedError,
+    TransientPostError,
+)
+from bot.errors import ConfigError
+from bot.settings import Settings
+from bot.subscriptions import Destination
+
+from . import blocks
+from .app import SlackListeners
+
+__all__ = ["EVENTS_PATH", "SlackAdapter"]
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+#: errors that mean "this channel or user cannot be posted to any more"
+GONE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "account_inactive",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "messages_tab_disabled",
+        "restricted_action",
+        "team_access_not_granted",
+        "channel_is_archived",
+    }
+)
+TRANSIENT_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+RATE_LIMIT_RETRIES = 2
+
+
+def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    """A header value, whatever its case and whether it is a list."""
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            if isinstance(value, list | tuple):
+                value = value[0] if value else None
+            return None if value is None else str(value)
+    return None
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: configurable base URL, retries on connection errors and 429."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    base_url = settings.slack_api_url or AsyncWebClient.BASE_URL
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
+
+
+class SlackAdapter:
+    """Slack as the core sees it: posts cards and digests, runs ``/news`` commands."""
+
+    platform = "slack"
+
+    def __init__(self, settings: Settings, core: CommandHandler) -> None:
+        if settings.slack_bot_token is None:
+            raise ConfigError("the Slack adapter needs NEWSBOT_SLACK_BOT_TOKEN")
+        self.settings = settings
+        self.core = core
+        self.socket_mode = settings.slack_app_token is not None
+        if not self.socket_mode and settings.slack_signing_secret is None:
+            raise ConfigError(
+                "Slack HTTP mode needs NEWSBOT_SLACK_SIGNING_SECRET "
+                "(or set NEWSBOT_SLACK_APP_TOKEN for Socket Mode)"
+            )
+        self.client = make_client(settings)
+        secret = settings.slack_signing_secret
+        self.app = AsyncApp(
+            name="newsbot",
+            logger=logging.getLogger("adapters.slack.bolt"),
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else None,
+            # Socket Mode payloads come over an authenticated websocket, unsigned
+            request_verification_enabled=not self.socket_mode,
+            process_before_response=False,
+        )
+        self.listeners = SlackListeners(core, self.client, frozenset(settings.slack_managers))
+        self.listeners.register(self.app)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._started = False
+        self._dm_channels: dict[str, str] = {}
+        self.team_id: str | None = None
+        self.bot_user_id: str | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Started, and in Socket Mode with a live websocket."""
+        if not self._started:
+            return False
+        if self._socket is None:
+            return True
+        session = self._socket.client.current_session
+        return session is not None and not session.closed
+
+    async def start(self) -> None:
+        """Check the token with ``auth.test``; in Socket Mode, open the websocket."""
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            raise ConfigError(f"Slack refused NEWSBOT_SLACK_BOT_TOKEN: {error}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the Slack Web API: {type(exc).__name__}") from None
+        self.team_id = auth.get("team_id")
+        self.bot_user_id = auth.get("user_id")
+        if self.socket_mode:
+            token = self.settings.slack_app_token
+            assert token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.app, token.get_secret_value(), web_client=self.client
+            )
+            try:
+                await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                raise ConfigError(f"Slack refused NEWSBOT_SLACK_APP_TOKEN: {error}") from None
+        self._started = True
+        mode = "Socket Mode" if self.socket_mode else f"HTTP mode on {EVENTS_PATH}"
+        log.info("Slack adapter running for team %s in %s", self.team_id, mode)
+
+    async def close(self) -> None:
+        """Close the websocket (Socket Mode); HTTP mode has nothing of its own to close."""
+        self._started = False
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    # --- HTTP mode --------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """``POST /slack/events`` for the bot's aiohttp server (HTTP mode)."""
+        return [web.post(EVENTS_PATH, self.handle_http)]
+
+    def attach(self, app: web.Application) -> None:
+        """Mount the Slack routes on ``app`` (nothing in Socket Mode)."""
+        if not self.socket_mode:
+            app.add_routes(self.routes())
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """Hand one Slack HTTP request to bolt (which verifies its signature)."""
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await self.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    # --- posting ----------------------------------------------------------------------
+
+    async def post(self, post: Post) -> str:
+        """Post a card, digest or note; return the message ``ts``."""
+        channel = await self._channel_for(post.destination)
+        text, message_blocks = blocks.post_message(post)
+        try:
+            resp = await self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=message_blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": "newsbot_post", "event_payload": {"key": post.key}},
+            )
+        except SlackApiError as exc:
+            raise self._post_error(exc, post.destination) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientPostError(f"Slack unreachable: {type(exc).__name__}") from None
+        return str(resp.get("ts") or "")
+
+    async def _channel_for(self, destination: Destination) -> str:
+        """The channel id to post to; a DM is opened with ``conversations.open``."""
+        if destination.kind == "channel":
+            return destination.id
+        cached = self._dm_channels.get(destination.id)
+        if cached is not None:
+            return cached
+        try:
+            resp = await self.client.conversations_open(users=destination.id)
+        except SlackApiError as exc:
+            raise self._post_error(exc, destination) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientPostError(f"Slack unreachable: {type(exc).__name__}") from None
+        channel = str((resp.get("channel") or {}).get("id") or "")
+        if not channel:
+            raise TransientPostError("conversations.open returned no channel")
+        if len(self._dm_channels) > 100_000:
+            self._dm_channels.clear()
+        self._dm_channels[destination.id] = channel
+        return channel
+
+    @staticmethod
+    def _post_error(exc: SlackApiError, destination: Destination) -> PostError:
+        """Translate a Web API failure into the delivery engine's error types."""
+        response = exc.response
+        error = str(response.get("error") or "unknown_error")
+        status = int(getattr(response, "status_code", 200) or 200)
+        if status == 429 or error == "ratelimited":
+            raw = _header(getattr(response, "headers", None), "retry-after")
+            try:
+                retry_after = float(raw) if raw is not None else 1.0
+            except ValueError:
+                retry_after = 1.0
+            log.warning("Slack rate-limited a post to %s; retry in %ss", destination, retry_after)
+            return RateLimitedError(retry_after)
+        if error in GONE_ERRORS:
+            log.info("Slack destination %s is gone: %s", destination, error)
+            return DestinationGoneError(destination, error)
+        if status >= 500 or error in TRANSIENT_ERRORS:
+            return TransientPostError(f"Slack error {status}: {error}")
+        log.warning("Slack refused a post to %s: %s", destination, error)
+        return PostError(f"Slack refused the post: {error}")

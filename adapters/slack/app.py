@@ -1,0 +1,245 @@
+"""Bolt listeners: the ``/news`` command, card buttons, App Home and link unfurls.
+
+Each listener acks first (Slack wants an answer within 3 s), then translates the payload
+into a neutral ``Request``, calls the core and renders the ``Reply`` back as blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapter import CommandHandler
+from bot.card import Card
+from bot.commands import Reply, Request, parse_command
+
+from . import blocks
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/news"
+#: commands after which the user's App Home is published again
+CHANGES_SUBSCRIPTIONS = frozenset({"subscribe", "sub", "unsubscribe", "unsub", "mute", "unmute"})
+MANAGER_CACHE_S = 300.0
+MAX_UNFURLS = 5
+_SLACK_LINK = re.compile(r"<((?:https?://)[^|>\s]+)(?:\|[^>]*)?>")
+_SUB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_FAILED = Reply("Something went wrong on my side; please try again later.", ok=False)
+
+
+def tenant_of(team_id: str) -> str:
+    """The core's tenant for a Slack workspace."""
+    return f"slack:{team_id}"
+
+
+def command_text(raw: str) -> str:
+    """Slash command text as the core reads it: unescaped; a bare link means summarize."""
+    text = unescape_links(raw).strip()
+    first = text.split(maxsplit=1)[0] if text else ""
+    if first.casefold().startswith(("http://", "https://")):
+        return f"summarize {text}"
+    return text
+
+
+def unescape_links(raw: str) -> str:
+    """Turn Slack's ``<https://x|label>`` links back into URLs and undo its escaping."""
+    return blocks.unescape(_SLACK_LINK.sub(lambda m: m.group(1), raw))
+
+
+def card_of(reply: Reply) -> Card | None:
+    """The card a reply carries (``summarize``), if the core's Reply has one."""
+    card = getattr(reply, "card", None)
+    return card if isinstance(card, Card) else None
+
+
+def _team(body: Mapping[str, Any]) -> str:
+    """The workspace id of any Slack payload."""
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, Mapping):
+        team = team.get("id")
+    if not team:
+        user = body.get("user")
+        team = user.get("team_id") if isinstance(user, Mapping) else None
+    return str(team or "")
+
+
+class SlackListeners:
+    """The bolt listeners, with what they need: the core, the Web API client, managers."""
+
+    def __init__(
+        self,
+        core: CommandHandler,
+        client: AsyncWebClient,
+        managers: frozenset[str] = frozenset(),
+        *,
+        clock: Any = time.time,
+    ) -> None:
+        self.core = core
+        self.client = client
+        self.managers = managers
+        self.clock = clock
+        self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+
+    def register(self, app: AsyncApp) -> None:
+        """Attach every listener to ``app``."""
+        app.command(COMMAND)(self.on_command)
+        app.action(blocks.ACTION_UNSUBSCRIBE)(self.on_unsubscribe_button)
+        app.action(blocks.ACTION_MUTE)(self.on_mute_button)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.event("link_shared")(self.on_link_shared)
+
+    # --- the core ---------------------------------------------------------------------
+
+    async def ask(self, request: Request) -> Reply:
+        """Run one request through the core; an unexpected failure becomes a polite reply."""
+        try:
+            return await self.core.handle(request)
+        except Exception:
+            log.exception("the core failed on a Slack request from %s", request.tenant)
+            return _FAILED
+
+    async def can_manage(self, team: str, user: str) -> bool:
+        """Workspace admins and owners, and the configured managers, manage channels."""
+        if user in self.managers or f"{team}:{user}" in self.managers:
+            return True
+        now = self.clock()
+        cached = self._admin_cache.get((team, user))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            resp = await self.client.users_info(user=user)
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s: %s", user, exc.response.get("error"))
+            return False
+        info = resp.get("user") or {}
+        allowed = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+        if len(self._admin_cache) > 10_000:
+            self._admin_cache.clear()
+        self._admin_cache[(team, user)] = (now + MANAGER_CACHE_S, allowed)
+        return allowed
+
+    async def publish_home(self, team: str, user: str) -> None:
+        """Publish the user's App Home: their subscriptions with remove and mute buttons."""
+        reply = await self.ask(Request(tenant_of(team), user, None, False, text="list"))
+        subs = [s for s in reply.subscriptions if s.owner == user]
+        view = blocks.home_view(subs, self.clock())
+        try:
+            await self.client.views_publish(user_id=user, view=view)
+        except SlackApiError as exc:
+            log.warning("views.publish failed for %s: %s", user, exc.response.get("error"))
+
+    # --- listeners --------------------------------------------------------------------
+
+    async def on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """``/news …``: ack at once, then run the text through the core and answer."""
+        text = command_text(str(command.get("text") or ""))
+        name, args = parse_command(text)
+        if name == "summarize" and args:
+            await ack(text="Reading that page…", response_type="ephemeral")
+        else:
+            await ack()
+        team = _team(command)
+        user = str(command.get("user_id") or "")
+        channel_id = str(command.get("channel_id") or "")
+        # a DM with the bot is no channel: "subscribe" there means "to my DMs"
+        in_dm = channel_id.startswith("D") or command.get("channel_name") == "directmessage"
+        channel = None if in_dm or not channel_id else channel_id
+        manage = await self.can_manage(team, user)
+        reply = await self.ask(Request(tenant_of(team), user, channel, manage, text=text))
+        out_text, out_blocks = blocks.reply_message(reply, card_of(reply))
+        await respond(
+            text=out_text,
+            blocks=out_blocks,
+            response_type="ephemeral" if reply.ephemeral else "in_channel",
+        )
+        if reply.ok and name in CHANGES_SUBSCRIPTIONS:
+            await self.publish_home(team, user)
+
+    async def on_unsubscribe_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        """The "Unsubscribe <topic>" / "Remove" button."""
+        await ack()
+        await self._button(body, action, "unsubscribe #{id}")
+
+    async def on_mute_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        """The "Mute 24 h" button."""
+        await ack()
+        await self._button(body, action, "mute #{id} 24h")
+
+    async def _button(self, body: dict[str, Any], action: dict[str, Any], template: str) -> None:
+        sub_id = str(action.get("value") or "")
+        if not _SUB_ID.fullmatch(sub_id):
+            log.info("ignored a button with a malformed subscription id")
+            return
+        team = _team(body)
+        user = str((body.get("user") or {}).get("id") or "")
+        channel_info = body.get("channel") or {}
+        channel = channel_info.get("id") if isinstance(channel_info, Mapping) else None
+        if channel is not None and str(channel).startswith("D"):
+            channel = None
+        manage = await self.can_manage(team, user)
+        text = template.format(id=sub_id)
+        reply = await self.ask(Request(tenant_of(team), user, channel, manage, text=text))
+        response_url = body.get("response_url")
+        if isinstance(response_url, str) and response_url:
+            out_text, out_blocks = blocks.reply_message(reply)
+            respond = AsyncRespond(response_url=response_url)
+            await respond(
+                text=out_text,
+                blocks=out_blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        if reply.ok or (body.get("container") or {}).get("type") == "view":
+            await self.publish_home(team, user)
+
+    async def on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Publish the Home tab when the user opens it."""
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user") or "")
+        if user:
+            await self.publish_home(_team(body), user)
+
+    async def on_link_shared(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Unfurl shared news links with their summary card (``chat.unfurl``)."""
+        team = _team(body)
+        user = str(event.get("user") or "")
+        channel = str(event.get("channel") or "")
+        unfurls: dict[str, dict[str, Any]] = {}
+        for link in list(event.get("links") or [])[:MAX_UNFURLS]:
+            url = str(link.get("url") or "")
+            if not url.startswith(("http://", "https://")) or url in unfurls:
+                continue
+            request = Request(
+                tenant_of(team), user, channel or None, False, text=f"summarize {url}"
+            )
+            reply = await self.ask(request)
+            card = card_of(reply)
+            if reply.ok and card is not None:
+                unfurls[url] = blocks.unfurl(card)
+        if not unfurls:
+            return
+        target: dict[str, Any]
+        if event.get("unfurl_id") and event.get("source"):
+            target = {"unfurl_id": event["unfurl_id"], "source": event["source"]}
+        else:
+            target = {"channel": channel, "ts": str(event.get("message_ts") or "")}
+        try:
+            await self.client.chat_unfurl(unfurls=unfurls, **target)
+        except SlackApiError as exc:
+            log.warning("chat.unfurl failed: %s", exc.response.get("error"))
