@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from .card import Card
 from .errors import CommandError, NewsbotError, PermissionDeniedError
 from .subscriptions import MODES, Destination, Mode, Subscription, SubscriptionStore
 from .topics import parse_topic
@@ -54,6 +55,7 @@ class Reply:
     ephemeral: bool = True
     ok: bool = True
     subscriptions: tuple[Subscription, ...] = ()
+    card: Card | None = None
 
 
 @dataclass(slots=True)
@@ -62,6 +64,8 @@ class CommandContext:
 
     subscriptions: SubscriptionStore
     clock: Callable[[], float] = field(default=time.time)
+    #: fetches and parses a link into a card (``summarize``); None where not available
+    summarize: Callable[[str], Awaitable[Card]] | None = None
 
 
 Command = Callable[[CommandContext, Request], Awaitable[Reply]]
@@ -291,12 +295,23 @@ phrase, `assad OR erdogan` either one, `-sports` or `NOT sports` leaves a word o
 for your DMs, `digest:hourly` or `digest:daily` for a digest
 • `unsubscribe TOPIC` or `unsubscribe all`
 • `list` – your subscriptions and this channel's
-• `mute TOPIC 2h` (30m, 1d, 1w …) and `unmute TOPIC`"""
+• `mute TOPIC 2h` (30m, 1d, 1w …) and `unmute TOPIC`
+• `summarize URL` (or just the link) – the article's summary card"""
 
 
 async def help_command(ctx: CommandContext, request: Request) -> Reply:
     """``help``: the grammar and the commands."""
     return Reply(HELP)
+
+
+async def summarize(ctx: CommandContext, request: Request) -> Reply:
+    """``summarize URL`` (or just ``URL``): the link's summary card."""
+    if not request.args:
+        raise CommandError("Give me a link: `summarize https://…`.")
+    if ctx.summarize is None:
+        raise CommandError("Summaries are not available here.")
+    card = await ctx.summarize(request.args[0])
+    return Reply(card.headline or (card.link or request.args[0]), ephemeral=False, card=card)
 
 
 COMMANDS: dict[str, Command] = {
@@ -308,6 +323,8 @@ COMMANDS: dict[str, Command] = {
     "mute": mute,
     "unmute": unmute,
     "help": help_command,
+    "summarize": summarize,
+    "summary": summarize,
 }
 
 
@@ -319,6 +336,10 @@ async def handle(ctx: CommandContext, request: Request) -> Reply:
         name, args = request.args[0].casefold(), request.args[1:]
     else:
         name, args = "help", ()
+    raw = split_args(request.text.strip().lstrip("/")) if request.text else list(request.args)
+    if raw and raw[0].casefold().startswith(("http://", "https://")):
+        # A bare link (``/news https://…``) means summarize it; keep the link's own case.
+        name, args = "summarize", (raw[0], *args)
     command = COMMANDS.get(name)
     if command is None:
         return Reply(f"I don't know `{name}`. " + "Try `help`.", ok=False)
