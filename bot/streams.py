@@ -36,7 +36,8 @@ def consumer_name(role: str, index: int = 0) -> str:
 
 async def add(redis: aioredis.Redis, stream: str, fields: Fields, maxlen: int) -> str:
     """XADD with an approximate MAXLEN cap; returns the entry id."""
-    entry_id: Any = await redis.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
+    data: dict[Any, Any] = dict(fields)
+    entry_id: Any = await redis.xadd(stream, data, maxlen=maxlen, approximate=True)
     return str(entry_id)
 
 

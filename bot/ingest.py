@@ -1,0 +1,208 @@
+"""The way in and the first half of the pipeline: links → cards → deliveries.
+
+``Ingest.submit`` appends a link to the ingest stream. A ``Worker`` consumes it: fetch,
+parse, dedupe, match, then one entry per matched destination on that platform's delivery
+stream (instant subscriptions), or onto the subscription's digest list (hourly/daily).
+The ingest entry is acknowledged only after all of that is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from . import keys, streams
+from .adapter import Post, SubscriptionRef
+from .article import parse_article
+from .card import Card
+from .consumer import StreamConsumer
+from .dedupe import Deduper
+from .delivery import post_to_json
+from .errors import FetchError, InvalidURLError, NewsbotError, ParseError
+from .fetch import Fetcher
+from .matcher import DestinationMatch, Matcher, SubscriptionMatch
+from .metrics import Metrics
+from .streams import Entry
+from .urls import clean_url
+
+log = logging.getLogger(__name__)
+
+MAX_URL_LENGTH = 4096
+
+
+def platform_of(tenant: str) -> str:
+    """The platform a tenant lives on: the part before the colon (``discord:123``)."""
+    return tenant.partition(":")[0]
+
+
+class Ingest:
+    """Puts links on the ingest stream; any process may submit."""
+
+    def __init__(self, redis: aioredis.Redis, metrics: Metrics, *, maxlen: int) -> None:
+        self.redis = redis
+        self.metrics = metrics
+        self.maxlen = maxlen
+
+    async def submit(self, url: str, tenant: str | None = None, origin: str = "api") -> str:
+        """Queue ``url`` (for one tenant's subscriptions, or every tenant's); the job id."""
+        url = (url or "").strip()
+        if len(url) > MAX_URL_LENGTH or clean_url(url) is None:
+            raise InvalidURLError("That is not a web link (http:// or https://).", url[:200])
+        fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}
+        job_id = await streams.add(self.redis, keys.INGEST_STREAM, fields, self.maxlen)
+        self.metrics.links_in.labels(origin=origin).inc()
+        log.debug("link queued as %s from %s", job_id, origin)
+        return job_id
+
+
+class DigestQueue:
+    """Cards waiting for hourly/daily digests, one list per subscription."""
+
+    def __init__(self, redis: aioredis.Redis, *, ttl_s: int, max_items: int = 500) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+        self.max_items = max_items
+
+    async def add(self, sub: SubscriptionMatch, article_id: str, card: Card) -> None:
+        """Append the card's digest line to the subscription's list (capped, with a TTL)."""
+        item = {
+            "article": article_id,
+            "headline": card.headline,
+            "link": card.link,
+            "site": card.site,
+            "matched": [hit.term for hit in sub.terms],
+            "at": time.time(),
+        }
+        key = keys.digest_key(sub.tenant, sub.subscription_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.rpush(key, json.dumps(item, ensure_ascii=False))
+        pipe.ltrim(key, -self.max_items, -1)
+        pipe.expire(key, self.ttl_s)
+        await pipe.execute()
+
+    async def items(self, tenant: str, sub_id: str) -> list[dict[str, object]]:
+        """What is waiting for a subscription's digest, oldest first."""
+        raw = await self.redis.lrange(keys.digest_key(tenant, sub_id), 0, -1)
+        return [json.loads(r) for r in raw]
+
+
+class Worker(StreamConsumer):
+    """Consumes the ingest stream: fetch, parse, dedupe, match, fan out to deliveries."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        metrics: Metrics,
+        *,
+        fetcher: Fetcher,
+        deduper: Deduper,
+        matcher: Matcher,
+        digests: DigestQueue,
+        consumer: str,
+        maxlen: int,
+        concurrency: int = 8,
+        lease_s: float = 30.0,
+        block_ms: int = 1000,
+    ) -> None:
+        super().__init__(
+            redis, metrics, stream=keys.INGEST_STREAM, group=keys.INGEST_GROUP,
+            consumer=consumer, concurrency=concurrency, lease_s=lease_s, block_ms=block_ms,
+        )
+        self.fetcher = fetcher
+        self.deduper = deduper
+        self.matcher = matcher
+        self.digests = digests
+        self.maxlen = maxlen
+
+    async def handle(self, entry: Entry) -> bool:
+        """Turn one link into deliveries; a link that cannot be read is reported and dropped."""
+        url = entry.fields.get("url", "")
+        try:
+            await self.process(
+                url,
+                entry.fields.get("tenant") or None,
+                float(entry.fields.get("t_in") or time.time()),
+            )
+        except (FetchError, ParseError) as exc:
+            reason = type(exc).__name__
+            self.metrics.links_failed.labels(reason=reason).inc()
+            log.info("link %s not read: %s", entry.id, reason)
+        except (RedisError, OSError):
+            raise  # leave pending: another try after the lease
+        except NewsbotError as exc:
+            self.metrics.links_failed.labels(reason=type(exc).__name__).inc()
+            log.warning("link %s failed: %s", entry.id, exc)
+        except Exception as exc:
+            self.metrics.links_failed.labels(reason="error").inc()
+            log.exception("link %s: unexpected error; dead-lettered", entry.id)
+            await streams.add(
+                self.redis, keys.DEAD_LETTER_STREAM,
+                {"stream": self.stream, "entry": entry.id, "url": url,
+                 "reason": f"error: {type(exc).__name__}: {exc}"[:500], "at": repr(time.time())},
+                self.maxlen,
+            )
+        return True
+
+    async def process(self, url: str, tenant: str | None, t_in: float) -> int:
+        """Fetch, parse, dedupe, match and enqueue; returns the number of deliveries."""
+        started = time.monotonic()
+        page = await self.fetcher.fetch(url)
+        fetch_s = time.monotonic() - started
+        self.metrics.fetch_seconds.observe(fetch_s)
+        card = await asyncio.to_thread(parse_article, page.text, page.url)
+        self.metrics.cards.inc()
+        identity = await self.deduper.identify(card, [url, page.url])
+        if identity.duplicate:
+            self.metrics.duplicates.labels(kind=identity.kind).inc()
+            await self.deduper.add_source(identity.article_id, card)
+        # Walk the result synchronously: the index only changes between awaits.
+        found: Sequence[DestinationMatch] = list(self.matcher.match(card, time.time()))
+        if tenant is not None:
+            found = [m for m in found if m.destination.tenant == tenant]
+        return await self._fan_out(identity.article_id, card, found, t_in + fetch_s)
+
+    async def _fan_out(
+        self, article_id: str, card: Card, found: Sequence[DestinationMatch], ready_at: float
+    ) -> int:
+        pipe = self.redis.pipeline(transaction=False)
+        queued = 0
+        for match in found:
+            instant = [s for s in match.subscriptions if s.mode == "instant"]
+            for sub in match.subscriptions:
+                if sub.mode != "instant":
+                    self.metrics.matches.labels(mode=sub.mode).inc()
+                    await self.digests.add(sub, article_id, card)
+            if not instant:
+                continue
+            self.metrics.matches.labels(mode="instant").inc()
+            terms: dict[str, None] = {}
+            for sub in instant:
+                for hit in sub.terms:
+                    terms.setdefault(hit.term, None)
+            post = Post(
+                destination=match.destination,
+                key=f"{article_id}:{match.destination}",
+                card=card,
+                matched=tuple(terms),
+                subscriptions=tuple(
+                    SubscriptionRef(s.subscription_id, s.expression, s.owner) for s in instant
+                ),
+                ready_at=ready_at,
+            )
+            platform = platform_of(match.destination.tenant)
+            pipe.xadd(
+                keys.delivery_stream(platform),
+                {"post": post_to_json(post), "article": article_id},
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+            queued += 1
+        if queued:
+            await pipe.execute()
+        return queued
