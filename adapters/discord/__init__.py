@@ -1,0 +1,212 @@
+"""Discord adapter (discord.py 2.x), enabled when ``NEWSBOT_DISCORD_TOKEN`` is set.
+
+``DiscordAdapter(settings, core)`` implements ``bot.adapter.Adapter``: ``/news`` commands,
+"Summarize link", persistent buttons, and ``post()`` for cards, digests and notes.
+
+``NEWSBOT_DISCORD_API_BASE`` (e.g. ``http://proxy:8080/api/v10``) and
+``NEWSBOT_DISCORD_GATEWAY_URL`` set discord.py's ``Route.BASE`` and
+``DiscordWebSocket.DEFAULT_GATEWAY``. Those are class attributes, so they are
+process-wide: every discord.py client in the process uses them once ``start()`` ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.adapter import (
+    CommandHandler,
+    DestinationGoneError,
+    Post,
+    PostError,
+    RateLimitedError,
+    TransientPostError,
+)
+from bot.errors import ConfigError
+from bot.settings import Settings
+from bot.subscriptions import Destination
+
+from .client import NewsClient, ShardedNewsClient, WatchFilter
+from .render import NO_MENTIONS, nonce_for, render_post
+
+__all__ = ["DiscordAdapter", "configure_endpoints"]
+
+log = logging.getLogger(__name__)
+
+#: Discord allows 3 s to answer an interaction; slower commands are deferred after this
+DEFER_AFTER_S = 2.0
+#: a 429 asking to wait longer than this is handed back as RateLimitedError
+MAX_RATELIMIT_WAIT_S = 30.0
+
+
+def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py at the configured REST base and gateway (process-wide)."""
+    if settings.discord_api_base:
+        Route.BASE = settings.discord_api_base.rstrip("/")
+        log.info("discord REST base set to %s", Route.BASE)
+    if settings.discord_gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+        log.info("discord gateway set to %s", settings.discord_gateway_url)
+
+
+def _error_text(exc: discord.HTTPException) -> str:
+    return f"HTTP {exc.status} (code {exc.code}): {exc.text[:200]}"
+
+
+class DiscordAdapter:
+    """The Discord side of newsbot; the core holds it through ``bot.adapter.Adapter``."""
+
+    platform = "discord"
+
+    def __init__(
+        self,
+        settings: Settings,
+        core: CommandHandler,
+        *,
+        defer_after: float = DEFER_AFTER_S,
+        ready_timeout: float = 60.0,
+        watch: WatchFilter | None = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self.defer_after = defer_after
+        self.ready_timeout = ready_timeout
+        self.watch = watch
+        self.client_options = dict(client_options or {})
+        self._client: NewsClient | None = None
+        self._runner: asyncio.Task[None] | None = None
+
+    @property
+    def client(self) -> NewsClient:
+        """The running discord.py client (after ``start()``)."""
+        if self._client is None:
+            raise RuntimeError("DiscordAdapter.start() has not been called")
+        return self._client
+
+    @property
+    def connected(self) -> bool:
+        """Logged in, READY and not closed."""
+        client = self._client
+        return client is not None and client.is_ready() and not client.is_closed()
+
+    def _make_client(self) -> NewsClient:
+        options: dict[str, Any] = {"max_ratelimit_timeout": MAX_RATELIMIT_WAIT_S}
+        options.update(self.client_options)
+        common: dict[str, Any] = {
+            "core": self.core,
+            "defer_after": self.defer_after,
+            "dev_guild": self.settings.discord_dev_guild,
+            "read_messages": self.settings.discord_read_messages,
+            "watch": self.watch,
+        }
+        if self.settings.discord_shards:
+            return ShardedNewsClient(
+                shard_count=self.settings.discord_shards, **common, **options
+            )
+        return NewsClient(**common, **options)
+
+    async def start(self) -> None:
+        """Log in, sync the commands, connect the gateway; returns once READY."""
+        if self._client is not None:
+            return
+        token = self.settings.discord_token
+        if token is None or not token.get_secret_value().strip():
+            raise ConfigError("NEWSBOT_DISCORD_TOKEN is not set")
+        configure_endpoints(self.settings)
+        client = self._make_client()
+        self._client = client
+        try:
+            await client.login(token.get_secret_value())
+        except discord.LoginFailure:
+            await self.close()
+            raise ConfigError("Discord refused NEWSBOT_DISCORD_TOKEN (login failed)") from None
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            await self.close()
+            raise ConfigError(f"cannot reach Discord to log in: {type(exc).__name__}") from None
+        runner = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        self._runner = runner
+        ready = asyncio.create_task(client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, runner}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready in done:
+            return
+        ready.cancel()
+        problem = "no READY from the gateway in time"
+        if runner in done and runner.exception() is not None:
+            failure = runner.exception()
+            if isinstance(failure, discord.PrivilegedIntentsRequired):
+                problem = (
+                    "NEWSBOT_DISCORD_READ_MESSAGES needs the Message Content intent, "
+                    "enabled in the developer portal"
+                )
+            else:
+                problem = f"gateway connection failed ({type(failure).__name__})"
+        await self.close()
+        raise ConfigError(f"Discord: {problem}")
+
+    async def close(self) -> None:
+        """Disconnect the gateway and the HTTP session."""
+        client, runner = self._client, self._runner
+        self._client = self._runner = None
+        if client is not None:
+            await client.close()
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await runner
+
+    async def _messageable(self, destination: Destination) -> discord.abc.Messageable:
+        client = self.client
+        try:
+            ident = int(destination.id)
+        except ValueError:
+            raise DestinationGoneError(destination, "not a Discord id") from None
+        if destination.kind == "dm":
+            return await client.create_dm(discord.Object(id=ident))
+        return client.get_partial_messageable(ident)
+
+    async def post(self, post: Post) -> str:
+        """Send one card, digest or note; map Discord's failures onto ``PostError``s."""
+        message = render_post(post)
+        dest = post.destination
+        extra: dict[str, Any] = {}
+        if message.embed is not None:
+            extra["embed"] = message.embed
+        if message.view is not None:
+            extra["view"] = message.view
+        try:
+            channel = await self._messageable(dest)
+            sent = await channel.send(
+                message.content,
+                nonce=nonce_for(post.key),
+                allowed_mentions=NO_MENTIONS,
+                **extra,
+            )
+        except discord.RateLimited as exc:
+            raise RateLimitedError(exc.retry_after) from None
+        except (discord.Forbidden, discord.NotFound) as exc:
+            # 50001 Missing Access, 50013 Missing Permissions, 50007 DMs closed,
+            # 10003 Unknown Channel, 10013 Unknown User: retrying cannot help.
+            log.info("discord destination %s gone: HTTP %s code %s", dest, exc.status, exc.code)
+            raise DestinationGoneError(dest, _error_text(exc)) from None
+        except discord.DiscordServerError as exc:
+            raise TransientPostError(f"Discord answered HTTP {exc.status}") from None
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                retry = exc.response.headers.get("Retry-After") or "60"
+                raise RateLimitedError(float(retry)) from None
+            raise PostError(f"Discord refused the message: {_error_text(exc)}") from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientPostError(f"cannot reach Discord: {type(exc).__name__}") from None
+        return str(sent.id)

@@ -1,0 +1,239 @@
+"""The ``/news`` command group and the "Summarize link" message command.
+
+Every subcommand is a thin translation onto the core's text grammar (``subscribe TOPIC
+dm digest:daily``, ``feed add URL`` ...), so a core command works here as soon as the
+core has it. Names and descriptions are ``locale_str``s, translated by ``NewsTranslator``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice, locale_str
+
+from .interact import FAILED, answer, request_for, run_core, send
+from .text import truncate
+
+log = logging.getLogger(__name__)
+
+_ = locale_str
+AUTOCOMPLETE_MAX = 25
+_URL_RE = re.compile(r"https?://[^\s<>|\"]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)'\"]>*_~"
+
+#: name/description translations; a missing entry falls back to English
+TRANSLATIONS: dict[discord.Locale, dict[str, str]] = {
+    discord.Locale.french: {
+        "news": "actus",
+        "News subscriptions and article summaries": "Abonnements et résumés d'articles",
+        "subscribe": "abonner",
+        "Get news about a topic here or in your DMs": "Recevoir l'actualité d'un sujet",
+        "unsubscribe": "desabonner",
+        "list": "liste",
+        "mute": "sourdine",
+        "unmute": "reactiver",
+        "summarize": "resumer",
+        "feed": "flux",
+        "topic": "sujet",
+        "duration": "duree",
+        "Summarize link": "Résumer le lien",
+    },
+    discord.Locale.german: {
+        "news": "nachrichten",
+        "subscribe": "abonnieren",
+        "unsubscribe": "abbestellen",
+        "list": "liste",
+        "mute": "stummschalten",
+        "unmute": "laut",
+        "summarize": "zusammenfassen",
+        "topic": "thema",
+        "duration": "dauer",
+        "Summarize link": "Link zusammenfassen",
+    },
+}
+
+
+class NewsTranslator(app_commands.Translator):
+    """Looks command names and descriptions up in ``TRANSLATIONS``."""
+
+    async def translate(
+        self,
+        string: locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        """The translation of ``string`` for ``locale``, or None to keep the English."""
+        return TRANSLATIONS.get(locale, {}).get(string.message)
+
+
+def first_url(message: discord.Message) -> str | None:
+    """The first http(s) link in a message's text, else in its embeds."""
+    found = _URL_RE.search(message.content or "")
+    if found:
+        return found.group(0).rstrip(_TRAILING) or None
+    for embed in message.embeds:
+        if embed.url:
+            return embed.url
+    return None
+
+
+async def own_topics(
+    interaction: discord.Interaction[Any], current: str
+) -> list[Choice[str]]:
+    """Autocomplete: "all" plus the user's own subscriptions (value ``#id``)."""
+    reply = await run_core(interaction, request_for(interaction, "list"))
+    user = str(interaction.user.id)
+    needle = current.strip().casefold()
+    choices: list[Choice[str]] = []
+    if "all".startswith(needle):
+        choices.append(Choice(name="all", value="all"))
+    for sub in reply.subscriptions:
+        if sub.owner == user and needle in sub.expression.casefold():
+            choices.append(Choice(name=truncate(f"{sub.expression} (#{sub.id})", 100),
+                                  value=f"#{sub.id}"))
+    return choices[:AUTOCOMPLETE_MAX]
+
+
+def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
+    """The command tree: ``/news …`` and the "Summarize link" message command."""
+    tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
+    news = app_commands.Group(
+        name=_("news"), description=_("News subscriptions and article summaries")
+    )
+    feed = app_commands.Group(
+        name=_("feed"),
+        description=_("News feeds posted in this channel (needs Manage Channels)"),
+        parent=news,
+    )
+
+    @news.command(name=_("subscribe"), description=_("Get news about a topic here or in your DMs"))
+    @app_commands.rename(topic=_("topic"), dm=_("dm"), digest=_("digest"))
+    @app_commands.describe(
+        topic=_('Words (all must match), "a phrase", a OR b, -leave_out'),
+        dm=_("Send it to your DMs instead of this channel"),
+        digest=_("As it comes (default), or collected in an hourly or daily digest"),
+    )
+    @app_commands.choices(
+        digest=[
+            Choice(name=_("as it comes"), value="instant"),
+            Choice(name=_("hourly digest"), value="hourly"),
+            Choice(name=_("daily digest"), value="daily"),
+        ]
+    )
+    async def subscribe(
+        interaction: discord.Interaction[Any], topic: str, dm: bool = False,
+        digest: str = "instant",
+    ) -> None:
+        text = f"subscribe {topic}" + (" dm" if dm else "")
+        if digest != "instant":
+            text += f" digest:{digest}"
+        await answer(interaction, text)
+
+    @news.command(name=_("unsubscribe"), description=_("Stop news about a topic (or all)"))
+    @app_commands.rename(topic=_("topic"))
+    @app_commands.describe(topic=_("One of your subscriptions, or all"))
+    @app_commands.autocomplete(topic=own_topics)
+    async def unsubscribe(interaction: discord.Interaction[Any], topic: str) -> None:
+        await answer(interaction, f"unsubscribe {topic}")
+
+    @news.command(name=_("list"), description=_("Your subscriptions and this channel's"))
+    async def list_(interaction: discord.Interaction[Any]) -> None:
+        await answer(interaction, "list")
+
+    @news.command(name=_("mute"), description=_("Pause a subscription for a while"))
+    @app_commands.rename(topic=_("topic"), duration=_("duration"))
+    @app_commands.describe(
+        topic=_("One of your subscriptions, or all"),
+        duration=_("How long: 30m, 2h, 1d, 1w"),
+    )
+    @app_commands.autocomplete(topic=own_topics)
+    async def mute(interaction: discord.Interaction[Any], topic: str, duration: str) -> None:
+        await answer(interaction, f"mute {topic} {duration}")
+
+    @news.command(name=_("unmute"), description=_("Resume a muted subscription"))
+    @app_commands.rename(topic=_("topic"))
+    @app_commands.describe(topic=_("One of your subscriptions, or all"))
+    @app_commands.autocomplete(topic=own_topics)
+    async def unmute(interaction: discord.Interaction[Any], topic: str) -> None:
+        await answer(interaction, f"unmute {topic}")
+
+    @news.command(name=_("summarize"), description=_("Summarise an article from its link"))
+    @app_commands.rename(url=_("url"), public=_("public"))
+    @app_commands.describe(
+        url=_("The article's link (http or https)"),
+        public=_("Share the summary with the channel (default: only you see it)"),
+    )
+    async def summarize(
+        interaction: discord.Interaction[Any], url: str, public: bool = False
+    ) -> None:
+        await answer(interaction, f"summarize {url.strip()}", ephemeral=not public)
+
+    @feed.command(name=_("add"), description=_("Post a news feed's articles in this channel"))
+    @app_commands.rename(url=_("url"))
+    @app_commands.describe(url=_("The RSS or Atom feed's link"))
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def feed_add(interaction: discord.Interaction[Any], url: str) -> None:
+        await answer(interaction, f"feed add {url.strip()}")
+
+    @feed.command(name=_("remove"), description=_("Stop posting a news feed in this channel"))
+    @app_commands.rename(url=_("url"))
+    @app_commands.describe(url=_("The feed's link, as listed by /news feed list"))
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def feed_remove(interaction: discord.Interaction[Any], url: str) -> None:
+        await answer(interaction, f"feed remove {url.strip()}")
+
+    @feed.command(name=_("list"), description=_("The news feeds posted in this channel"))
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def feed_list(interaction: discord.Interaction[Any]) -> None:
+        await answer(interaction, "feed list")
+
+    @app_commands.context_menu(name=_("Summarize link"))
+    async def summarize_link(
+        interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None:
+        # The resolved message carries its content even without the Message Content
+        # intent: a message command is an explicit request from the user.
+        url = first_url(message)
+        if url is None:
+            await send(interaction, content="That message has no link to summarise.",
+                       embed=None, ephemeral=True)
+            return
+        await answer(interaction, f"summarize {url}", ephemeral=True)
+
+    @tree.error
+    async def on_error(
+        interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        if isinstance(error, app_commands.MissingPermissions):
+            text = "You need the Manage Channels permission in this channel to do that."
+        elif isinstance(error, app_commands.CheckFailure):
+            text = "You can't use that command here."
+        else:
+            log.error("app command failed: %s", type(error).__name__, exc_info=error)
+            text = FAILED
+        try:
+            await send(interaction, content=text, embed=None, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("could not report an error to the user: %s", exc.status)
+
+    tree.add_command(news)
+    tree.add_command(summarize_link)
+    return tree
+
+
+async def sync_commands(tree: app_commands.CommandTree[Any], dev_guild: int | None) -> int:
+    """Register the commands: to ``dev_guild`` (instant) when set, else globally."""
+    await tree.set_translator(NewsTranslator())
+    if dev_guild is not None:
+        guild = discord.Object(id=dev_guild)
+        tree.copy_global_to(guild=guild)
+        synced = await tree.sync(guild=guild)
+        log.info("synced %d commands to guild %s", len(synced), dev_guild)
+    else:
+        synced = await tree.sync()
+        log.info("synced %d global commands", len(synced))
+    return len(synced)

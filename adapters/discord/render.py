@@ -1,0 +1,200 @@
+"""Neutral cards, posts and replies rendered as Discord embeds, buttons and text.
+
+Pure functions (no I/O): every Discord length limit is enforced here by truncation, and
+every piece of text that could carry a mention is neutralised, so callers only send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import discord
+
+from bot.adapter import DigestItem, Post, SubscriptionRef
+from bot.card import Card
+from bot.commands import Reply
+
+from .text import NO_MENTIONS, neutralise, truncate
+from .views import MuteButton, UnsubscribeButton
+
+__all__ = [
+    "NO_MENTIONS",
+    "Message",
+    "card_embed",
+    "digest_embed",
+    "neutralise",
+    "nonce_for",
+    "render_post",
+    "render_reply",
+    "reply_card",
+    "truncate",
+]
+
+# Discord's documented limits (https://discord.com/developers/docs/resources/message).
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FIELDS_MAX = 25
+FOOTER_MAX = 2048
+EMBED_TOTAL_MAX = 6000
+CONTENT_MAX = 2000
+BUTTON_LABEL_MAX = 80
+NONCE_MAX = 25
+#: at most this many subscriptions get buttons (two each; a message holds 25 buttons)
+BUTTON_SUBS_MAX = 10
+
+def nonce_for(key: str) -> str:
+    """A Discord nonce (at most 25 characters) derived from a post's idempotency key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:NONCE_MAX]
+
+
+def _http_url(url: str | None) -> str | None:
+    if url and url.startswith(("https://", "http://")):
+        return url
+    return None
+
+
+def embed_size(embed: discord.Embed) -> int:
+    """The character count Discord holds against the 6000 total."""
+    return len(embed)
+
+
+def _fit_total(embed: discord.Embed) -> discord.Embed:
+    """Shrink the description, then drop trailing fields, until the total fits."""
+    excess = embed_size(embed) - EMBED_TOTAL_MAX
+    if excess > 0 and embed.description:
+        keep = max(len(embed.description) - excess, 0)
+        embed.description = truncate(embed.description, keep) or None
+    while embed_size(embed) > EMBED_TOTAL_MAX and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    if embed_size(embed) > EMBED_TOTAL_MAX and embed.title:
+        over = embed_size(embed) - EMBED_TOTAL_MAX
+        embed.title = truncate(embed.title, len(embed.title) - over)
+    return embed
+
+
+def _add_field(embed: discord.Embed, name: str, value: str, *, inline: bool = False) -> None:
+    if not value.strip() or len(embed.fields) >= FIELDS_MAX:
+        return
+    embed.add_field(
+        name=truncate(name, FIELD_NAME_MAX), value=truncate(value, FIELD_VALUE_MAX), inline=inline
+    )
+
+
+def card_embed(
+    card: Card,
+    matched: tuple[str, ...] = (),
+    also_reported_by: tuple[str, ...] = (),
+) -> discord.Embed:
+    """One embed for one card: linked headline, summary, date, figures, why it was sent."""
+    link = _http_url(card.link)
+    summary = card.summary or card.lead
+    embed = discord.Embed(
+        title=truncate(card.headline or link or "Untitled", TITLE_MAX),
+        url=link,
+        description=truncate(summary, DESCRIPTION_MAX) or None,
+        colour=discord.Colour.blurple(),
+    )
+    if card.published:
+        _add_field(embed, "Published", card.published[:10], inline=True)
+    if card.section:
+        _add_field(embed, "Section", card.section, inline=True)
+    if card.key_figures:
+        lines = [f"**{k.value}** {k.label}".strip() for k in card.key_figures]
+        _add_field(embed, "Key figures", "\n".join(lines))
+    if matched:
+        _add_field(embed, "Matched", ", ".join(matched))
+    if also_reported_by:
+        _add_field(embed, "Also reported by", ", ".join(also_reported_by))
+    if card.paywalled:
+        _add_field(embed, "Note", "This article may be behind a paywall.")
+    footer = card.site or ""
+    if footer:
+        embed.set_footer(text=truncate(footer, FOOTER_MAX))
+    image = _http_url(card.image)
+    if image:
+        embed.set_thumbnail(url=image)
+    return _fit_total(embed)
+
+
+def digest_embed(title: str | None, items: tuple[DigestItem, ...]) -> discord.Embed:
+    """One embed listing a digest's headlines, each linked, with why it matched."""
+    lines: list[str] = []
+    used = 0
+    for n, item in enumerate(items):
+        headline = truncate(item.headline.replace("[", "(").replace("]", ")"), 200)
+        link = _http_url(item.link)
+        line = f"• [{headline}]({link})" if link else f"• {headline}"
+        extras = [x for x in (item.site, ", ".join(item.matched)) if x]
+        if extras:
+            line += " — " + " · ".join(extras)
+        rest = len(items) - n - 1
+        reserve = len(f"\n… and {rest} more") if rest else 0
+        if used + len(line) + 1 + reserve > DESCRIPTION_MAX:
+            lines.append(f"… and {len(items) - n} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embed = discord.Embed(
+        title=truncate(title or "Your news digest", TITLE_MAX),
+        description=truncate("\n".join(lines), DESCRIPTION_MAX) or "Nothing new.",
+        colour=discord.Colour.blurple(),
+    )
+    embed.set_footer(text=f"{len(items)} article{'s' if len(items) != 1 else ''}")
+    return _fit_total(embed)
+
+
+def subscription_view(tenant: str, subs: tuple[SubscriptionRef, ...]) -> discord.ui.View | None:
+    """Persistent "Unsubscribe <topic>" and "Mute 24 h" buttons for the subs behind a post."""
+    if not subs:
+        return None
+    view = discord.ui.View(timeout=None)
+    for sub in subs[:BUTTON_SUBS_MAX]:
+        view.add_item(UnsubscribeButton(tenant, sub.id, sub.expression))
+        view.add_item(MuteButton(tenant, sub.id))
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What to send: any of content, one embed and a view."""
+
+    content: str | None = None
+    embed: discord.Embed | None = None
+    view: discord.ui.View | None = None
+
+
+def content_text(text: str) -> str:
+    """Message content, mentions neutralised and cut to Discord's 2000 characters."""
+    return truncate(neutralise(text), CONTENT_MAX)
+
+
+def render_post(post: Post) -> Message:
+    """A neutral post as a Discord message (card embed, digest embed or a plain note)."""
+    tenant = post.destination.tenant
+    view = subscription_view(tenant, post.subscriptions)
+    note = content_text(post.note) if post.note else None
+    if post.card is not None:
+        embed = card_embed(post.card, post.matched, post.also_reported_by)
+        return Message(note, embed, view)
+    if post.digest:
+        return Message(note, digest_embed(post.digest_title, post.digest), view)
+    return Message(note or "\u200b", None, view)
+
+
+def reply_card(reply: Reply) -> Card | None:
+    """The card a reply carries (``summarize``), if the core's Reply has one."""
+    card = getattr(reply, "card", None)
+    return card if isinstance(card, Card) else None
+
+
+def render_reply(reply: Reply) -> Message:
+    """A command reply: its text, plus the card's embed when it carries one."""
+    card = reply_card(reply)
+    embed = card_embed(card) if card is not None else None
+    text = content_text(reply.text) if reply.text else None
+    if embed is None and not text:
+        text = "Done."
+    return Message(text, embed, None)

@@ -1,0 +1,109 @@
+"""Persistent buttons under each post: "Unsubscribe <topic>" and "Mute 24 h".
+
+They are ``DynamicItem``s: everything they need (tenant scope and subscription id) is in
+the ``custom_id`` (``newsbot:unsub:<guild_id|dm>:<sub_id>``, ``newsbot:mute:...``), so
+they keep working after a restart without any stored view state.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+
+from .interact import DM_TENANT, answer, send, tenant_for
+from .text import truncate
+
+log = logging.getLogger(__name__)
+
+_SCOPE = r"(?P<scope>dm|\d+)"
+_ID = r"(?P<id>[A-Za-z0-9_-]{1,40})"
+UNSUB_TEMPLATE = re.compile(rf"newsbot:unsub:{_SCOPE}:{_ID}")
+MUTE_TEMPLATE = re.compile(rf"newsbot:mute:{_SCOPE}:{_ID}")
+MUTE_FOR = "24h"
+
+
+def scope_of(tenant: str) -> str:
+    """``discord:123`` → ``123``; ``discord:dm`` → ``dm``."""
+    return "dm" if tenant == DM_TENANT else tenant.partition(":")[2]
+
+
+def tenant_of(scope: str) -> str:
+    """Inverse of ``scope_of``."""
+    return DM_TENANT if scope == "dm" else tenant_for(int(scope))
+
+
+async def _press(interaction: discord.Interaction[Any], tenant: str, text: str) -> None:
+    """Run a button's command for whoever pressed it, in the subscription's tenant."""
+    if interaction.guild_id is not None and tenant != tenant_for(interaction.guild_id):
+        await send(
+            interaction, content="That button belongs to another server.", embed=None,
+            ephemeral=True,
+        )
+        return
+    await answer(interaction, text, ephemeral=True, tenant=tenant)
+
+
+class UnsubscribeButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=UNSUB_TEMPLATE
+):
+    """Removes the subscription (the core checks that the presser may)."""
+
+    def __init__(self, tenant: str, sub_id: str, expression: str = "") -> None:
+        label = truncate(f"Unsubscribe {expression}".strip(), 80)
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"newsbot:unsub:{scope_of(tenant)}:{sub_id}",
+            )
+        )
+        self.tenant = tenant
+        self.sub_id = sub_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> UnsubscribeButton:
+        """Rebuild the button from its custom_id when pressed (also after a restart)."""
+        return cls(tenant_of(match["scope"]), match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """``unsubscribe #<id>``."""
+        await _press(interaction, self.tenant, f"unsubscribe #{self.sub_id}")
+
+
+class MuteButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=MUTE_TEMPLATE
+):
+    """Mutes the subscription for 24 hours."""
+
+    def __init__(self, tenant: str, sub_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Mute 24 h",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"newsbot:mute:{scope_of(tenant)}:{sub_id}",
+            )
+        )
+        self.tenant = tenant
+        self.sub_id = sub_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> MuteButton:
+        """Rebuild the button from its custom_id when pressed (also after a restart)."""
+        return cls(tenant_of(match["scope"]), match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """``mute #<id> 24h``."""
+        await _press(interaction, self.tenant, f"mute #{self.sub_id} {MUTE_FOR}")
