@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import charset_normalizer
@@ -75,10 +76,12 @@ _SECTION_XPATH = (
     "contains(@class, 'eyebrow') or contains(@class, 'overline')]"
     "[not(self::section) and not(self::body) and not(self::article) and not(self::main)]"
 )
-_PRUNE_CLASS_WORDS = frozenset(
-    "donate donation newsletter promo share sharing social caption legende legend credit "
-    "credits advert advertisement ad ads sponsor sponsored subscribe paywall outbrain "
-    "taboola partage related recirc".split()
+# Class names (as whole words between separators) of page parts that are never the story.
+_PRUNE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:donate|donation|newsletter|promo|share|sharing|social|caption|legende|"
+    r"legend|credit|credits|advert|advertisement|ad|ads|sponsor|sponsored|subscribe|"
+    r"paywall|outbrain|taboola|partage|related|recirc)(?:$|[\s_-])",
+    re.I,
 )
 _PRUNE_XPATH = "//figcaption | //*[@class][not(self::html) and not(self::body)]"
 _BLOCK_TAGS = frozenset(
@@ -294,8 +297,8 @@ def _site_name(meta: PageMeta, url: str | None) -> str | None:
     return registered_domain(url) if url else None
 
 
-def _near(lines: list[str], headline: str | None, after: int) -> list[str]:
-    """The visible lines from the headline down (the whole top of the page without one)."""
+def _near(lines: list[str], headline: str | None, after: int, before: int = 0) -> list[str]:
+    """The visible lines around the headline (the top of the page without one)."""
     start = 0
     if headline:
         low = headline.lower()
@@ -303,7 +306,7 @@ def _near(lines: list[str], headline: str | None, after: int) -> list[str]:
             if line.lower() == low:
                 start = i
                 break
-    return lines[start : start + after]
+    return lines[max(0, start - before) : start + after]
 
 
 def _byline_names(line: str) -> list[str]:
@@ -338,8 +341,7 @@ def _is_boilerplate_container(el: lxml_html.HtmlElement) -> bool:
 def _prune(tree: lxml_html.HtmlElement) -> None:
     """Remove captions, credits, share bars, promos and donation boxes in place."""
     for el in tree.xpath(_PRUNE_XPATH):
-        classes = re.split(r"[\s_-]+", (el.get("class") or "").lower())
-        if el.tag == "figcaption" or _PRUNE_CLASS_WORDS.intersection(classes):
+        if el.tag == "figcaption" or _PRUNE_CLASS.search(el.get("class") or ""):
             # A wrapper named "share-…" around the whole story is not a share bar.
             if el.tag in ("html", "body", "main", "article") or len(el.xpath(".//p")) > 2:
                 continue
@@ -347,27 +349,26 @@ def _prune(tree: lxml_html.HtmlElement) -> None:
                 el.drop_tree()
 
 
-def _published(meta: PageMeta, lines: list[str], headline: str | None, url: str | None,
-               tree: lxml_html.HtmlElement, latest: date) -> tuple[str | None, str | None]:
+def _published(meta: PageMeta, get_lines: Callable[[], list[str]], headline: str | None,
+               url: str | None, tree: lxml_html.HtmlElement,
+               latest: date) -> tuple[str | None, str | None]:
     updated = parse_timestamp(meta.updated, latest)
     stated = [p for p in (parse_timestamp(v, latest) for v in meta.published_all) if p]
-    # The page's own date lines, near the headline: what a reader sees.
-    start = 0
-    if headline:
-        for i, line in enumerate(lines):
-            if line.lower() == headline.lower():
-                start = i
-                break
-    window = "\n".join(lines[max(0, start - 5) : start + 25])
-    seen, seen_upd = dateline(window, latest)
-    shown, _ = dateline(window, latest, update_counts=False)
+
+    def shown_dates(update_counts: bool) -> tuple[date | None, date | None]:
+        # The page's own date lines near the headline: what a reader sees.
+        window = "\n".join(_near(get_lines(), headline, 25, before=5))
+        return dateline(window, latest, update_counts=update_counts)
+
     from_url = url_date(url, latest)
     if stated:
         published = stated[0]
         days = {p[:10] for p in stated}
-        if len(days) > 1 and shown is not None and shown.isoformat() in days:
-            # Sources disagree (a re-publication, a UTC day): trust the one shown.
-            published = next(p for p in stated if p[:10] == shown.isoformat())
+        if len(days) > 1:
+            shown, _ = shown_dates(update_counts=False)
+            if shown is not None and shown.isoformat() in days:
+                # Sources disagree (a re-publication, a UTC day): trust the one shown.
+                published = next(p for p in stated if p[:10] == shown.isoformat())
         if _is_utc(published):
             # A UTC timestamp may fall on another day than the publisher's own; a
             # sibling value with a local offset, or the URL's date, says which day.
@@ -379,11 +380,14 @@ def _published(meta: PageMeta, lines: list[str], headline: str | None, url: str 
                 if -1 <= gap <= 2:
                     published = from_url.isoformat()
         return published, updated
+    seen, seen_upd = shown_dates(update_counts=True)
     if seen:
         return seen.isoformat(), updated or (seen_upd.isoformat() if seen_upd else None)
     if from_url:
         return from_url.isoformat(), updated
-    found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True,
+    # htmldate's fast mode; its extensive search loads dateparser's every locale (seconds)
+    # and found nothing here that the date lines above do not.
+    found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=False,
                                max_date=latest.isoformat())
     return found or (updated[:10] if updated else None), updated
 
@@ -393,11 +397,11 @@ def _is_utc(stamp: str) -> bool:
     return len(stamp) == 10 or stamp.endswith(("+00:00", "Z"))
 
 
-def _is_paywalled(meta: PageMeta, body: str, page_text: str) -> bool:
+def _is_paywalled(meta: PageMeta, body: str, get_lines: Callable[[], list[str]]) -> bool:
     if meta.accessible_for_free is False:
         return True
     if word_count(body) < 150:
-        return bool(_PAYWALL.search(page_text[:20000]))
+        return bool(_PAYWALL.search("\n".join(get_lines())[:20000]))
     return False
 
 
@@ -416,29 +420,36 @@ def _from_html(text: str, url: str | None) -> Card:
                                       with_metadata=False)
     raw_body = (getattr(doc, "text", None) if doc is not None else None) or ""
     paragraphs, bylines = _clean_body(raw_body, headline)
-    lines = _visible_lines(tree)
+    # The visible text costs a walk over the whole tree: only done when needed.
+    lines_cache: list[list[str]] = []
+
+    def get_lines() -> list[str]:
+        if not lines_cache:
+            lines_cache.append(_visible_lines(tree))
+        return lines_cache[0]
+
     if not meta.authors:
-        bylines += [line for line in _near(lines, headline, 12) if _BYLINE.match(line)]
+        if not bylines:
+            bylines = [ln for ln in _near(get_lines(), headline, 12) if _BYLINE.match(ln)]
         for line in bylines[:1]:
             meta.authors = _byline_names(line)
     if word_count(" ".join(paragraphs)) < 40:
         # trafilatura found nothing usable: read the visible text like a text page.
-        found = read_text_page("\n\n".join(lines))
+        found = read_text_page("\n\n".join(get_lines()))
         if word_count(" ".join(found.paragraphs)) > word_count(" ".join(paragraphs)):
             paragraphs = found.paragraphs
             headline = headline or found.headline
     if not paragraphs and meta.ld_body:
         paragraphs = [p.strip() for p in meta.ld_body.split("\n") if p.strip()]
     body = "\n\n".join(paragraphs)
-    page_text = "\n".join(lines)
     title_text = " ".join(filter(None, [meta.title_tag, *meta.h1s]))
     if _ERROR_TITLE.search(title_text) and word_count(body) < 150:
         raise ParseError("That page looks like an error page, not an article.")
-    paywalled = _is_paywalled(meta, body, page_text)
+    paywalled = _is_paywalled(meta, body, get_lines)
     if not paywalled and (not headline or word_count(body) < 25):
         raise ParseError("I couldn't find an article on that page.")
     latest = _latest_allowed()
-    published, updated = _published(meta, lines, headline, url, tree, latest)
+    published, updated = _published(meta, get_lines, headline, url, tree, latest)
     canonical = clean_url(meta.canonical or meta.og_url or "", base=url) or (
         clean_url(url) if url else None)
     image = None

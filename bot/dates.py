@@ -20,6 +20,15 @@ for _names in (
 ):
     for _i, _name in enumerate(_names.split(), start=1):
         _MONTHS.setdefault(_name, _i)
+# Arabic: the Egyptian/Gulf names and the Levantine ones (a page often gives both).
+for _names in (
+    "يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر",
+    "كانون_الثاني شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين_الأول تشرين_الثاني "
+    "كانون_الأول",
+):
+    for _i, _name in enumerate(_names.split(), start=1):
+        _MONTHS.setdefault(_name.replace("_", " "), _i)
+_MONTHS.update({"ابريل": 4, "إبريل": 4, "اغسطس": 8, "اكتوبر": 10})
 for _i, _abbr in enumerate(
     "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1
 ):
@@ -31,7 +40,8 @@ _MONTHS.update({"sept": 9, "janv": 1, "fevr": 2, "avr": 4, "juil": 7, "dic": 12,
 MONTH_PATTERN = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DAY = r"(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|\.|º)?"
 _YEAR = r"(?P<y>(?:19|20)\d\d)"
-_MON = rf"(?P<m>{MONTH_PATTERN})\.?"
+# "24 نيسان / أبريل 2020": a second name for the same month may follow a slash.
+_MON = rf"(?P<m>{MONTH_PATTERN})\.?(?:\s*/\s*(?:{MONTH_PATTERN}))?"
 
 # Each pattern names its parts d, m (number or name) and y.
 _DATE_PATTERNS = [
@@ -162,7 +172,13 @@ def dateline(
     bare: date | None = None
     for line in text.splitlines():
         line = line.strip()
-        if not line or len(line) > 120:
+        if not line:
+            continue
+        if len(line) > 120:
+            # "April 17, 2015 -- Imagine being ...": a dateline opening the first paragraph.
+            lead = find_dates(line[:40], latest=latest)
+            if lead and lead[0][0] < 3 and bare is None:
+                bare = lead[0][1]
             continue
         dates = find_dates(line, latest=latest)
         if not dates:

@@ -1,0 +1,112 @@
+"""Speed and memory of the full summary card, side by side with bare trafilatura.extract.
+
+Usage: python bench/extract.py [--quick] [--pages DIR] [--passes N]
+
+Each side runs in its own child process over the same pages (so peak RSS is its own):
+``newsbot`` = ``parse_article`` (metadata, body, dates, summary, figures, topics);
+``trafilatura`` = ``trafilatura.extract(html)`` with default options. Pages come from
+``../shared/devset/cases/*/page.html`` when present, else ``tests/pages``. The last line
+of output is a JSON object: pages_per_s, trafilatura_pages_per_s, ratio (full card time /
+bare trafilatura time; target <= 1.5), peak_rss_mb (newsbot's child).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVSET = ROOT.parent / "shared" / "devset" / "cases"
+
+
+def load_pages(directory: Path | None, quick: bool) -> list[tuple[str, str | None]]:
+    """(html, url) pairs, sorted for a stable order."""
+    pages: list[tuple[str, str | None]] = []
+    if directory is None:
+        directory = DEVSET if DEVSET.exists() else ROOT / "tests" / "pages"
+    if (directory / "README.md").exists() and list(directory.glob("*/page.html")):
+        for page in sorted(directory.glob("*/page.html")):
+            truth = page.with_name("truth.json")
+            url = json.loads(truth.read_text()).get("url") if truth.exists() else None
+            pages.append((page.read_text(encoding="utf-8"), url))
+    else:
+        for page in sorted(directory.glob("*/page.html")) + sorted(directory.glob("*.html")):
+            pages.append((page.read_bytes().decode("utf-8", "replace"), None))
+    return pages[::4] if quick else pages
+
+
+def child(mode: str, directory: Path | None, quick: bool, passes: int) -> None:
+    """Time one extractor over the pages and print its figures as JSON."""
+    sys.path.insert(0, str(ROOT))
+    pages = load_pages(directory, quick)
+    if mode == "newsbot":
+        from bot import parse_article
+        from bot.errors import NewsbotError
+
+        def run(html: str, url: str | None) -> None:
+            try:
+                parse_article(html, url)
+            except NewsbotError:
+                pass
+    else:
+        import trafilatura
+
+        def run(html: str, url: str | None) -> None:
+            trafilatura.extract(html, url=url)
+
+    for html, url in pages[:5]:  # warm-up: imports, regex compilation, caches
+        run(html, url)
+    start = time.perf_counter()
+    for _ in range(passes):
+        for html, url in pages:
+            run(html, url)
+    elapsed = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"pages": len(pages) * passes, "seconds": elapsed,
+                      "pages_per_s": len(pages) * passes / elapsed,
+                      "peak_rss_mb": peak_kb / 1024}))
+
+
+def main() -> None:
+    """Run both children and print the comparison."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a quarter of the pages, one pass")
+    ap.add_argument("--pages", type=Path, default=None)
+    ap.add_argument("--passes", type=int, default=None)
+    ap.add_argument("--child", choices=["newsbot", "trafilatura"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    passes = args.passes or (1 if args.quick else 3)
+    if args.child:
+        child(args.child, args.pages, args.quick, passes)
+        return
+    results = {}
+    for mode in ("trafilatura", "newsbot"):
+        cmd = [sys.executable, __file__, "--child", mode, "--passes", str(passes)]
+        if args.quick:
+            cmd.append("--quick")
+        if args.pages:
+            cmd += ["--pages", str(args.pages)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        results[mode] = json.loads(out.strip().splitlines()[-1])
+        r = results[mode]
+        print(f"{mode:12} {r['pages']:5d} pages  {r['pages_per_s']:7.1f} pages/s  "
+              f"peak RSS {r['peak_rss_mb']:6.1f} MB")
+    ours, base = results["newsbot"], results["trafilatura"]
+    summary = {
+        "pages": ours["pages"],
+        "pages_per_s": round(ours["pages_per_s"], 1),
+        "trafilatura_pages_per_s": round(base["pages_per_s"], 1),
+        "ratio": round(base["pages_per_s"] / ours["pages_per_s"], 3),
+        "peak_rss_mb": round(ours["peak_rss_mb"], 1),
+        "trafilatura_peak_rss_mb": round(base["peak_rss_mb"], 1),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
