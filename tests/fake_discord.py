@@ -246,10 +246,10 @@ class FakeDiscord:
         self._changed.set()
 
     async def wait_for(
-        self, predicate: Callable[[Recorded], bool], *, count: int = 1, timeout: float = 5.0
+        self, predicate: Callable[[Recorded], bool], *, count: int = 1, within: float = 5.0
     ) -> list[Recorded]:
         """The first ``count`` recorded requests matching ``predicate``, waiting for them."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 found = [r for r in self.requests if predicate(r)]
                 if len(found) >= count:
@@ -257,9 +257,9 @@ class FakeDiscord:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def wait_until(self, check: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait_until(self, check: Callable[[], bool], within: float = 5.0) -> None:
         """Wait until ``check()`` is true (re-checked on every request and gateway frame)."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while not check():
                 self._changed.clear()
                 await self._changed.wait()
@@ -269,19 +269,19 @@ class FakeDiscord:
         return [r for r in self.requests
                 if r.path.startswith(f"/interactions/{interaction_id}/")]
 
-    async def callback(self, interaction_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    async def callback(self, interaction_id: str, within: float = 5.0) -> dict[str, Any]:
         """The body of the interaction's initial response."""
         (rec,) = await self.wait_for(
-            lambda r: r.path.startswith(f"/interactions/{interaction_id}/"), timeout=timeout
+            lambda r: r.path.startswith(f"/interactions/{interaction_id}/"), within=within
         )
         body: dict[str, Any] = rec.body
         return body
 
-    async def followup(self, token: str, timeout: float = 5.0) -> dict[str, Any]:
+    async def followup(self, token: str, within: float = 5.0) -> dict[str, Any]:
         """The body of the first follow-up message sent with an interaction's token."""
         (rec,) = await self.wait_for(
             lambda r: r.method == "POST" and r.path == f"/webhooks/{APP_ID}/{token}",
-            timeout=timeout,
+            within=within,
         )
         body: dict[str, Any] = rec.body
         return body
