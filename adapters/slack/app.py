@@ -149,6 +149,16 @@ class SlackListeners:
             await ack(text="Reading that page…", response_type="ephemeral")
         else:
             await ack()
+        # Nothing may escape a listener after ack(): bolt (1.30) can then lose the ack
+        # and answer Slack 404 if the failure wins the race with its ack polling.
+        try:
+            await self._command(command, text, name, respond)
+        except Exception:
+            log.exception("the /news command failed after ack")
+
+    async def _command(
+        self, command: dict[str, Any], text: str, name: str, respond: AsyncRespond
+    ) -> None:
         team = _team(command)
         user = str(command.get("user_id") or "")
         channel_id = str(command.get("channel_id") or "")
@@ -171,14 +181,22 @@ class SlackListeners:
     ) -> None:
         """The "Unsubscribe <topic>" / "Remove" button."""
         await ack()
-        await self._button(body, action, "unsubscribe #{id}")
+        await self._guarded_button(body, action, "unsubscribe #{id}")
 
     async def on_mute_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         """The "Mute 24 h" button."""
         await ack()
-        await self._button(body, action, "mute #{id} 24h")
+        await self._guarded_button(body, action, "mute #{id} 24h")
+
+    async def _guarded_button(
+        self, body: dict[str, Any], action: dict[str, Any], template: str
+    ) -> None:
+        try:
+            await self._button(body, action, template)
+        except Exception:
+            log.exception("a button press failed after ack")
 
     async def _button(self, body: dict[str, Any], action: dict[str, Any], template: str) -> None:
         sub_id = str(action.get("value") or "")
@@ -213,10 +231,19 @@ class SlackListeners:
             return
         user = str(event.get("user") or "")
         if user:
-            await self.publish_home(_team(body), user)
+            try:
+                await self.publish_home(_team(body), user)
+            except Exception:
+                log.exception("publishing the App Home failed")
 
     async def on_link_shared(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """Unfurl shared news links with their summary card (``chat.unfurl``)."""
+        try:
+            await self._unfurl(body, event)
+        except Exception:
+            log.exception("unfurling a shared link failed")
+
+    async def _unfurl(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         team = _team(body)
         user = str(event.get("user") or "")
         channel = str(event.get("channel") or "")
