@@ -6,9 +6,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .errors import NewsbotError
-from .settings import load_settings
+from .settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     cli_summarize.add_parser(sub)
     cli_match.add_parser(sub)
+    _add_discord_parser(sub)
     return parser
+
+
+def _add_discord_parser(subparsers: Any) -> None:
+    """``newsbot discord invite``; the adapter is imported only when the command runs."""
+    parser = subparsers.add_parser("discord", help="Discord helpers")
+    commands = parser.add_subparsers(dest="discord_command", required=True)
+    invite = commands.add_parser(
+        "invite", help="print the OAuth2 URL that adds the bot with the permissions it needs"
+    )
+    invite.add_argument("--application-id", type=int, default=None,
+                        help="the application id (default: read from NEWSBOT_DISCORD_TOKEN)")
+    invite.set_defaults(func=_discord_invite)
+
+
+def _discord_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.discord.invite import run
+
+    return run(args.application_id, settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

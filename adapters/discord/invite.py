@@ -7,6 +7,7 @@ import binascii
 from urllib.parse import urlencode
 
 from bot.errors import ConfigError
+from bot.settings import Settings
 
 AUTHORIZE_URL = "https://discord.com/oauth2/authorize"
 SCOPES = ("bot", "applications.commands")
@@ -43,3 +44,14 @@ def application_id_from_token(token: str) -> int:
     raise ConfigError(
         "NEWSBOT_DISCORD_TOKEN does not look like a bot token; pass --application-id"
     )
+
+
+def run(application_id: int | None, settings: Settings) -> int:
+    """``newsbot discord invite``: print the invite URL (id given, or read from the token)."""
+    if application_id is None:
+        token = settings.discord_token
+        if token is None:
+            raise ConfigError("set NEWSBOT_DISCORD_TOKEN or pass --application-id")
+        application_id = application_id_from_token(token.get_secret_value())
+    print(invite_url(application_id))
+    return 0
