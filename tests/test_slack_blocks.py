@@ -197,3 +197,38 @@ def test_command_text_follows_the_core_grammar() -> None:
     )
     assert command_text("subscribe AT&amp;T -&lt;b&gt;") == "subscribe AT&T -<b>"
     assert command_text("") == ""
+
+
+def _yaml_list(lines: list[str], key: str) -> list[str]:
+    """The ``- item`` lines right under ``key:`` (the manifest is simple; no YAML library)."""
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"{key}:")
+    items: list[str] = []
+    for line in lines[start + 1 :]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            continue
+        if not stripped.startswith("- "):
+            break
+        items.append(stripped[2:].strip())
+    return items
+
+
+def test_manifest_has_exactly_what_the_adapter_uses() -> None:
+    manifest = Path(__file__).parent.parent / "slack-manifest.yml"
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    assert _yaml_list(lines, "bot") == [
+        "chat:write",
+        "chat:write.public",
+        "commands",
+        "im:write",
+        "links:read",
+        "links:write",
+        "users:read",
+    ]
+    assert _yaml_list(lines, "bot_events") == ["app_home_opened", "link_shared"]
+    assert "    - command: /news" in lines
+    assert "      should_escape: false" in lines
+    assert "  socket_mode_enabled: true" in lines
+    assert "    is_enabled: true" in lines  # interactivity: the card and App Home buttons
+    assert 1 <= len(_yaml_list(lines, "unfurl_domains")) <= 5
+    assert "\t" not in manifest.read_text(encoding="utf-8")
