@@ -17,11 +17,13 @@ from bot import parse_article
 from bot.adapter import (
     DestinationGoneError,
     Post,
+    RateLimitedError,
     SubscriptionRef,
     TransientPostError,
 )
 from bot.card import Card
 from bot.commands import CommandContext, Reply, Request, handle, parse_command
+from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.subscriptions import Destination, SubscriptionStore
 from tests.fake_discord import (
@@ -509,3 +511,33 @@ async def test_read_messages_summarises_posted_links(
         assert_no_mentions(rec.body)
     finally:
         await adapter.close()
+
+
+async def test_long_rate_limit_is_handed_back(fake: FakeDiscord, adapter: DiscordAdapter) -> None:
+    fake.fail_next(
+        f"/channels/{CHANNEL_ID}/messages", 429,
+        {"message": "You are being rate limited.", "retry_after": 120.0, "global": False},
+        {"Retry-After": "120", "Via": "1.1 google"},
+    )
+    with pytest.raises(RateLimitedError) as info:
+        await adapter.post(Post(channel(), "slow", card=seed_card()))
+    assert info.value.retry_after == 120.0
+
+
+async def test_bad_token_is_one_clear_error(fake: FakeDiscord, core: TestCore) -> None:
+    fake.fail_next("/users/@me", 401, {"message": "401: Unauthorized", "code": 0})
+    with pytest.raises(ConfigError, match="refused NEWSBOT_DISCORD_TOKEN"):
+        await start_adapter(fake, core)
+    assert "fake.token" not in repr(fake.requests[-1])  # nothing echoes the token back
+
+
+async def test_sharded_client_identifies_each_shard(fake: FakeDiscord, core: TestCore) -> None:
+    adapter = await start_adapter(fake, core, discord_shards=2)
+    try:
+        await fake.wait_until(lambda: len(fake.identifies) == 2, within=10)
+        assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(0, 2), (1, 2)]
+        body = await run(fake, slash("list"))
+        assert "No subscriptions yet" in body["data"]["content"]
+    finally:
+        await adapter.close()
+    assert not adapter.connected
