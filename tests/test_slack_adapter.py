@@ -35,7 +35,7 @@ from bot.adapter import (
 )
 from bot.card import Card
 from bot.commands import CommandContext, Reply, Request, handle, parse_command
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ParseError
 from bot.settings import Settings
 from bot.subscriptions import Destination, SubscriptionStore
 from tests.slack_fake import (
@@ -59,18 +59,19 @@ TENANT = f"slack:{TEAM}"
 FORM = "application/x-www-form-urlencoded"
 
 
-@dataclass(frozen=True, slots=True)
-class CardReply(Reply):
-    """A reply carrying a card, as the core's ``summarize`` answers."""
-
-    card: Card | None = None
+async def summarize(url: str) -> Card:
+    """Stands in for fetching: France 24 links give the seed page's card."""
+    if url.startswith("https://www.france24.com/"):
+        return parse_article(SEED.read_text(encoding="utf-8"), SEED_URL)
+    raise ParseError("That page does not look like an article.")
 
 
 class Core:
-    """The real command handler on the real store, plus a stand-in ``summarize``/``feed``."""
+    """The real command handler on the real store (``feed`` stands in until it lands)."""
 
     def __init__(self, redis: aioredis.Redis, settings: Settings) -> None:
-        self.ctx = CommandContext(SubscriptionStore.from_settings(redis, settings))
+        store = SubscriptionStore.from_settings(redis, settings)
+        self.ctx = CommandContext(store, summarize=summarize)
         self.requests: list[Request] = []
         self.gate: asyncio.Event | None = None
 
@@ -79,11 +80,6 @@ class Core:
         if self.gate is not None:
             await self.gate.wait()
         name, args = parse_command(request.text)
-        if name == "summarize":
-            if args and args[0].startswith("https://www.france24.com/"):
-                card = parse_article(SEED.read_text(encoding="utf-8"), SEED_URL)
-                return CardReply("", card=card)
-            return Reply("That link is not an article I can read.", ok=False)
         if name == "feed":
             if not request.can_manage:
                 return Reply("Only workspace admins can manage feeds.", ok=False)
@@ -269,6 +265,11 @@ async def test_a_bare_link_is_summarized(slack: Harness) -> None:
     assert out["blocks"][0]["type"] == "header"
     assert out["blocks"][0]["text"]["text"] == seed_card().headline
     assert out["text"].startswith("Putin orders partial withdrawal")
+    assert out["response_type"] == "in_channel"  # a summary is for everyone in the channel
+    assert [b["type"] for b in out["blocks"]] == ["header", "context", "section", "section"]
+    refused = await slack.command("https://example.org/not-news")
+    assert refused["text"] == "That page does not look like an article."
+    assert refused["response_type"] == "ephemeral"
 
 
 async def test_feed_commands_pass_through_to_the_core(slack: Harness) -> None:

@@ -158,9 +158,13 @@ def test_note_and_also_reported_by() -> None:
 
 
 def test_reply_with_card_and_escaped_text() -> None:
-    text, out = blocks.reply_message(Reply("Subscribed to “<!channel>” (#3)."), seed_card())
+    text, out = blocks.reply_message(Reply("Subscribed to “<!channel>” (#3)."))
     assert text == "Subscribed to “&lt;!channel&gt;” (#3)."
-    assert out[1]["type"] == "header"
+    assert out == [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    card = seed_card()
+    text, out = blocks.reply_message(Reply(card.headline, ephemeral=False, card=card))
+    assert text == card.headline
+    assert [b["type"] for b in out] == ["header", "context", "section", "section"]
 
 
 def test_home_view_lists_subscriptions_with_buttons() -> None:

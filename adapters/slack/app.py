@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapter import CommandHandler
-from bot.card import Card
 from bot.commands import Reply, Request, parse_command
 
 from . import blocks
@@ -53,12 +52,6 @@ def command_text(raw: str) -> str:
 def unescape_links(raw: str) -> str:
     """Turn Slack's ``<https://x|label>`` links back into URLs and undo its escaping."""
     return blocks.unescape(_SLACK_LINK.sub(lambda m: m.group(1), raw))
-
-
-def card_of(reply: Reply) -> Card | None:
-    """The card a reply carries (``summarize``), if the core's Reply has one."""
-    card = getattr(reply, "card", None)
-    return card if isinstance(card, Card) else None
 
 
 def _team(body: Mapping[str, Any]) -> str:
@@ -167,7 +160,7 @@ class SlackListeners:
         channel = None if in_dm or not channel_id else channel_id
         manage = await self.can_manage(team, user)
         reply = await self.ask(Request(tenant_of(team), user, channel, manage, text=text))
-        out_text, out_blocks = blocks.reply_message(reply, card_of(reply))
+        out_text, out_blocks = blocks.reply_message(reply)
         await respond(
             text=out_text,
             blocks=out_blocks,
@@ -256,7 +249,7 @@ class SlackListeners:
                 tenant_of(team), user, channel or None, False, text=f"summarize {url}"
             )
             reply = await self.ask(request)
-            card = card_of(reply)
+            card = reply.card
             if reply.ok and card is not None:
                 unfurls[url] = blocks.unfurl(card)
         if not unfurls:

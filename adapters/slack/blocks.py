@@ -226,16 +226,17 @@ def post_message(post: Post) -> tuple[str, list[Block]]:
     return text, limit_blocks(blocks)
 
 
-def reply_message(reply: Reply, card: Card | None = None) -> tuple[str, list[Block]]:
+def reply_message(reply: Reply) -> tuple[str, list[Block]]:
     """A command reply (and its card, for ``summarize``) as ``(text, blocks)``."""
+    card = reply.card
     text = safe(reply.text) if reply.text else ""
     blocks: list[Block] = []
-    if text:
+    # a card's reply text is usually its headline, which the card's header already shows
+    if text and (card is None or reply.text.strip() not in (card.headline, card.link)):
         blocks.append({"type": "section", "text": _mrkdwn(text)})
     if card is not None:
         blocks.extend(card_blocks(card))
-        if not text:
-            text = card_fallback(card)
+        text = text or card_fallback(card)
     return text or "Done.", limit_blocks(blocks)
 
 
