@@ -1,0 +1,218 @@
+"""The composition root: ``Newsbot`` wires Redis, fetching, matching and the pipeline.
+
+Built from ``Settings`` (plus, optionally, an open Redis client), used as an async context
+manager. Adapters register with it and get a sender on their platform's delivery stream;
+they call ``handle`` for commands, ``summarize`` for a card and ``submit`` for links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from contextlib import AsyncExitStack
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+from redis.exceptions import RedisError
+
+from . import keys
+from .adapter import Adapter
+from .article import parse_article
+from .card import Card
+from .commands import CommandContext, Reply, Request
+from .commands import handle as handle_command
+from .consumer import StreamConsumer
+from .dedupe import Deduper
+from .delivery import Sender
+from .fetch import Fetcher, FetchPolicy, make_session
+from .httpserver import HttpServer, build_app
+from .ingest import DigestQueue, Ingest, Worker
+from .matcher import Matcher
+from .metrics import Metrics
+from .ratelimit import RateLimiter
+from .redis_server import open_redis
+from .settings import Settings
+from .streams import consumer_name
+from .subscriptions import SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+KNOWN_PLATFORMS = ("discord", "slack", "console")
+
+
+class Newsbot:
+    """The running bot core: pipeline workers, a sender per adapter, the HTTP server."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        redis: aioredis.Redis | None = None,
+        workers: int | None = None,
+        http: bool = True,
+        resolver: AbstractResolver | None = None,
+        block_ms: int = 1000,
+    ) -> None:
+        self.settings = settings
+        self._given_redis = redis
+        self.n_workers = settings.workers if workers is None else workers
+        self.http_enabled = http
+        self.resolver = resolver
+        self.block_ms = block_ms
+        self.metrics = Metrics()
+        self.adapters: dict[str, Adapter] = {}
+        self.workers: list[Worker] = []
+        self.senders: dict[str, Sender] = {}
+        self.http: HttpServer | None = None
+        self.app: web.Application | None = None
+        self._stack = AsyncExitStack()
+        self._started = False
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def __aenter__(self) -> Newsbot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Connect, load the subscriptions, start workers, senders, adapters and HTTP."""
+        settings = self.settings
+        stack = self._stack
+        try:
+            if self._given_redis is not None:
+                self.redis = self._given_redis
+            else:
+                self.redis = await stack.enter_async_context(open_redis(settings))
+            policy = FetchPolicy.from_settings(settings)
+            session = make_session(policy, resolver=self.resolver)
+            stack.push_async_callback(session.close)
+            self.fetcher = Fetcher(session, policy)
+            self.store = SubscriptionStore.from_settings(self.redis, settings)
+            self.matcher = Matcher(self.store, min_body_mentions=settings.match_min_body_mentions)
+            await self.matcher.start()
+            stack.push_async_callback(self.matcher.stop)
+            self.deduper = Deduper(self.redis, ttl_s=settings.dedupe_ttl_s)
+            self.limiter = RateLimiter.from_settings(self.redis, settings)
+            self.ingest = Ingest(self.redis, self.metrics, maxlen=settings.stream_maxlen)
+            self.digests = DigestQueue(self.redis, ttl_s=settings.dedupe_ttl_s)
+            for i in range(self.n_workers):
+                worker = Worker(
+                    self.redis, self.metrics,
+                    fetcher=self.fetcher, deduper=self.deduper, matcher=self.matcher,
+                    digests=self.digests, consumer=consumer_name("worker", i),
+                    maxlen=settings.stream_maxlen, concurrency=settings.worker_concurrency,
+                    lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
+                )
+                await worker.start()
+                self.workers.append(worker)
+            if self.http_enabled:
+                self.app = build_app(
+                    ingest=self.ingest, metrics=self.metrics, health=self.health,
+                    refresh=self.refresh_metrics, token=settings.ingest_token,
+                )
+            self._started = True
+            for adapter in list(self.adapters.values()):
+                await self._start_adapter(adapter)
+            if self.app is not None:
+                self.http = HttpServer(self.app, settings.http_host, settings.http_port)
+                await self.http.start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self, grace_s: float = 5.0) -> None:
+        """Stop HTTP, finish (or leave pending) work in progress, disconnect everything."""
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
+        consumers: list[StreamConsumer] = [*self.workers, *self.senders.values()]
+        await asyncio.gather(*(c.stop(grace_s) for c in consumers))
+        self.workers.clear()
+        self.senders.clear()
+        if self._started:
+            for adapter in self.adapters.values():
+                try:
+                    await adapter.close()
+                except Exception:
+                    log.exception("closing the %s adapter failed", adapter.platform)
+        self._started = False
+        await self._stack.aclose()
+
+    def register_adapter(self, adapter: Adapter) -> None:
+        """Add an adapter before ``start``: it and its sender start with the bot."""
+        if self._started:
+            raise RuntimeError("the bot is running: use `await add_adapter(adapter)`")
+        if adapter.platform in self.adapters:
+            raise ValueError(f"an adapter for {adapter.platform} is already registered")
+        self.adapters[adapter.platform] = adapter
+
+    async def add_adapter(self, adapter: Adapter) -> None:
+        """Add an adapter to a running bot: start it and its sender now."""
+        if adapter.platform in self.adapters:
+            raise ValueError(f"an adapter for {adapter.platform} is already registered")
+        self.adapters[adapter.platform] = adapter
+        if self._started:
+            await self._start_adapter(adapter)
+
+    async def _start_adapter(self, adapter: Adapter) -> None:
+        settings = self.settings
+        await adapter.start()
+        sender = Sender(
+            self.redis, self.metrics,
+            adapter=adapter, store=self.store, limiter=self.limiter, deduper=self.deduper,
+            consumer=consumer_name(f"sender-{adapter.platform}"),
+            maxlen=settings.stream_maxlen, done_ttl_s=settings.dedupe_ttl_s,
+            max_attempts=settings.delivery_max_attempts,
+            max_rate_limited=settings.delivery_max_rate_limited,
+            backoff_base_s=settings.delivery_backoff_base_s,
+            backoff_max_s=settings.delivery_backoff_max_s,
+            concurrency=settings.delivery_concurrency,
+            lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
+        )
+        await sender.start()
+        self.senders[adapter.platform] = sender
+
+    # --- what adapters call -----------------------------------------------------------
+
+    async def handle(self, request: Request) -> Reply:
+        """Run a chat command."""
+        ctx = CommandContext(self.store, clock=time.time, summarize=self.summarize)
+        return await handle_command(ctx, request)
+
+    async def summarize(self, url: str) -> Card:
+        """Fetch and parse one link into a card (raises FetchError or ParseError)."""
+        page = await self.fetcher.fetch(url)
+        return await asyncio.to_thread(parse_article, page.text, page.url)
+
+    async def submit(self, url: str, tenant: str | None = None, origin: str = "chat") -> str:
+        """Queue a link for matching (one tenant's subscriptions, or all); the job id."""
+        return await self.ingest.submit(url, tenant, origin)
+
+    # --- health and metrics -----------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        """Whether Redis answers and every adapter is connected."""
+        redis_ok = False
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(2.0):
+                redis_ok = bool(await self.redis.ping())
+        adapters = {name: bool(a.connected) for name, a in self.adapters.items()}
+        return {"ok": redis_ok and all(adapters.values()), "redis": redis_ok,
+                "adapters": adapters}
+
+    def streams(self) -> list[str]:
+        """The pipeline streams whose depth the metrics report."""
+        platforms = sorted({*KNOWN_PLATFORMS, *self.adapters})
+        return [keys.INGEST_STREAM, *(keys.delivery_stream(p) for p in platforms),
+                keys.DEAD_LETTER_STREAM]
+
+    async def refresh_metrics(self) -> None:
+        """Update the queue gauges (called on each scrape)."""
+        await self.metrics.refresh_queues(self.redis, self.streams())

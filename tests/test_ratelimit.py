@@ -1,0 +1,69 @@
+"""Rate budgets shared through Redis by several processes (two clients stand in)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+
+from bot.ratelimit import Budget, PlatformBudgets, RateLimiter, budgets_from_settings
+from bot.settings import load_settings
+from bot.subscriptions import Destination
+
+C1 = Destination("discord:g", "channel", "c1")
+C2 = Destination("discord:g", "channel", "c2")
+
+
+def _max_in_window(times: list[float], period: float) -> int:
+    times = sorted(times)
+    best = 0
+    start = 0
+    for end, t in enumerate(times):
+        while times[start] <= t - period:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_default_budgets() -> None:
+    budgets = budgets_from_settings(load_settings())
+    assert budgets["discord"].destination == Budget(5, 5.0)
+    assert budgets["discord"].overall == Budget(40, 1.0)
+    assert budgets["slack"].destination == Budget(1, 1.0)
+    assert budgets["slack"].overall is None
+
+
+async def test_destination_budget_says_how_long_to_wait(redis: aioredis.Redis) -> None:
+    limiter = RateLimiter(redis, {"discord": PlatformBudgets(None, Budget(2, 1.0))}, margin_s=0)
+    assert await limiter.try_acquire("discord", C1) == 0
+    assert await limiter.try_acquire("discord", C1) == 0
+    wait = await limiter.try_acquire("discord", C1)
+    assert 0.5 < wait <= 1.0
+    assert await limiter.try_acquire("discord", C2) == 0  # another channel has its own
+    assert await limiter.try_acquire("console", C1) == 0  # no budget at all
+
+
+async def test_two_processes_share_the_budgets(
+    redis: aioredis.Redis, redis_factory: Callable[[], Awaitable[aioredis.Redis]]
+) -> None:
+    budgets = {"discord": PlatformBudgets(Budget(10, 0.5), Budget(3, 0.5))}
+    limiters = [RateLimiter(redis, budgets, margin_s=0.01),
+                RateLimiter(await redis_factory(), budgets, margin_s=0.01)]
+    sent: dict[str, list[float]] = {"c1": [], "c2": [], "c3": [], "c4": [], "c5": []}
+
+    async def send(limiter: RateLimiter, channel: str) -> None:
+        await limiter.acquire("discord", Destination("discord:g", "channel", channel))
+        sent[channel].append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(*(send(limiters[i % 2], f"c{1 + i % 5}") for i in range(40)))
+    elapsed = time.monotonic() - started
+    everything = [t for times in sent.values() for t in times]
+    assert len(everything) == 40
+    assert _max_in_window(everything, 0.5) <= 10
+    for times in sent.values():
+        assert _max_in_window(times, 0.5) <= 3
+    # 40 sends at 10 per 0.5 s need at least 1.5 s, and should not take much longer.
+    assert 1.5 <= elapsed < 3.5
