@@ -83,7 +83,12 @@ _PRUNE_CLASS = re.compile(
     r"paywall|outbrain|taboola|partage|related|recirc)(?:$|[\s_-])",
     re.I,
 )
-_PRUNE_XPATH = "//figcaption | //*[@class][not(self::html) and not(self::body)]"
+# EXSLT regex: lxml evaluates it in C, far cheaper than testing every element in Python.
+_PRUNE_XPATH = etree.XPath(
+    "//figcaption | //*[@class][not(self::html) and not(self::body)]"
+    "[re:test(@class, $pattern, 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
 _BLOCK_TAGS = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li ul ol br tr td th section article header footer nav aside "
     "figure figcaption blockquote pre time dd dt table main form address".split()
@@ -340,13 +345,12 @@ def _is_boilerplate_container(el: lxml_html.HtmlElement) -> bool:
 
 def _prune(tree: lxml_html.HtmlElement) -> None:
     """Remove captions, credits, share bars, promos and donation boxes in place."""
-    for el in tree.xpath(_PRUNE_XPATH):
-        if el.tag == "figcaption" or _PRUNE_CLASS.search(el.get("class") or ""):
-            # A wrapper named "share-…" around the whole story is not a share bar.
-            if el.tag in ("html", "body", "main", "article") or len(el.xpath(".//p")) > 2:
-                continue
-            if len(el.text_content()) < 800:
-                el.drop_tree()
+    for el in _PRUNE_XPATH(tree, pattern=_PRUNE_CLASS.pattern):
+        # A wrapper named "share-…" around the whole story is not a share bar.
+        if el.tag in ("html", "body", "main", "article") or len(el.xpath(".//p")) > 2:
+            continue
+        if len(el.text_content()) < 800:
+            el.drop_tree()
 
 
 def _published(meta: PageMeta, get_lines: Callable[[], list[str]], headline: str | None,
@@ -392,6 +396,12 @@ def _published(meta: PageMeta, get_lines: Callable[[], list[str]], headline: str
     return found or (updated[:10] if updated else None), updated
 
 
+def _main_text(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:
+    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, fast=fast,
+                                      with_metadata=False)
+    return (getattr(doc, "text", None) if doc is not None else None) or ""
+
+
 def _is_utc(stamp: str) -> bool:
     """True for a bare day or a UTC timestamp: values that may not be the local day."""
     return len(stamp) == 10 or stamp.endswith(("+00:00", "Z"))
@@ -416,9 +426,13 @@ def _from_html(text: str, url: str | None) -> Card:
     _prune(tree)
     site = _site_name(meta, url)
     headline = _choose_headline(meta, site, url)
-    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
-                                      with_metadata=False)
-    raw_body = (getattr(doc, "text", None) if doc is not None else None) or ""
+    raw_body = _main_text(tree, url, fast=True)
+    if word_count(raw_body) < 120:
+        # trafilatura's own extractor came up short: let it try its fallbacks too
+        # (readability, jusText), which cost as much again, so only when needed.
+        slow = _main_text(tree, url, fast=False)
+        if word_count(slow) > word_count(raw_body):
+            raw_body = slow
     paragraphs, bylines = _clean_body(raw_body, headline)
     # The visible text costs a walk over the whole tree: only done when needed.
     lines_cache: list[list[str]] = []
