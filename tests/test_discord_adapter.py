@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from bot.adapter import (
     TransientPostError,
 )
 from bot.card import Card
-from bot.commands import CommandContext, Reply, Request, handle, parse_command
-from bot.errors import ConfigError
+from bot.commands import CommandContext, Reply, Request, handle
+from bot.errors import ConfigError, FetchError
 from bot.settings import Settings
 from bot.subscriptions import Destination, SubscriptionStore
 from tests.fake_discord import (
@@ -46,33 +45,29 @@ EPHEMERAL = 64
 DEFER_AFTER = 0.3
 
 
-@dataclass(frozen=True, slots=True)
-class CardReply(Reply):
-    """A Reply with the ``card`` field the core's summarize adds."""
-
-    card: Card | None = None
-
-
 class TestCore:
-    """The real command core on the real Redis; ``summarize`` parses the seed article.
+    """The real command core on the real Redis, its page fetcher replaced by the seed.
 
-    The stand-in for summarize keeps these tests off the network (fetching is tested
-    elsewhere) and can be made slow to exercise deferral.
+    Fetching is tested elsewhere; here ``summarize`` parses the seed article (slowly when
+    asked, to exercise deferral) and refuses links outside example hosts.
     """
 
     __test__ = False
 
     def __init__(self, redis: aioredis.Redis, settings: Settings) -> None:
-        self.ctx = CommandContext(SubscriptionStore.from_settings(redis, settings))
+        store = SubscriptionStore.from_settings(redis, settings)
+        self.ctx = CommandContext(store, summarize=self._summarize)
         self.requests: list[Request] = []
         self.summarize_delay = 0.0
 
+    async def _summarize(self, url: str) -> Card:
+        await asyncio.sleep(self.summarize_delay)
+        if "france24.com" not in url:
+            raise FetchError("The site answered with an error (HTTP 404).", url)
+        return parse_article(SEED, url)
+
     async def handle(self, request: Request) -> Reply:
         self.requests.append(request)
-        name, args = parse_command(request.text)
-        if name == "summarize":
-            await asyncio.sleep(self.summarize_delay)
-            return CardReply(f"Summary of <{args[0]}>", card=parse_article(SEED, args[0]))
         return await handle(self.ctx, request)
 
 
@@ -282,6 +277,9 @@ async def test_summarize_private_by_default_public_on_request(
     body = await run(fake, slash("summarize", {"url": SEED_URL, "public": True}))
     assert not body["data"].get("flags", 0) & EPHEMERAL
     assert body["data"]["embeds"][0]["footer"]["text"] == "france24.com"
+    body = await run(fake, slash("summarize", {"url": "https://example.org/gone", "public": True}))
+    assert "HTTP 404" in body["data"]["content"] and "embeds" not in body["data"]
+    assert body["data"]["flags"] & EPHEMERAL
 
 
 async def test_slow_summarize_is_deferred_then_followed_up(

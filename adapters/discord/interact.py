@@ -107,5 +107,7 @@ async def answer(
     reply = await task
     message = render_reply(reply)
     private = reply.ephemeral if ephemeral is None else ephemeral
+    if not reply.ok and not interaction.response.is_done():
+        private = True  # a refusal is for the person who asked, even with public:true
     await send(interaction, content=message.content, embed=message.embed, ephemeral=private)
     return reply

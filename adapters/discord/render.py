@@ -185,16 +185,17 @@ def render_post(post: Post) -> Message:
 
 
 def reply_card(reply: Reply) -> Card | None:
-    """The card a reply carries (``summarize``), if the core's Reply has one."""
-    card = getattr(reply, "card", None)
-    return card if isinstance(card, Card) else None
+    """The card a reply carries (``summarize``), if any."""
+    return reply.card
 
 
 def render_reply(reply: Reply) -> Message:
     """A command reply: its text, plus the card's embed when it carries one."""
-    card = reply_card(reply)
+    card = reply.card
     embed = card_embed(card) if card is not None else None
     text = content_text(reply.text) if reply.text else None
+    if card is not None and reply.text in (card.headline, card.link, card.url):
+        text = None  # the embed already says it
     if embed is None and not text:
         text = "Done."
     return Message(text, embed, None)
