@@ -22,9 +22,10 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.slack import SlackAdapter
+from adapters.slack import SlackAdapter, build
 from bot import parse_article
 from bot.adapter import (
+    Adapter,
     DestinationGoneError,
     DigestItem,
     Post,
@@ -519,12 +520,31 @@ async def test_start_checks_the_token(fake: FakeSlack, redis: aioredis.Redis) ->
     assert not adapter.connected
     await adapter.start()
     assert adapter.connected and adapter.team_id == TEAM
+    assert await adapter.post(Post(Destination(TENANT, "channel", "C1"), "k", note="hi"))
     await adapter.close()
     assert not adapter.connected
     fake.script("auth.test", error="invalid_auth")
     with pytest.raises(ConfigError, match="invalid_auth") as info:
         await adapter.start()
     assert BOT_TOKEN not in str(info.value)
+    assert not adapter.connected
+
+
+async def test_socket_mode_bad_app_token(fake: FakeSlack, redis: aioredis.Redis) -> None:
+    settings = slack_settings(fake, slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    adapter = SlackAdapter(settings, Core(redis, settings))
+    fake.script("apps.connections.open", error="invalid_auth")
+    with pytest.raises(ConfigError, match="NEWSBOT_SLACK_APP_TOKEN: invalid_auth"):
+        await adapter.start()
+    assert not adapter.connected
+
+
+def test_enabled_only_with_a_bot_token(fake: FakeSlack) -> None:
+    assert build(Settings(_env_file=None), Core.__new__(Core)) is None  # type: ignore[call-arg]
+    adapter = build(slack_settings(fake), Core.__new__(Core))
+    assert isinstance(adapter, SlackAdapter) and adapter.platform == "slack"
+    assert isinstance(adapter, Adapter)
+    assert not adapter.socket_mode
 
 
 def test_socket_mode_mounts_no_route(fake: FakeSlack) -> None:

@@ -7,6 +7,7 @@ bolt verifies each request's signature with ``NEWSBOT_SLACK_SIGNING_SECRET``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -38,7 +39,7 @@ from bot.subscriptions import Destination
 from . import blocks
 from .app import SlackListeners
 
-__all__ = ["EVENTS_PATH", "SlackAdapter"]
+__all__ = ["EVENTS_PATH", "SlackAdapter", "build"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 RATE_LIMIT_RETRIES = 2
+SOCKET_CONNECT_TIMEOUT_S = 30.0
 
 
 def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
@@ -123,6 +125,7 @@ class SlackAdapter:
         self.listeners = SlackListeners(core, self.client, frozenset(settings.slack_managers))
         self.listeners.register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._started = False
         self._dm_channels: dict[str, str] = {}
         self.team_id: str | None = None
@@ -142,6 +145,20 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token with ``auth.test``; in Socket Mode, open the websocket."""
+        if self._session is None or self._session.closed:
+            # one pooled session for every Web API call (slack_sdk opens one per call without)
+            self._session = aiohttp.ClientSession()
+            self.client.session = self._session
+        try:
+            await self._connect()
+        except BaseException:
+            await self.close()
+            raise
+        self._started = True
+        mode = "Socket Mode" if self.socket_mode else f"HTTP mode on {EVENTS_PATH}"
+        log.info("Slack adapter running for team %s in %s", self.team_id, mode)
+
+    async def _connect(self) -> None:
         try:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
@@ -152,26 +169,39 @@ class SlackAdapter:
         self.team_id = auth.get("team_id")
         self.bot_user_id = auth.get("user_id")
         if self.socket_mode:
-            token = self.settings.slack_app_token
-            assert token is not None
-            self._socket = AsyncSocketModeHandler(
-                self.app, token.get_secret_value(), web_client=self.client
+            await self._open_socket()
+
+    async def _open_socket(self) -> None:
+        token = self.settings.slack_app_token
+        assert token is not None
+        app_token = token.get_secret_value()
+        # slack_sdk retries apps.connections.open forever: ask once ourselves so that a bad
+        # app token is one clear startup error, then hand it the URL we were given
+        try:
+            opened = await self.client.apps_connections_open(app_token=app_token)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            raise ConfigError(f"Slack refused NEWSBOT_SLACK_APP_TOKEN: {error}") from None
+        self._socket = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
+        self._socket.client.wss_uri = opened.get("url")
+        try:
+            await asyncio.wait_for(
+                self._socket.connect_async(),  # type: ignore[no-untyped-call]
+                SOCKET_CONNECT_TIMEOUT_S,
             )
-            try:
-                await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            except SlackApiError as exc:
-                error = exc.response.get("error")
-                raise ConfigError(f"Slack refused NEWSBOT_SLACK_APP_TOKEN: {error}") from None
-        self._started = True
-        mode = "Socket Mode" if self.socket_mode else f"HTTP mode on {EVENTS_PATH}"
-        log.info("Slack adapter running for team %s in %s", self.team_id, mode)
+        except TimeoutError:
+            raise ConfigError("cannot open the Slack Socket Mode websocket") from None
 
     async def close(self) -> None:
-        """Close the websocket (Socket Mode); HTTP mode has nothing of its own to close."""
+        """Close the websocket (Socket Mode) and the Web API session."""
         self._started = False
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
+        if self._session is not None:
+            self.client.session = None
+            await self._session.close()
+            self._session = None
 
     # --- HTTP mode --------------------------------------------------------------------
 
@@ -253,3 +283,10 @@ class SlackAdapter:
             return TransientPostError(f"Slack error {status}: {error}")
         log.warning("Slack refused a post to %s: %s", destination, error)
         return PostError(f"Slack refused the post: {error}")
+
+
+def build(settings: Settings, core: CommandHandler) -> SlackAdapter | None:
+    """The Slack adapter when ``NEWSBOT_SLACK_BOT_TOKEN`` is set, else None."""
+    if settings.slack_bot_token is None:
+        return None
+    return SlackAdapter(settings, core)
