@@ -102,6 +102,14 @@ def test_mentions_in_article_text_are_escaped() -> None:
     assert dumped.count("<http") == 1
 
 
+def test_links_cannot_break_out_of_their_brackets() -> None:
+    card = replace(seed_card(), canonical_url="https://x.example/a?b=1&c=<!channel>|x>", site="x|y")
+    (source,) = blocks.card_blocks(card)[1]["elements"]
+    assert source["text"].startswith(
+        "<https://x.example/a?b=1&amp;c=%3C!channel%3E%7Cx%3E|Read on x/y> · "
+    )
+
+
 def test_limits_are_enforced() -> None:
     card = replace(
         seed_card(),

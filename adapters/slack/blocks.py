@@ -63,9 +63,9 @@ def safe(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def _link(url: str, label: str) -> str:
-    """A mrkdwn link; ``|`` and ``>`` cannot appear inside, so they are dropped or escaped."""
+    """A mrkdwn link: ``<``, ``>``, ``|`` percent-encoded and ``&`` escaped in the URL."""
     clean_url = url.replace(">", "%3E").replace("<", "%3C").replace("|", "%7C")
-    clean_url = clean_url.replace(" ", "%20")
+    clean_url = clean_url.replace(" ", "%20").replace("&", "&amp;")
     return f"<{clean_url}|{escape(label.replace('|', '/'))}>"
 
 
