@@ -539,3 +539,27 @@ async def test_sharded_client_identifies_each_shard(fake: FakeDiscord, core: Tes
     finally:
         await adapter.close()
     assert not adapter.connected
+
+
+async def test_buttons_under_a_dm_post_act_in_the_guild_tenant(
+    fake: FakeDiscord, adapter: DiscordAdapter, core: TestCore
+) -> None:
+    await run(fake, slash("subscribe", {"topic": "syria", "dm": True},
+                          user_id=MEMBER_ID, perms=MEMBER_PERMS))
+    (sub,) = await core.ctx.subscriptions.list_for_user(TENANT, str(MEMBER_ID))
+    dm = Destination(TENANT, "dm", str(MEMBER_ID))
+    ref = SubscriptionRef(sub.id, sub.expression, sub.owner)
+    await adapter.post(Post(dm, "k", card=seed_card(), subscriptions=(ref,)))
+    dm_channel = int(fake.dm_channels[str(MEMBER_ID)])
+    (sent,) = fake.messages[str(dm_channel)]
+    custom_id = sent["components"][0]["components"][0]["custom_id"]
+    body = await run(fake, button_press(sent, custom_id, user_id=MEMBER_ID, guild=False,
+                                        channel_id=dm_channel))
+    assert "Unsubscribed from “syria” (your DMs)" in body["data"]["content"]
+    assert core.requests[-1].tenant == TENANT and core.requests[-1].channel is None
+    # A button of another server's post is refused, not run in the wrong tenant.
+    foreign = custom_id.replace(f":{GUILD_ID}:", ":999:")
+    button = {**sent["components"][0]["components"][0], "custom_id": foreign}
+    copied = {**sent, "components": [{"type": 1, "components": [button]}]}
+    body = await run(fake, button_press(copied, foreign))
+    assert "another server" in body["data"]["content"]
