@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_tz
+
+
+def _fold(text: str) -> str:
+    """Lower-case without combining accents ("Décembre" -> "decembre")."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
 
 # Month names and abbreviations, lower-case and accent-free, for the languages the bot
 # meets most; a number wins over a name when both could be read.
@@ -17,6 +25,21 @@ for _names in (
     "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
     "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro",
     "januari februari maart april mei juni juli augustus september oktober november december",
+    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря",
+    "январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь",
+    "січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня",
+    "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października "
+    "listopada grudnia",
+    "ledna února března dubna května června července srpna září října listopadu prosince",
+    "ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık",
+    "januari februari mars april maj juni juli augusti september oktober november december",
+    "ianuarie februarie martie aprilie mai iunie iulie august septembrie octombrie "
+    "noiembrie decembrie",
+    "január február március április május június július augusztus szeptember október "
+    "november december",
+    "januari februari maret april mei juni juli agustus september oktober november desember",
+    "ιανουαρίου φεβρουαρίου μαρτίου απριλίου μαΐου ιουνίου ιουλίου αυγούστου σεπτεμβρίου "
+    "οκτωβρίου νοεμβρίου δεκεμβρίου",
 ):
     for _i, _name in enumerate(_names.split(), start=1):
         _MONTHS.setdefault(_name, _i)
@@ -37,6 +60,8 @@ _MONTHS.update({"sept": 9, "janv": 1, "fevr": 2, "avr": 4, "juil": 7, "dic": 12,
                 "dez": 12, "okt": 10, "mrz": 3, "maerz": 3, "set": 9, "ago": 8, "abr": 4,
                 "mei": 5, "mag": 5, "giu": 6, "lug": 7, "ott": 10, "fev": 2, "out": 10})
 
+# Pages are matched accent-folded when folding keeps their length; fold the names too.
+_MONTHS.update({_fold(name): n for name, n in list(_MONTHS.items())})
 MONTH_PATTERN = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DAY = r"(?P<d>[0-3]?\d)(?:st|nd|rd|th|er|\.|º)?"
 _YEAR = r"(?P<y>(?:19|20)\d\d)"
@@ -51,19 +76,24 @@ _DATE_PATTERNS = [
     re.compile(rf"\b{_DAY}\s+(?:de\s+)?{_MON},?\s+(?:de\s+|del\s+)?{_YEAR}\b", re.I),
     re.compile(rf"\b{_MON}\s+{_DAY},?\s+{_YEAR}\b", re.I),
     re.compile(rf"\b(?P<d>[0-3]?\d)/(?P<m>[01]?\d)/{_YEAR}\b"),
-    re.compile(r"(?P<y>(?:19|20)\d\d)年(?P<m>[01]?\d)月(?P<d>[0-3]?\d)日"),
+    re.compile(r"(?P<y>(?:19|20)\d\d)年\s?(?P<m>[01]?\d)月\s?(?P<d>[0-3]?\d)日"),
+    re.compile(r"(?P<y>(?:19|20)\d\d)년\s?(?P<m>[01]?\d)월\s?(?P<d>[0-3]?\d)일"),
+    re.compile(rf"\b{_YEAR}\.\s?{_MON}\s+{_DAY}", re.I),
 ]
 
 # Words that introduce the publication or the update date in a dateline.
 _PUBLISHED_CUES = re.compile(
     r"(published|posted|date created|first published|publi[ée]e?|mis en ligne|"
     r"ver[öo]ffentlicht|erschienen|publicado|publicada|publicato|pubblicato|gepubliceerd|"
-    r"creado|cr[ée]{1,2} le)\b",
+    r"creado|cr[ée]{1,2} le|опубликовано|opublikowano|yayınlanma|yayınlandı|publicerad|"
+    r"publiceret|julkaistu|publicat|közzétéve|diterbitkan|δημοσιεύθηκε|发布|發佈|公開|게시)",
     re.I,
 )
 _UPDATED_CUES = re.compile(
     r"(updated?|latest update|last update|last modified|modified|mis [àa] jour|"
-    r"aktualisiert|actualizado|actualizada|aggiornato|atualizado|bijgewerkt)\b",
+    r"aktualisiert|actualizado|actualizada|aggiornato|atualizado|bijgewerkt|обновлено|"
+    r"zaktualizowano|güncellendi|güncelleme|uppdaterad|opdateret|päivitetty|actualizat|"
+    r"frissítve|diperbarui|ενημερώθηκε|更新|수정)",
     re.I,
 )
 _ISO_TS = re.compile(
@@ -79,10 +109,7 @@ _URL_DATE = re.compile(
 
 
 def _ascii_lower(text: str) -> str:
-    import unicodedata
-
-    folded = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in folded if not unicodedata.combining(c))
+    return _fold(text)
 
 
 def _valid(y: int, m: int, d: int, latest: date | None) -> date | None:
