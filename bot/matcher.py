@@ -212,6 +212,9 @@ class MatchIndex:
         # One group plus exclusions: fire on an anchor term unless a veto term is present.
         self._anchored_excl: dict[int, set[int]] = {}
         self._vetoes: dict[int, set[int]] = {}
+        # Two groups (``a b``): term -> {term of the other group: expressions}, both ways,
+        # so a match intersects the relevant terms instead of evaluating candidates.
+        self._pairs: dict[int, dict[int, set[int]]] = {}
         self._trivial = bytearray()  # one group, no exclusions: an anchor hit is a match
         # term -> {destination: how many trivial expressions of the term reach it}, and
         # for popular terms the same set as a bitmask (an int), so that expanding an
@@ -434,12 +437,31 @@ class MatchIndex:
             self._expr_subs.append({})
             self._trivial.append(trivial)
         self._expr_ids[canon] = eid
-        for tid in anchor:
-            self._anchor_map(eid).setdefault(tid, set()).add(eid)
+        if len(groups) == 2:
+            self._pair(eid, add=True)
+        else:
+            for tid in anchor:
+                self._anchor_map(eid).setdefault(tid, set()).add(eid)
         if len(groups) == 1:
             for tid in excl:
                 self._vetoes.setdefault(tid, set()).add(eid)
         return eid
+
+    def _pair(self, eid: int, *, add: bool) -> None:
+        """Register (or drop) a two-group expression under each pair of its terms."""
+        first, second = self._expr_groups[eid]
+        for this, other in ((first, second), (second, first)):
+            for a in this:
+                for b in other:
+                    if add:
+                        self._pairs.setdefault(a, {}).setdefault(b, set()).add(eid)
+                        continue
+                    partners = self._pairs[a]
+                    partners[b].discard(eid)
+                    if not partners[b]:
+                        del partners[b]
+                        if not partners:
+                            del self._pairs[a]
 
     def _anchor_map(self, eid: int) -> dict[int, set[int]]:
         if self._trivial[eid]:
@@ -452,7 +474,7 @@ class MatchIndex:
         """Anchor multi-group expressions on their least subscribed group (after a build)."""
         refs = self._term_refs
         for eid, groups in enumerate(self._expr_groups):
-            if len(groups) < 2 or self._expr_canon[eid] is None:
+            if len(groups) < 3 or self._expr_canon[eid] is None:
                 continue
             best = min(groups, key=lambda g: sum(refs[t] for t in g))
             if best == self._expr_anchor[eid]:
@@ -472,6 +494,8 @@ class MatchIndex:
             return
         del self._expr_ids[canon]
         target = self._anchor_map(eid)
+        if len(self._expr_groups[eid]) == 2:
+            self._pair(eid, add=False)
         if len(self._expr_groups[eid]) == 1:
             for tid in self._expr_excl[eid]:
                 vetoed = self._vetoes.get(tid)
@@ -555,8 +579,10 @@ class MatchIndex:
         term_dests = self._term_dests
         anchored = self._anchored
         anchored_excl = self._anchored_excl
+        pairs = self._pairs
         candidates: set[int] = set()
         fired: set[int] = set()
+        both: set[int] = set()
         for tid in relevant:
             m = term_mask.get(tid)
             if m is not None:
@@ -571,6 +597,16 @@ class MatchIndex:
             exprs = anchored_excl.get(tid)
             if exprs:
                 fired |= exprs
+            partners = pairs.get(tid)
+            if partners:
+                if len(partners) < len(relevant):
+                    for other in relevant.intersection(partners):
+                        both |= partners[other]
+                else:
+                    for other in relevant:
+                        exprs = partners.get(other)
+                        if exprs:
+                            both |= exprs
         subs_of = self._expr_subs
         if fired:
             vetoes = self._vetoes
@@ -583,6 +619,12 @@ class MatchIndex:
         groups_of = self._expr_groups
         excl_of = self._expr_excl
         matched: list[int] = list(fired)
+        for eid in both:
+            excl = excl_of[eid]
+            if excl and any(t in present for t in excl):
+                continue
+            matched.append(eid)
+            small.update(subs_of[eid])
         for eid in candidates:
             excl = excl_of[eid]
             if excl and any(t in present for t in excl):

@@ -284,8 +284,11 @@ def test_index_agrees_with_evaluating_every_subscription(
              "venezuela", "france", "egypt", "turkish", "peace", "army", "election"]
     subs = []
     for i in range(1500):
-        a, b = rng.sample(words, 2)
-        expression = rng.choice([a, f"{a} {b}", f"{a} OR {b}", f"{a} -{b}", f'"{a} {b}"'])
+        a, b, c = rng.sample(words, 3)
+        expression = rng.choice(
+            [a, f"{a} {b}", f"{a} OR {b}", f"{a} -{b}", f'"{a} {b}"', f"{a} {b} -{c}",
+             f"{a} {b} {c}", f"{a} OR {c} {b}"]
+        )
         dest = f"dm:u{i % 400}" if i % 3 else f"channel:c{i % 50}"
         muted = rng.choice([None, None, None, 500.0, 1500.0])
         subs.append(sub(str(i), expression, dest=dest, owner=f"u{i}", muted_until=muted))
