@@ -362,7 +362,7 @@ def _published(meta: PageMeta, get_lines: Callable[[], list[str]], headline: str
     def shown_dates(update_counts: bool) -> tuple[date | None, date | None]:
         # The page's own date lines near the headline: what a reader sees.
         window = "\n".join(_near(get_lines(), headline, 25, before=5))
-        return dateline(window, latest, update_counts=update_counts)
+        return dateline(window, latest, update_counts=update_counts, today=_today())
 
     from_url = url_date(url, latest)
     if stated:
@@ -393,6 +393,8 @@ def _published(meta: PageMeta, get_lines: Callable[[], list[str]], headline: str
     # and found nothing here that the date lines above do not.
     found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=False,
                                max_date=latest.isoformat())
+    if found == _today().isoformat():
+        found = None  # a header clock or a "today" widget, never a guess we make
     return found or (updated[:10] if updated else None), updated
 
 
@@ -504,7 +506,7 @@ def _from_text(text: str, url: str | None) -> Card:
     if not found.paragraphs or word_count(body) < 25:
         raise ParseError("I couldn't find an article in that text.")
     latest = _latest_allowed()
-    pub, upd = dateline("\n".join(found.date_lines), latest)
+    pub, upd = dateline("\n".join(found.date_lines), latest, today=_today())
     published = pub.isoformat() if pub else None
     if published is None:
         from_url = url_date(url, latest)
@@ -520,6 +522,10 @@ def _from_text(text: str, url: str | None) -> Card:
 
 
 # --- shared ----------------------------------------------------------------------------
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _latest_allowed() -> date:

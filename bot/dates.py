@@ -186,13 +186,15 @@ def find_dates(text: str, latest: date | None = None) -> list[tuple[int, date]]:
 
 
 def dateline(
-    text: str, latest: date | None = None, *, update_counts: bool = True
+    text: str, latest: date | None = None, *, update_counts: bool = True,
+    today: date | None = None,
 ) -> tuple[date | None, date | None]:
     """(published, updated) read from a page's own date lines ("Latest update : 2017-12-11").
 
     A line with an update cue gives the update date, a line with a publication cue (or
     none, when it is a bare date line) gives the publication date. Only short lines count:
-    a date inside a sentence is news, not a dateline.
+    a date inside a sentence is news, not a dateline. A bare date equal to ``today`` is the
+    site's header clock, not the article's date, and is ignored.
     """
     published: date | None = None
     updated: date | None = None
@@ -204,7 +206,7 @@ def dateline(
         if len(line) > 120:
             # "April 17, 2015 -- Imagine being ...": a dateline opening the first paragraph.
             lead = find_dates(line[:40], latest=latest)
-            if lead and lead[0][0] < 3 and bare is None:
+            if lead and lead[0][0] < 3 and bare is None and lead[0][1] != today:
                 bare = lead[0][1]
             continue
         dates = find_dates(line, latest=latest)
@@ -218,7 +220,7 @@ def dateline(
                 published = published or dates[1][1]
         elif _PUBLISHED_CUES.search(head):
             published = published or first
-        elif len(line) <= 60 and bare is None:
+        elif len(line) <= 60 and bare is None and first != today:
             bare = first
     if published is None and update_counts:
         # A page that only says "Latest update" was first published that day, as far as

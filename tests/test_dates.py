@@ -86,3 +86,10 @@ def test_a_dateline_opening_a_paragraph_counts() -> None:
 )
 def test_url_date(url: str | None, day: date | None) -> None:
     assert url_date(url) == day
+
+
+def test_a_bare_date_of_today_is_a_header_clock_not_a_dateline() -> None:
+    today = date(2026, 11, 26)
+    assert dateline("Thursday, November 26, 2026", today=today) == (None, None)
+    # Stated as the publication date, it counts.
+    assert dateline("Published November 26, 2026", today=today)[0] == today

@@ -302,3 +302,22 @@ def test_corpus_is_complete() -> None:
     readme = (PAGES / "README.md").read_text(encoding="utf-8")
     for path, _ in CORPUS.values():
         assert path.name in readme, f"{path.name} not described in tests/pages/README.md"
+
+
+def test_todays_date_in_the_site_header_is_not_taken_as_the_publication_date() -> None:
+    """A page without any date of its own, whose header shows today's date (as news sites'
+    headers do when fetched live), has an unknown publication date, not today."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC)
+    header = f"{today:%A}, {today:%B} {today.day}, {today.year}"
+    paragraphs = "".join(
+        f"<p>The harbour board met again to discuss the dredging plan for the {n} berth, "
+        "and members said they expected a decision on funding before the spring.</p>"
+        for n in ("north", "south", "east", "west", "inner")
+    )
+    page = (f"<html><head><title>Harbour board weighs dredging plan | Bay News</title></head>"
+            f"<body><header><p>{header}</p><nav><a href='/'>Home</a></nav></header>"
+            f"<h1>Harbour board weighs dredging plan</h1>{paragraphs}</body></html>")
+    card = parse_article(page, "https://baynews.example/harbour-board-dredging")
+    assert card.published is None
