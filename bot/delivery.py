@@ -230,9 +230,6 @@ class Sender(StreamConsumer):
         attempts = 0
         limited = 0
         while True:
-            waited = await self.limiter.acquire(self.platform, post.destination)
-            if waited > 0:
-                self.metrics.rate_limit_waits.labels(platform=self.platform).inc()
             claim = str(await self._claim(keys=[key], args=[token, lease_ms]))
             if claim == "done":
                 return self._skip("duplicate")
@@ -245,10 +242,16 @@ class Sender(StreamConsumer):
                     shown = tuple(s for s in others if s != post.card.site)
                     if shown:
                         post = replace(post, also_reported_by=shown)
+            permit, waited = await self.limiter.acquire(self.platform, post.destination)
+            if waited > 0:
+                self.metrics.rate_limit_waits.labels(platform=self.platform).inc()
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.post_timeout_s):
-                    message_id = await self.adapter.post(post)
+                    try:
+                        message_id = await self.adapter.post(post)
+                    finally:
+                        await self.limiter.settle(permit)
             except RateLimitedError as exc:
                 await self._release(keys=[key], args=[token])
                 limited += 1

@@ -4,6 +4,10 @@ Each budget is a sliding-window log (a sorted set of send times) checked and upd
 one Lua call, on the server's clock, so any number of processes stay within it together.
 A sliding window never lets more than ``count`` sends into any ``period``, which is
 stricter than a token bucket (that allows a full burst plus refill inside one period).
+
+A send is recorded when it is allowed and moved to when its request finished
+(``settle``): the platform saw the request somewhere in between, so later sends are
+spaced from the latest moment it could have counted it, whatever the delays on the way.
 """
 
 from __future__ import annotations
@@ -46,6 +50,25 @@ for i = 1, #KEYS do
 end
 return 0
 """
+
+
+# KEYS: the budgets a permit was taken from.  ARGV: member.  Moves it to the server's now.
+_SETTLE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """A send taken from the budgets; ``settle`` it once the request has finished."""
+
+    keys: tuple[str, ...] = ()
+    member: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +124,7 @@ class RateLimiter:
         self.budgets = dict(budgets)
         self.margin_s = margin_s
         self._acquire = redis.register_script(_ACQUIRE_LUA)
+        self._settle = redis.register_script(_SETTLE_LUA)
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> RateLimiter:
@@ -110,13 +134,14 @@ class RateLimiter:
     def _window_ms(self, budget: Budget) -> int:
         return round((budget.period_s + self.margin_s) * 1000)
 
-    async def try_acquire(self, platform: str, destination: Destination) -> float:
-        """Take a send from the budgets now (returns 0) or say how many seconds to wait."""
+    async def try_acquire(self, platform: str, destination: Destination) -> Permit | float:
+        """Take a send from the budgets now (a Permit) or say how many seconds to wait."""
         budgets = self.budgets.get(platform)
         if budgets is None:
-            return 0.0
+            return Permit()
         names: list[str] = []
-        args: list[str | int] = [uuid.uuid4().hex]
+        member = uuid.uuid4().hex
+        args: list[str | int] = [member]
         if budgets.overall is not None:
             names.append(keys.ratelimit_key(platform, "all"))
             args += [budgets.overall.count, self._window_ms(budgets.overall)]
@@ -124,16 +149,23 @@ class RateLimiter:
             names.append(keys.ratelimit_key(platform, f"dest:{destination}"))
             args += [budgets.destination.count, self._window_ms(budgets.destination)]
         if not names:
-            return 0.0
+            return Permit()
         wait_ms = int(await self._acquire(keys=names, args=args))
+        if wait_ms <= 0:
+            return Permit(tuple(names), member)
         return wait_ms / 1000.0
 
-    async def acquire(self, platform: str, destination: Destination) -> float:
-        """Wait until a send fits; returns the seconds waited."""
+    async def acquire(self, platform: str, destination: Destination) -> tuple[Permit, float]:
+        """Wait until a send fits; the permit and the seconds waited."""
         waited = 0.0
         while True:
-            wait = await self.try_acquire(platform, destination)
-            if wait <= 0:
-                return waited
-            waited += wait
-            await asyncio.sleep(wait)
+            got = await self.try_acquire(platform, destination)
+            if isinstance(got, Permit):
+                return got, waited
+            waited += got
+            await asyncio.sleep(got)
+
+    async def settle(self, permit: Permit) -> None:
+        """Record that the send's request has finished (now), for the spacing of later ones."""
+        if permit.keys:
+            await self._settle(keys=list(permit.keys), args=[permit.member])

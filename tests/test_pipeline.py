@@ -265,7 +265,8 @@ async def test_429_and_500_retried_until_delivered_once_and_dead_letters(
                                   seed=7).start()
     try:
         bot = await _retry_rig(redis, pages, platform, discord_channel_rate=6,
-                               discord_channel_period_s=0.5, discord_global_rate=0)
+                               discord_channel_period_s=0.5, discord_global_rate=0,
+                               delivery_max_attempts=6)
         async with bot:
             for i in range(10):
                 await bot.submit(pages.url(f"/r/{i}"))
@@ -283,7 +284,7 @@ async def test_429_and_500_retried_until_delivered_once_and_dead_letters(
         assert len(dead) == 10
         for _id, fields in dead:
             assert fields["platform"] == "discord"
-            assert fields["reason"].startswith("transient after 4 attempts")
+            assert fields["reason"].startswith("transient after 6 attempts: HTTP 500")
             assert post_from_json(fields["post"]).destination.id == "c3"
     finally:
         await platform.stop()

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from bot.ratelimit import Budget, PlatformBudgets, RateLimiter, budgets_from_settings
+from bot.ratelimit import Budget, Permit, PlatformBudgets, RateLimiter, budgets_from_settings
 from bot.settings import load_settings
 from bot.subscriptions import Destination
 
@@ -37,12 +37,13 @@ def test_default_budgets() -> None:
 
 async def test_destination_budget_says_how_long_to_wait(redis: aioredis.Redis) -> None:
     limiter = RateLimiter(redis, {"discord": PlatformBudgets(None, Budget(2, 1.0))}, margin_s=0)
-    assert await limiter.try_acquire("discord", C1) == 0
-    assert await limiter.try_acquire("discord", C1) == 0
+    assert isinstance(await limiter.try_acquire("discord", C1), Permit)
+    assert isinstance(await limiter.try_acquire("discord", C1), Permit)
     wait = await limiter.try_acquire("discord", C1)
-    assert 0.5 < wait <= 1.0
-    assert await limiter.try_acquire("discord", C2) == 0  # another channel has its own
-    assert await limiter.try_acquire("console", C1) == 0  # no budget at all
+    assert isinstance(wait, float) and 0.5 < wait <= 1.0
+    # another channel has its own budget; a platform without budgets never waits
+    assert isinstance(await limiter.try_acquire("discord", C2), Permit)
+    assert await limiter.try_acquire("console", C1) == Permit()
 
 
 async def test_two_processes_share_the_budgets(
@@ -67,3 +68,15 @@ async def test_two_processes_share_the_budgets(
         assert _max_in_window(times, 0.5) <= 3
     # 40 sends at 10 per 0.5 s need at least 1.5 s, and should not take much longer.
     assert 1.5 <= elapsed < 3.5
+
+
+async def test_settle_spaces_later_sends_from_the_end_of_a_slow_request(
+    redis: aioredis.Redis,
+) -> None:
+    limiter = RateLimiter(redis, {"discord": PlatformBudgets(None, Budget(1, 0.3))}, margin_s=0)
+    permit = await limiter.try_acquire("discord", C1)
+    assert isinstance(permit, Permit)
+    await asyncio.sleep(0.2)  # the request takes 0.2 s
+    await limiter.settle(permit)
+    wait = await limiter.try_acquire("discord", C1)
+    assert isinstance(wait, float) and wait > 0.25
