@@ -138,3 +138,25 @@ class CommandError(NewsbotError):
 
 class StoreError(NewsbotError):
     """Redis could not be reached or answered unexpectedly."""
+
+
+# --- feeds ----------------------------------------------------------------------------
+
+
+class FeedError(NewsbotError):
+    """A feed could not be read or found; ``url`` is the feed (or page) asked for."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class NoFeedFoundError(FeedError):
+    """A web page was given instead of a feed, and it links to no RSS or Atom feed."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            "That page is not a feed and links to no RSS or Atom feed. "
+            "Give me the feed's own link.",
+            url,
+        )

@@ -108,3 +108,49 @@ def digest_key(tenant: str, sub_id: str) -> str:
 def ratelimit_key(platform: str, scope: str) -> str:
     """Sliding-window log of one rate budget; one hash tag per platform (atomic check)."""
     return f"{PREFIX}:{{rl:{platform}}}:{scope}"
+
+
+# --- feeds (one hash tag: the poll commit reads and writes several feed keys at once) --
+
+FEED_TAG = f"{PREFIX}:{{fd}}"
+
+FEED_SCHEDULE = f"{FEED_TAG}:schedule"
+"""Sorted set ``feed id -> next poll time`` (Unix s) of every enabled feed."""
+
+
+def feed_key(feed_id: str) -> str:
+    """Hash of one feed: url, title, etag, last_modified, interval, failures, disabled ..."""
+    return f"{FEED_TAG}:feed:{feed_id}"
+
+
+def feed_channels_key(feed_id: str) -> str:
+    """Set of the destinations (JSON) that added a feed."""
+    return f"{FEED_TAG}:chans:{feed_id}"
+
+
+def feed_seen_key(feed_id: str) -> str:
+    """Sorted set of a feed's seen item keys (``g:`` GUID, ``l:`` canonical link) by age."""
+    return f"{FEED_TAG}:seen:{feed_id}"
+
+
+def feed_lease_key(feed_id: str) -> str:
+    """Lease (``SET NX PX``) of the process polling a feed right now."""
+    return f"{FEED_TAG}:lease:{feed_id}"
+
+
+def channel_feeds_key(tenant: str, destination: str) -> str:
+    """Set of the feed ids a channel has added."""
+    return f"{FEED_TAG}:dest:{tenant}:{destination}"
+
+
+# --- digests ---------------------------------------------------------------------------
+
+
+def digest_pending_key(mode: str) -> str:
+    """Set of ``tenant\\x1fsubscription id`` whose digest list (hourly/daily) has items."""
+    return f"{PREFIX}:digests:pending:{mode}"
+
+
+def digest_sent_key(destination: str, mode: str, period: str) -> str:
+    """Marker that one destination's digest of one period was queued (no second one)."""
+    return f"{PREFIX}:digests:sent:{mode}:{period}:{destination}"

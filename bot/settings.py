@@ -89,6 +89,12 @@ class Settings(BaseSettings):
 
     # --- feeds and digests ----------------------------------------------------------
     feed_interval_s: int = Field(600, ge=60)
+    # Longest wait between polls (a feed's ttl or Cache-Control may ask for more).
+    feed_max_interval_s: int = Field(6 * 3600, ge=60)
+    # A feed failing for this long is disabled and its channels are told.
+    feed_disable_after_s: int = Field(24 * 3600, ge=60)
+    feed_concurrency: int = Field(64, ge=1)
+    max_feeds_per_channel: int = Field(50, ge=1)
     digest_hour: int = Field(8, ge=0, le=23)
     digest_timezone: str = "UTC"
 
