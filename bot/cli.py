@@ -16,12 +16,13 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand module registers its own subparser."""
-    from . import cli_match, cli_summarize
+    from . import cli_match, cli_summarize, cli_worker
 
     parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     cli_summarize.add_parser(sub)
     cli_match.add_parser(sub)
+    cli_worker.add_parser(sub)
     _add_discord_parser(sub)
     return parser
 
