@@ -9,7 +9,6 @@ The ingest entry is acknowledged only after all of that is written.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -24,14 +23,19 @@ from .card import Card
 from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .delivery import post_to_json
+from .digests import DigestQueue
 from .errors import FetchError, InvalidURLError, NewsbotError, ParseError
+from .feed_store import destinations_from
 from .fetch import Fetcher
-from .matcher import DestinationMatch, Matcher, SubscriptionMatch
+from .matcher import DestinationMatch, Matcher
 from .metrics import Metrics
 from .streams import Entry
+from .subscriptions import Destination
 from .urls import clean_url
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DigestQueue", "Ingest", "Worker", "platform_of"]
 
 MAX_URL_LENGTH = 4096
 
@@ -59,37 +63,6 @@ class Ingest:
         self.metrics.links_in.labels(origin=origin).inc()
         log.debug("link queued as %s from %s", job_id, origin)
         return job_id
-
-
-class DigestQueue:
-    """Cards waiting for hourly/daily digests, one list per subscription."""
-
-    def __init__(self, redis: aioredis.Redis, *, ttl_s: int, max_items: int = 500) -> None:
-        self.redis = redis
-        self.ttl_s = ttl_s
-        self.max_items = max_items
-
-    async def add(self, sub: SubscriptionMatch, article_id: str, card: Card) -> None:
-        """Append the card's digest line to the subscription's list (capped, with a TTL)."""
-        item = {
-            "article": article_id,
-            "headline": card.headline,
-            "link": card.link,
-            "site": card.site,
-            "matched": [hit.term for hit in sub.terms],
-            "at": time.time(),
-        }
-        key = keys.digest_key(sub.tenant, sub.subscription_id)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(key, json.dumps(item, ensure_ascii=False))
-        pipe.ltrim(key, -self.max_items, -1)
-        pipe.expire(key, self.ttl_s)
-        await pipe.execute()
-
-    async def items(self, tenant: str, sub_id: str) -> list[dict[str, object]]:
-        """What is waiting for a subscription's digest, oldest first."""
-        raw = await self.redis.lrange(keys.digest_key(tenant, sub_id), 0, -1)
-        return [json.loads(r) for r in raw]
 
 
 class Worker(StreamConsumer):
@@ -128,6 +101,7 @@ class Worker(StreamConsumer):
                 url,
                 entry.fields.get("tenant") or None,
                 float(entry.fields.get("t_in") or time.time()),
+                destinations_from(entry.fields.get("channels", "")),
             )
         except (FetchError, ParseError) as exc:
             reason = type(exc).__name__
@@ -149,8 +123,18 @@ class Worker(StreamConsumer):
             )
         return True
 
-    async def process(self, url: str, tenant: str | None, t_in: float) -> int:
-        """Fetch, parse, dedupe, match and enqueue; returns the number of deliveries."""
+    async def process(
+        self,
+        url: str,
+        tenant: str | None,
+        t_in: float,
+        channels: Sequence[Destination] = (),
+    ) -> int:
+        """Fetch, parse, dedupe, match and enqueue; returns the number of deliveries.
+
+        ``channels`` (a feed's) get the card whatever it matches; subscriptions then
+        match only in those channels' tenants.
+        """
         started = time.monotonic()
         page = await self.fetcher.fetch(url)
         fetch_s = time.monotonic() - started
@@ -165,13 +149,38 @@ class Worker(StreamConsumer):
         found: Sequence[DestinationMatch] = list(self.matcher.match(card, time.time()))
         if tenant is not None:
             found = [m for m in found if m.destination.tenant == tenant]
-        return await self._fan_out(identity.article_id, card, found, t_in + fetch_s)
+        if channels:
+            tenants = {c.tenant for c in channels}
+            found = [m for m in found if m.destination.tenant in tenants]
+        return await self._fan_out(
+            identity.article_id, card, found, t_in + fetch_s, channels)
 
     async def _fan_out(
-        self, article_id: str, card: Card, found: Sequence[DestinationMatch], ready_at: float
+        self,
+        article_id: str,
+        card: Card,
+        found: Sequence[DestinationMatch],
+        ready_at: float,
+        channels: Sequence[Destination] = (),
     ) -> int:
         pipe = self.redis.pipeline(transaction=False)
         queued = 0
+        # A feed's channel gets the card even if no subscription there matched; where one
+        # did, the post below carries it (same idempotency key: one post either way).
+        direct = dict.fromkeys(channels)
+        for match in found:
+            if any(s.mode == "instant" for s in match.subscriptions):
+                direct.pop(match.destination, None)
+        for channel in direct:
+            post = Post(destination=channel, key=f"{article_id}:{channel}", card=card,
+                        ready_at=ready_at)
+            pipe.xadd(
+                keys.delivery_stream(platform_of(channel.tenant)),
+                {"post": post_to_json(post), "article": article_id},
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+            queued += 1
         for match in found:
             instant = [s for s in match.subscriptions if s.mode == "instant"]
             for sub in match.subscriptions:
