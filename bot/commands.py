@@ -21,11 +21,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .card import Card
 from .errors import CommandError, NewsbotError, PermissionDeniedError
 from .subscriptions import MODES, Destination, Mode, Subscription, SubscriptionStore
 from .topics import parse_topic
+
+if TYPE_CHECKING:
+    from .feed_commands import FeedManager
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,8 @@ class CommandContext:
     clock: Callable[[], float] = field(default=time.time)
     #: fetches and parses a link into a card (``summarize``); None where not available
     summarize: Callable[[str], Awaitable[Card]] | None = None
+    #: the channels' news feeds (``feed add|remove|list``); None where not available
+    feeds: FeedManager | None = None
 
 
 Command = Callable[[CommandContext, Request], Awaitable[Reply]]
@@ -296,7 +302,9 @@ for your DMs, `digest:hourly` or `digest:daily` for a digest
 • `unsubscribe TOPIC` or `unsubscribe all`
 • `list` – your subscriptions and this channel's
 • `mute TOPIC 2h` (30m, 1d, 1w …) and `unmute TOPIC`
-• `summarize URL` (or just the link) – the article's summary card"""
+• `summarize URL` (or just the link) – the article's summary card
+• `feed add URL`, `feed remove URL`, `feed list` – news feeds posted in this channel \
+(add and remove need manage rights)"""
 
 
 async def help_command(ctx: CommandContext, request: Request) -> Reply:
@@ -314,6 +322,13 @@ async def summarize(ctx: CommandContext, request: Request) -> Reply:
     return Reply(card.headline or (card.link or request.args[0]), ephemeral=False, card=card)
 
 
+async def feed(ctx: CommandContext, request: Request) -> Reply:
+    """``feed add URL`` | ``feed remove URL`` | ``feed list``: this channel's news feeds."""
+    from .feed_commands import feed_command  # imported here: it imports this module
+
+    return await feed_command(ctx, request)
+
+
 COMMANDS: dict[str, Command] = {
     "subscribe": subscribe,
     "sub": subscribe,
@@ -325,6 +340,8 @@ COMMANDS: dict[str, Command] = {
     "help": help_command,
     "summarize": summarize,
     "summary": summarize,
+    "feed": feed,
+    "feeds": feed,
 }
 
 
