@@ -28,9 +28,13 @@ from .commands import handle as handle_command
 from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .delivery import Sender
+from .digests import DigestQueue, DigestScheduler
+from .feed_commands import FeedManager
+from .feed_poller import FeedPoller
+from .feed_store import FeedStore
 from .fetch import Fetcher, FetchPolicy, make_session
 from .httpserver import HttpServer, build_app
-from .ingest import DigestQueue, Ingest, Worker
+from .ingest import Ingest, Worker
 from .matcher import Matcher
 from .metrics import Metrics
 from .ratelimit import RateLimiter
@@ -102,6 +106,13 @@ class Newsbot:
             self.limiter = RateLimiter.from_settings(self.redis, settings)
             self.ingest = Ingest(self.redis, self.metrics, maxlen=settings.stream_maxlen)
             self.digests = DigestQueue(self.redis, ttl_s=settings.dedupe_ttl_s)
+            self.feed_store = FeedStore(self.redis, stream_maxlen=settings.stream_maxlen)
+            self.poller = FeedPoller(self.feed_store, self.fetcher, self.ingest, settings)
+            self.feeds = FeedManager(self.feed_store, self.poller,
+                                     max_per_channel=settings.max_feeds_per_channel)
+            self.digest_scheduler = DigestScheduler(
+                self.digests, self.store, digest_hour=settings.digest_hour,
+                timezone=settings.digest_timezone, maxlen=settings.stream_maxlen)
             for i in range(self.n_workers):
                 worker = Worker(
                     self.redis, self.metrics,
@@ -112,6 +123,10 @@ class Newsbot:
                 )
                 await worker.start()
                 self.workers.append(worker)
+            await self.poller.start()
+            stack.push_async_callback(self.poller.stop)
+            await self.digest_scheduler.start()
+            stack.push_async_callback(self.digest_scheduler.stop)
             if self.http_enabled:
                 self.app = build_app(
                     ingest=self.ingest, metrics=self.metrics, health=self.health,
@@ -183,7 +198,8 @@ class Newsbot:
 
     async def handle(self, request: Request) -> Reply:
         """Run a chat command."""
-        ctx = CommandContext(self.store, clock=time.time, summarize=self.summarize)
+        ctx = CommandContext(self.store, clock=time.time, summarize=self.summarize,
+                             feeds=self.feeds)
         return await handle_command(ctx, request)
 
     async def summarize(self, url: str) -> Card:
