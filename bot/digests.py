@@ -261,7 +261,7 @@ class DigestScheduler:
         """One post listing a period's headlines (an article once, with all its topics)."""
         by_article: dict[str, tuple[dict[str, Any], dict[str, None]]] = {}
         refs: dict[str, SubscriptionRef] = {}
-        for sub, line in lines:
+        for sub, line in sorted(lines, key=lambda sl: float(sl[1].get("at") or 0.0)):
             ident = str(line.get("article") or line.get("link") or line.get("headline"))
             _first, terms = by_article.setdefault(ident, (line, {}))
             for term in line.get("matched") or ():
