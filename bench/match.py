@@ -37,12 +37,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import keys  # noqa: E402
-from bot.card import Card  # noqa: E402
-from bot.matcher import STRONG, MatchIndex, card_fields  # noqa: E402
-from bot.redis_server import EmbeddedValkey  # noqa: E402
-from bot.subscriptions import Destination, Subscription  # noqa: E402
-from bot.topics import TopicExpression, parse_topic, phrase_key  # noqa: E402
+from bot import keys
+from bot.card import Card
+from bot.matcher import STRONG, MatchIndex, card_fields
+from bot.redis_server import EmbeddedValkey
+from bot.subscriptions import Destination, Subscription
+from bot.topics import TopicExpression, parse_topic, phrase_key
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE.parent.parent / "shared" / "devset" / "cases"
