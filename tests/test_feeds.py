@@ -346,3 +346,19 @@ async def test_two_processes_share_the_polling(
     finally:
         for _p, session in pollers:
             await session.close()
+
+
+async def test_feed_channel_with_matching_subscription_gets_one_post(rig: Rig) -> None:
+    first = _feed(rig.server, "/one", "rss", [80])
+    second = _feed(rig.server, "/two", "atom", [81])
+    for path, channel in (("/one", "c1"), ("/one", "c2"), ("/two", "c2")):
+        assert (await rig.cmd(f"feed add {rig.server.url(path)}", channel=channel)).ok
+    # c2 has the feeds and a matching "syria" subscription; both feeds carry the story.
+    entry = rig.server.entry("/one/a82", 82, T0 + 500)
+    first.entries.insert(0, entry)
+    second.entries.insert(0, type(entry)("urn:two:82", entry.title, entry.link + "?utm_source=rss",
+                                         T0 + 500))
+    stats = await rig.poll()
+    assert stats.new_items == 2
+    await rig.settle()
+    assert rig.headlines() == [(str(C1), "News about Syria 82"), (str(C2), "News about Syria 82")]
