@@ -27,11 +27,13 @@ from .subscriptions import Destination
 log = logging.getLogger(__name__)
 
 # KEYS: the budgets to check together.  ARGV: member, then (count, window ms) per key.
-# Returns 0 (sent: recorded in every window) or the ms to wait before trying again.
+# Returns {0, 0} (sent: recorded in every window) or {ms to wait, index of the key that
+# needs the longest wait}.
 _ACQUIRE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local wait = 0
+local which = 0
 for i = 1, #KEYS do
   local limit = tonumber(ARGV[2 * i])
   local win = tonumber(ARGV[2 * i + 1])
@@ -40,15 +42,15 @@ for i = 1, #KEYS do
   if n >= limit then
     local oldest = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
     local w = tonumber(oldest[2]) + win - now
-    if w > wait then wait = w end
+    if w > wait then wait = w; which = i end
   end
 end
-if wait > 0 then return wait end
+if wait > 0 then return {wait, which} end
 for i = 1, #KEYS do
   redis.call('ZADD', KEYS[i], now, ARGV[1])
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i + 1]))
 end
-return 0
+return {0, 0}
 """
 
 
@@ -111,7 +113,13 @@ def budgets_from_settings(settings: Settings) -> dict[str, PlatformBudgets]:
 
 
 class RateLimiter:
-    """``await acquire(platform, destination)`` returns once a send fits every budget."""
+    """``await acquire(platform, destination)`` returns once a send fits every budget.
+
+    In each process one task at a time polls a platform's overall budget (the others
+    queue on a lock, in order), so hundreds of waiting posts do not all wake and ask
+    Redis each time a slot frees; a post held back by its own destination's budget
+    sleeps outside the lock.
+    """
 
     def __init__(
         self,
@@ -125,6 +133,7 @@ class RateLimiter:
         self.margin_s = margin_s
         self._acquire = redis.register_script(_ACQUIRE_LUA)
         self._settle = redis.register_script(_SETTLE_LUA)
+        self._locks: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def from_settings(cls, redis: aioredis.Redis, settings: Settings) -> RateLimiter:
@@ -136,6 +145,13 @@ class RateLimiter:
 
     async def try_acquire(self, platform: str, destination: Destination) -> Permit | float:
         """Take a send from the budgets now (a Permit) or say how many seconds to wait."""
+        got = await self._try(platform, destination)
+        return got if isinstance(got, Permit) else got[0]
+
+    async def _try(
+        self, platform: str, destination: Destination
+    ) -> Permit | tuple[float, bool]:
+        """A Permit, or the wait and whether the overall budget is what holds it back."""
         budgets = self.budgets.get(platform)
         if budgets is None:
             return Permit()
@@ -150,20 +166,29 @@ class RateLimiter:
             args += [budgets.destination.count, self._window_ms(budgets.destination)]
         if not names:
             return Permit()
-        wait_ms = int(await self._acquire(keys=names, args=args))
+        reply = await self._acquire(keys=names, args=args)
+        wait_ms, which = int(reply[0]), int(reply[1])
         if wait_ms <= 0:
             return Permit(tuple(names), member)
-        return wait_ms / 1000.0
+        overall = budgets.overall is not None and which == 1
+        return wait_ms / 1000.0, overall
 
     async def acquire(self, platform: str, destination: Destination) -> tuple[Permit, float]:
         """Wait until a send fits; the permit and the seconds waited."""
+        lock = self._locks.setdefault(platform, asyncio.Lock())
         waited = 0.0
         while True:
-            got = await self.try_acquire(platform, destination)
-            if isinstance(got, Permit):
-                return got, waited
-            waited += got
-            await asyncio.sleep(got)
+            async with lock:
+                while True:
+                    got = await self._try(platform, destination)
+                    if isinstance(got, Permit):
+                        return got, waited
+                    wait, overall = got
+                    waited += wait
+                    if not overall:
+                        break
+                    await asyncio.sleep(wait)  # everyone here waits for the same budget
+            await asyncio.sleep(wait)  # this destination's own budget: wait outside
 
     async def settle(self, permit: Permit) -> None:
         """Record that the send's request has finished (now), for the spacing of later ones."""

@@ -48,6 +48,22 @@ log = logging.getLogger(__name__)
 KNOWN_PLATFORMS = ("discord", "slack", "console")
 
 
+def pooled_client(base: aioredis.Redis, max_connections: int) -> aioredis.Redis:
+    """A client on the same server whose pool waits for a free connection instead of failing.
+
+    Hundreds of posts in flight would otherwise exhaust redis-py's default pool (an
+    error); a blocking pool of ``max_connections`` queues them instead.
+    """
+    pool = base.connection_pool
+    blocking = aioredis.BlockingConnectionPool(
+        connection_class=pool.connection_class,
+        max_connections=max_connections,
+        timeout=30,
+        **pool.connection_kwargs,
+    )
+    return aioredis.Redis(connection_pool=blocking)
+
+
 class Newsbot:
     """The running bot core: pipeline workers, a sender per adapter, the HTTP server."""
 
@@ -91,9 +107,11 @@ class Newsbot:
         stack = self._stack
         try:
             if self._given_redis is not None:
-                self.redis = self._given_redis
+                base = self._given_redis
             else:
-                self.redis = await stack.enter_async_context(open_redis(settings))
+                base = await stack.enter_async_context(open_redis(settings))
+            self.redis = pooled_client(base, settings.redis_max_connections)
+            stack.push_async_callback(self.redis.aclose)
             policy = FetchPolicy.from_settings(settings)
             session = make_session(policy, resolver=self.resolver)
             stack.push_async_callback(session.close)

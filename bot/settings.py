@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     delivery_backoff_max_s: float = Field(60.0, gt=0)
     # 429 answers retried before giving up (they do not count as failed attempts).
     delivery_max_rate_limited: int = Field(50, ge=1)
-    delivery_concurrency: int = Field(64, ge=1)
+    delivery_concurrency: int = Field(256, ge=1)
+    # Connections of the pipeline's Redis pool; more concurrent commands wait for one.
+    redis_max_connections: int = Field(64, ge=4)
     worker_concurrency: int = Field(8, ge=1)
 
     # --- rate budgets (messages per period; 0 = no budget) --------------------------

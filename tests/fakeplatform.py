@@ -165,6 +165,7 @@ class FakePlatform:
         self.requests = 0
         self.replays = 0
         self.http_429 = 0
+        self.http_429_global = 0
         self.http_500 = 0
         self.budget_violations = 0
         self._windows: dict[str, Window] = {}
@@ -205,12 +206,12 @@ class FakePlatform:
         window = None
         if self.channel_budget is not None:
             window = self._windows.setdefault(channel, Window(*self.channel_budget))
-        wait = max(
-            window.wait(now) if window is not None else 0.0,
-            self._global.wait(now) if self._global is not None else 0.0,
-        )
+        channel_wait = window.wait(now) if window is not None else 0.0
+        global_wait = self._global.wait(now) if self._global is not None else 0.0
+        wait = max(channel_wait, global_wait)
         if wait > 0:
             self.http_429 += 1
+            self.http_429_global += global_wait > 0
             return web.json_response(
                 {"message": "rate limited", "retry_after": wait},
                 status=429, headers={"Retry-After": f"{wait:.3f}"},
