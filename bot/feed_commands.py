@@ -179,7 +179,7 @@ async def feed_command(ctx: CommandContext, request: Request) -> Reply:
     if action not in ("add", "remove", "rm", "delete") or len(rest) != 1:
         raise CommandError(USAGE)
     channel = _channel(request, manage=True)
-    url = rest[0].strip("<>")
+    url = rest[0].strip("<>").partition("|")[0]  # Slack sends links as <url|label>
     if action == "add":
         done = await manager.add(channel, url)
         record = done.record

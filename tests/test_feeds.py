@@ -200,7 +200,7 @@ async def test_same_feed_in_two_channels_fetched_once(rig: Rig) -> None:
     assert rig.headlines() == [(str(C1), "News about Climate 11"),
                                (str(C2), "News about Climate 11")]
     # Removing it from one channel keeps it for the other.
-    assert (await rig.cmd(f"feed remove {url}", channel="c2")).ok
+    assert (await rig.cmd(f"feed remove <{url}|{url}>", channel="c2")).ok
     assert "no feeds" in (await rig.cmd("feed list", channel="c2")).text
     assert url in (await rig.cmd("feed list")).text
 
