@@ -14,6 +14,7 @@ CPU-second of the measuring process (both extractors are single-threaded).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import subprocess
@@ -50,10 +51,8 @@ def child(mode: str, directory: Path | None, quick: bool, passes: int) -> None:
         from bot.errors import NewsbotError
 
         def run(html: str, url: str | None) -> None:
-            try:
+            with contextlib.suppress(NewsbotError):  # error pages count: they are work too
                 parse_article(html, url)
-            except NewsbotError:
-                pass
     else:
         import trafilatura
 
