@@ -287,6 +287,11 @@ class Sender(StreamConsumer):
                 return True
             elapsed = time.monotonic() - started
             await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+            article = entry.fields.get("article") or post.key.partition(":")[0]
+            log.info("posted %s to %s in %s", article, post.destination.key,
+                     post.destination.tenant,
+                     extra={"tenant": post.destination.tenant,
+                            "destination": post.destination.key, "article": article})
             self.metrics.posts_sent.labels(platform=self.platform).inc()
             self.metrics.post_seconds.labels(platform=self.platform).observe(elapsed)
             if post.ready_at is not None:

@@ -160,3 +160,11 @@ class NoFeedFoundError(FeedError):
             "Give me the feed's own link.",
             url,
         )
+
+
+class BacklogFullError(NewsbotError):
+    """The ingest backlog is at its cap; new links are refused until it drains."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("The bot is busy with other links: please try again in a minute.")
+        self.limit = limit

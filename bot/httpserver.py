@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 
-from .errors import NewsbotError
+from .errors import BacklogFullError, NewsbotError
 from .ingest import Ingest
 from .metrics import Metrics
 
@@ -84,6 +84,10 @@ class _Handlers:
             return _error(400, "\"tenant\" must be a non-empty string when given")
         try:
             job = await self.ingest.submit(url, tenant, origin="http")
+        except BacklogFullError as exc:
+            response = _error(503, exc.user_message)
+            response.headers["Retry-After"] = "60"
+            return response
         except NewsbotError as exc:
             return _error(400, exc.user_message)
         return web.json_response({"job": job}, status=202)

@@ -24,7 +24,7 @@ from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .delivery import post_to_json
 from .digests import DigestQueue
-from .errors import FetchError, InvalidURLError, NewsbotError, ParseError
+from .errors import BacklogFullError, InvalidURLError, NewsbotError
 from .feed_store import destinations_from
 from .fetch import Fetcher
 from .matcher import DestinationMatch, Matcher
@@ -59,6 +59,10 @@ class Ingest:
         if len(url) > MAX_URL_LENGTH or clean_url(url) is None:
             raise InvalidURLError("That is not a web link (http:// or https://).", url[:200])
         fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}
+        # Refuse rather than let MAXLEN trim links nobody has read yet.
+        if int(await self.redis.xlen(keys.INGEST_STREAM)) >= self.maxlen:
+            self.metrics.links_failed.labels(reason="BacklogFullError").inc()
+            raise BacklogFullError(self.maxlen)
         job_id = await streams.add(self.redis, keys.INGEST_STREAM, fields, self.maxlen)
         self.metrics.links_in.labels(origin=origin).inc()
         log.debug("link queued as %s from %s", job_id, origin)
@@ -103,25 +107,27 @@ class Worker(StreamConsumer):
                 float(entry.fields.get("t_in") or time.time()),
                 destinations_from(entry.fields.get("channels", "")),
             )
-        except (FetchError, ParseError) as exc:
-            reason = type(exc).__name__
-            self.metrics.links_failed.labels(reason=reason).inc()
-            log.info("link %s not read: %s", entry.id, reason)
         except (RedisError, OSError):
             raise  # leave pending: another try after the lease
         except NewsbotError as exc:
+            # Unreadable links are not lost: they wait in the dead-letter stream with the
+            # reason a person would be told ("That page took longer than 10 s to answer").
             self.metrics.links_failed.labels(reason=type(exc).__name__).inc()
-            log.warning("link %s failed: %s", entry.id, exc)
+            log.info("link %s not read: %s", entry.id, type(exc).__name__)
+            await self._dead_letter(entry, url, exc.user_message)
         except Exception as exc:
             self.metrics.links_failed.labels(reason="error").inc()
             log.exception("link %s: unexpected error; dead-lettered", entry.id)
-            await streams.add(
-                self.redis, keys.DEAD_LETTER_STREAM,
-                {"stream": self.stream, "entry": entry.id, "url": url,
-                 "reason": f"error: {type(exc).__name__}: {exc}"[:500], "at": repr(time.time())},
-                self.maxlen,
-            )
+            await self._dead_letter(entry, url, f"error: {type(exc).__name__}: {exc}")
         return True
+
+    async def _dead_letter(self, entry: Entry, url: str, reason: str) -> None:
+        await streams.add(
+            self.redis, keys.DEAD_LETTER_STREAM,
+            {"stream": self.stream, "entry": entry.id, "url": url, "reason": reason[:500],
+             "origin": entry.fields.get("origin", ""), "at": repr(time.time())},
+            self.maxlen,
+        )
 
     async def process(
         self,
