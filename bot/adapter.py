@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from aiohttp import web
+
 from .card import Card
 from .commands import Reply, Request
 from .errors import NewsbotError
@@ -92,6 +94,15 @@ class CommandHandler(Protocol):
 
     async def handle(self, request: Request) -> Reply:
         """Run one command for one user and return what to answer."""
+        ...
+
+
+@runtime_checkable
+class HttpMountable(Protocol):
+    """An adapter that serves routes on the bot's HTTP server (Slack's HTTP mode)."""
+
+    def attach(self, app: web.Application) -> None:
+        """Add the adapter's routes; called before the server starts."""
         ...
 
 

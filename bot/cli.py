@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import NewsbotError
+from .logs import configure_logging
 from .settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -16,10 +17,11 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand module registers its own subparser."""
-    from . import cli_match, cli_summarize, cli_worker
+    from . import cli_match, cli_run, cli_summarize, cli_worker
 
     parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    cli_run.add_parser(sub)
     cli_summarize.add_parser(sub)
     cli_match.add_parser(sub)
     cli_worker.add_parser(sub)
@@ -50,9 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-        )
+        configure_logging(settings)
         result: int = args.func(args, settings)
         return result
     except NewsbotError as exc:

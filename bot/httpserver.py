@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 
-from .errors import BacklogFullError, NewsbotError
+from .errors import BacklogFullError, ConfigError, NewsbotError
 from .ingest import Ingest
 from .metrics import Metrics
 
@@ -138,7 +138,14 @@ class HttpServer:
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.requested_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ConfigError(
+                f"can't listen on {self.host}:{self.requested_port} ({exc.strerror or exc}); "
+                "set NEWSBOT_HTTP_PORT (0 picks a free port)"
+            ) from None
         self._runner = runner
         server: Any = site._server
         sockets = getattr(server, "sockets", None) or []

@@ -20,7 +20,7 @@ from aiohttp.abc import AbstractResolver
 from redis.exceptions import RedisError
 
 from . import keys
-from .adapter import Adapter
+from .adapter import Adapter, HttpMountable
 from .article import parse_article
 from .card import Card
 from .commands import CommandContext, Reply, Request
@@ -150,6 +150,10 @@ class Newsbot:
                     ingest=self.ingest, metrics=self.metrics, health=self.health,
                     refresh=self.refresh_metrics, token=settings.ingest_token,
                 )
+                # Routes must be added before the server starts (Slack's /slack/events).
+                for adapter in self.adapters.values():
+                    if isinstance(adapter, HttpMountable):
+                        adapter.attach(self.app)
             self._started = True
             for adapter in list(self.adapters.values()):
                 await self._start_adapter(adapter)

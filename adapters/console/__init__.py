@@ -1,0 +1,175 @@
+"""The console adapter: the terminal as one chat channel, for trying the bot locally.
+
+Type the same commands as on Discord or Slack (``/news subscribe syria``,
+``/news https://...``, ``/news feed add URL``); replies and the cards the bot would post
+are rendered with rich. Commands may also come from a pipe
+(``printf '/news subscribe syria\\n' | newsbot run``): each is answered in order and the
+session ends with the input. Being local, the console may summarise local files
+(``/news summarize page.html``); chat adapters never read local files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from bot.adapter import CommandHandler, Post
+from bot.article import parse_article
+from bot.commands import Reply, Request, split_args
+from bot.errors import NewsbotError
+from bot.settings import Settings
+from bot.sources import is_url, read_local
+from bot.termcard import render_card
+
+log = logging.getLogger(__name__)
+
+TENANT = "console:local"
+USER = "you"
+CHANNEL = "terminal"
+_PREFIX = re.compile(r"^/?news\b\s*", re.I)
+_QUIT = frozenset({"quit", "exit", "/quit", "/exit", ":q"})
+
+
+def _inline(text: str) -> Text:
+    """Chat-style text (`code`, **bold**) as rich text, without interpreting markup."""
+    out = Text()
+    for part in re.split(r"(`[^`]+`|\*\*[^*]+\*\*)", text):
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(part[1:-1], style="cyan")
+        elif part.startswith("**") and part.endswith("**") and len(part) > 3:
+            out.append(part[2:-2], style="bold")
+        else:
+            out.append(part)
+    return out
+
+
+class ConsoleAdapter:
+    """One local user in one channel; posts and replies are printed to the terminal."""
+
+    platform = "console"
+
+    def __init__(
+        self,
+        settings: Settings,
+        core: CommandHandler,
+        *,
+        stdin: TextIO | None = None,
+        console: Console | None = None,
+        interactive: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self.stdin = stdin if stdin is not None else sys.stdin
+        self.console = console or Console(highlight=False)
+        self.interactive = self.stdin.isatty() if interactive is None else interactive
+        self._started = False
+        self._print_lock = asyncio.Lock()
+
+    # --- the Adapter protocol ---------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """The terminal is there as long as the adapter runs."""
+        return self._started
+
+    async def start(self) -> None:
+        """Nothing to connect; the input loop is ``run_input``."""
+        self._started = True
+
+    async def close(self) -> None:
+        """Nothing to disconnect."""
+        self._started = False
+
+    async def post(self, post: Post) -> str:
+        """Print a delivered card, digest or note as the channel would show it."""
+        where = "your DMs" if post.destination.kind == "dm" else f"#{post.destination.id}"
+        async with self._print_lock:
+            if post.note:
+                self.console.print(Text(f"[bot → {where}] ", style="dim") + _inline(post.note))
+            if post.card is not None:
+                label = "matched: " + ", ".join(post.matched) if post.matched else "feed"
+                self.console.print(Text(f"[bot → {where}] new article ({label})", style="dim"))
+                self.console.print(render_card(post.card, post.matched))
+                if post.also_reported_by:
+                    self.console.print(
+                        Text("Also reported by " + ", ".join(post.also_reported_by), style="dim"))
+            if post.digest:
+                self.console.print(Text(f"[bot → {where}] {post.digest_title or 'Digest'}",
+                                        style="bold"))
+                for item in post.digest:
+                    line = Text("• ") + Text(item.headline, style="bold")
+                    if item.site:
+                        line.append(f" ({item.site})", style="dim")
+                    if item.matched:
+                        line.append("  matched: " + ", ".join(item.matched), style="magenta")
+                    self.console.print(line)
+                    if item.link:
+                        self.console.print(Text("  " + item.link, style="blue"))
+        return f"console-{post.key}"
+
+    # --- input --------------------------------------------------------------------------
+
+    def request(self, text: str) -> Request:
+        """The neutral request for one typed command (the local user manages the channel)."""
+        return Request(TENANT, USER, CHANNEL, True, text=text)
+
+    async def run_input(self) -> None:
+        """Answer commands until the input ends (or ``quit``)."""
+        if self.interactive:
+            self.console.print(Text.assemble(
+                ("newsbot console", "bold"), " – type ", ("/news help", "cyan"),
+                " for the commands, ", ("quit", "cyan"), " to leave."))
+        while True:
+            if self.interactive:
+                self.console.print("news> ", end="", style="bold green")
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                return
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if text.lower() in _QUIT:
+                return
+            await self.execute(text)
+
+    async def execute(self, text: str) -> Reply:
+        """Run one typed command and print its reply (a card is printed as a card)."""
+        command = _PREFIX.sub("", text).strip() or "help"
+        reply = await self._local_summary(command)
+        if reply is None:
+            spinner = (self.console.status("Working…", spinner="dots") if self.interactive
+                       else contextlib.nullcontext())
+            with spinner:
+                reply = await self.core.handle(self.request(command))
+        async with self._print_lock:
+            if reply.card is not None:
+                self.console.print(render_card(reply.card))
+            if reply.text and (reply.card is None or not reply.ok):
+                style = "" if reply.ok else "red"
+                self.console.print(_inline(reply.text), style=style)
+        return reply
+
+    async def _local_summary(self, command: str) -> Reply | None:
+        """``summarize FILE`` for a local file: read and parsed here, never by chat adapters."""
+        args = split_args(command)
+        if not args or args[0].casefold() != "summarize" or len(args) != 2:
+            return None
+        source = args[1]
+        if is_url(source):
+            return None
+        if source != "-" and not await asyncio.to_thread(os.path.exists, source):
+            return None
+        try:
+            page = read_local(source)
+            card = await asyncio.to_thread(parse_article, page.content, None)
+        except NewsbotError as exc:
+            return Reply(exc.user_message, ok=False)
+        return Reply("", card=card)
