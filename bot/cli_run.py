@@ -74,7 +74,7 @@ async def serve(settings: Settings) -> int:
             names = ", ".join(a.platform for a in adapters)
             where = f" on {bot.http.url}" if bot.http is not None else ""
             log.info("newsbot running: %s; HTTP%s", names, where)
-            waiters = [asyncio.ensure_future(stop.wait())]
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
             if console is not None:
                 waiters.append(asyncio.ensure_future(console.run_input()))
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
