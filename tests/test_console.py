@@ -1,0 +1,137 @@
+"""The console adapter and ``newsbot run`` without chat tokens: a terminal as one channel."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from rich.console import Console
+
+from adapters.console import ConsoleAdapter
+from bot.feed_poller import FeedPoller
+from bot.service import Newsbot
+from tests.feedserver import Feed, FeedServer
+from tests.pipeline_helpers import drained, pipeline_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "tests" / "data" / "seed_france24_putin_syria.txt"
+HEADLINE = "Putin orders partial withdrawal of Russian troops in Syria"
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update({"NEWSBOT_DATA_DIR": str(tmp_path / "data"), "NEWSBOT_HTTP_PORT": "0",
+                "COLUMNS": "100"})
+    return env
+
+
+def _run(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "run"],
+        input=script, capture_output=True, text=True, timeout=90, env=_env(tmp_path), cwd=ROOT,
+    )
+
+
+def test_piped_commands_are_answered_in_order_and_the_run_ends_with_0(tmp_path: Path) -> None:
+    res = _run(tmp_path, f"/news subscribe syria\n/news list\n/news summarize {SEED}\n"
+                         "/news subscribe \"unclosed\n/news unsubscribe syria\n")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    order = [out.index(s) for s in (
+        "Subscribed", "Your subscriptions", HEADLINE, "A quote is not closed", "Unsubscribed")]
+    assert order == sorted(order)
+    assert "aircraft being withdrawn" in out
+    assert "Traceback" not in res.stderr
+    # The embedded Valkey server was started under the data dir, and stopped.
+    assert "embedded Valkey stopped" in res.stderr
+
+
+def test_subscriptions_survive_a_restart_of_the_console_bot(tmp_path: Path) -> None:
+    first = _run(tmp_path, '/news subscribe "vladimir putin" digest:daily\n')
+    assert first.returncode == 0, first.stderr
+    second = _run(tmp_path, "/news list\n")
+    assert "vladimir putin" in second.stdout
+    assert "daily digest" in second.stdout
+
+
+def test_sigterm_stops_cleanly_within_five_seconds(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "run"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(tmp_path), cwd=ROOT,
+    )
+    try:
+        assert proc.stdin is not None and proc.stderr is not None
+        # Wait until it runs (the log line), with input still open.
+        deadline = time.monotonic() + 30
+        seen = ""
+        while "newsbot running" not in seen:
+            assert time.monotonic() < deadline, seen
+            seen += proc.stderr.readline()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert elapsed < 5.0
+    assert "Traceback" not in err
+    assert "embedded Valkey stopped" in err
+
+
+def test_a_bad_setting_is_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:
+    env = _env(tmp_path) | {"NEWSBOT_REDIS_URL": "localhost:6379"}
+    res = subprocess.run(
+        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "run"],
+        input="", capture_output=True, text=True, timeout=30, env=env, cwd=ROOT,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0
+    assert "NEWSBOT_REDIS_URL" in res.stderr
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    server = await FeedServer().start()
+    yield server
+    await server.stop()
+
+
+async def test_a_feed_item_appears_in_the_console_as_a_post(
+        redis: aioredis.Redis, feeds: FeedServer) -> None:
+    """A page served on 127.0.0.1 and added as a feed: a matching new item is posted."""
+    feed = Feed("Local news", "rss")
+    feed.entries.append(feeds.entry("/a1", 1, time.time() - 3600))
+    feeds.feeds["/feed.xml"] = feed
+    out = io.StringIO()
+    settings = pipeline_settings()
+    bot = Newsbot(settings, redis=redis, http=False, block_ms=100)
+    console = ConsoleAdapter(settings, bot, stdin=io.StringIO(""),
+                             console=Console(file=out, width=100), interactive=False)
+    bot.register_adapter(console)
+    async with bot:
+        now = [time.time()]
+        poller = FeedPoller(bot.feed_store, bot.fetcher, bot.ingest, settings,
+                            clock=lambda: now[0])
+        reply = await console.execute(f"/news feed add {feeds.url('/feed.xml')}")
+        assert reply.ok, reply.text
+        await console.execute("/news subscribe syria")
+        feed.entries.insert(0, feeds.entry("/a2", 2, time.time()))
+        now[0] += 3600
+        await poller.poll_due()
+        await drained(redis, ("console",))
+    text = out.getvalue()
+    assert "News about Syria 2" in text
+    assert "News about Syria 1" not in text  # the first poll only records what is there
+    # The feed's channel and the subscription are the same channel: one post.
+    assert text.count("[bot → #terminal] new article") == 1
