@@ -133,6 +133,24 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("digest_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. UTC or Europe/Paris)") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+
     @model_validator(mode="after")
     def _check_slack(self) -> Settings:
         if self.slack_bot_token and not (self.slack_app_token or self.slack_signing_secret):
@@ -152,5 +170,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first.get("loc") or ()
-        name = f"NEWSBOT_{str(loc[0]).upper()}" if loc else "settings"
-        raise ConfigError(f"bad setting {name}: {first.get('msg', 'invalid value')}") from None
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        if not loc:  # a rule across several settings: its message names them
+            raise ConfigError(f"bad settings: {message}") from None
+        raise ConfigError(f"bad setting NEWSBOT_{str(loc[0]).upper()}: {message}") from None
