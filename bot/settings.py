@@ -141,7 +141,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use e.g. UTC or Europe/Paris)") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (use e.g. UTC or Europe/Paris)"
+            ) from None
         return value
 
     @field_validator("log_level")

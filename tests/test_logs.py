@@ -55,3 +55,22 @@ def test_settings_repr_never_shows_secrets() -> None:
                         slack_signing_secret=SecretStr("sign-secret"))
     assert "xoxb-abcdef" not in repr(settings)
     assert "sign-secret" not in str(settings)
+
+
+def test_bad_settings_are_one_readable_line() -> None:
+    import pytest
+
+    from bot.errors import ConfigError
+    from bot.settings import load_settings
+
+    cases = {
+        "NEWSBOT_REDIS_URL": {"redis_url": "localhost:6379"},
+        "NEWSBOT_DIGEST_TIMEZONE": {"digest_timezone": "Mars/Base"},
+        "NEWSBOT_LOG_LEVEL": {"log_level": "loud"},
+        "NEWSBOT_SLACK_SIGNING_SECRET": {"slack_bot_token": "xoxb-1"},
+    }
+    for name, overrides in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load_settings(**overrides)
+        assert name in info.value.user_message
+        assert "\n" not in info.value.user_message
