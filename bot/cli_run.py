@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: SIGTERM ends the process within 5 s: work in progress gets this long to finish (the
+#: rest is left pending for another process); the remainder of the 5 s is for
+#: disconnecting the platforms and stopping the embedded Valkey.
+SHUTDOWN_GRACE_S = 3.0
+
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``run`` subcommand."""
@@ -70,7 +75,8 @@ async def serve(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with bot:
+        await bot.start()  # closes what it opened if it fails
+        try:
             names = ", ".join(a.platform for a in adapters)
             where = f" on {bot.http.url}" if bot.http is not None else ""
             log.info("newsbot running: %s; HTTP%s", names, where)
@@ -83,6 +89,8 @@ async def serve(settings: Settings) -> int:
             for task in done:
                 task.result()  # an error in the console loop is not swallowed
             log.info("stopping: finishing the work in progress")
+        finally:
+            await bot.close(grace_s=SHUTDOWN_GRACE_S)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
