@@ -55,6 +55,8 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     scripted: dict[str, list[Scripted]] = field(default_factory=dict)
+    #: calls of these methods are recorded on arrival, then answered once the event is set
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
     port: int = 0
     _runner: web.AppRunner | None = None
     _ws: web.WebSocketResponse | None = None
@@ -146,6 +148,9 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
         self.calls.append(Call(method, params, token))
         await self._record()
+        hold = self.holds.get(method)
+        if hold is not None:
+            await hold.wait()
         queue = self.scripted.get(method)
         if queue:
             canned = queue[0]
