@@ -135,7 +135,9 @@ class HttpServer:
 
     async def start(self) -> int:
         """Bind and serve; returns the bound port."""
-        runner = web.AppRunner(self.app, access_log=None)
+        # A request still open at shutdown gets a second, not aiohttp's default minute:
+        # SIGTERM must stop the bot within 5 s.
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.requested_port)
         try:
