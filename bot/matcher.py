@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, overload
 
 import ahocorasick
+import numpy as np
+import numpy.typing as npt
 
 from . import keys
 from .card import Card
@@ -49,17 +54,109 @@ WEIGHTS = {HEADLINE: 3.0, SUMMARY: 2.0, LEAD: 2.0, TOPICS: 2.0, BODY: 0.0}
 BODY_MENTION_WEIGHT = 0.5
 BODY_MENTION_CAP = 5
 STRONG = HEADLINE | SUMMARY | LEAD | TOPICS
-# Terms reaching at least this many destinations keep them as a bitmask too.
-MASK_MIN = 256
-_BITS = bytes(1 << i for i in range(8))
+
+_SECOND = itemgetter(1)
+IdArray = npt.NDArray[np.int32]
+DestIds = npt.NDArray[np.intp]
+_NO_DESTS: DestIds = np.zeros(0, dtype=np.intp)
 
 
-def _mask_of(dests: Iterable[int], size: int) -> int:
-    """A bitmask (int) with the bit of every destination id set."""
-    bits = bytearray((size + 7) >> 3)
-    for did in dests:
-        bits[did >> 3] |= _BITS[did & 7]
-    return int.from_bytes(bits, "little")
+class _Ids:
+    """A growable multiset of destination ids in one int32 array (C-level to expand)."""
+
+    __slots__ = ("buf", "n")
+
+    def __init__(self, ids: IdArray | None = None) -> None:
+        self.buf: IdArray = np.zeros(4, dtype=np.int32) if ids is None else ids
+        self.n = 0 if ids is None else len(ids)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def view(self) -> IdArray:
+        """The live ids (a view: read it before the next add/remove)."""
+        return self.buf[: self.n]
+
+    def add(self, did: int) -> None:
+        """Append one id (amortised O(1))."""
+        if self.n == len(self.buf):
+            grown = np.zeros(max(4, 2 * self.n), dtype=np.int32)
+            grown[: self.n] = self.buf
+            self.buf = grown
+        self.buf[self.n] = did
+        self.n += 1
+
+    def remove(self, did: int) -> None:
+        """Drop one occurrence of ``did`` (a C-level scan, then swap with the last)."""
+        live = self.buf[: self.n]
+        i = int(np.argmax(live == did))
+        if live[i] != did:
+            raise KeyError(did)
+        self.n -= 1
+        live[i] = live[self.n]
+        if self.n * 4 < len(self.buf) and len(self.buf) > 16:
+            self.buf = self.buf[: max(4, 2 * self.n)].copy()
+
+
+class _Rows:
+    """Subscription links filed under an anchor term: (key term, dest, sub, mute until).
+
+    For ``a b`` the key is ``b`` (the row counts if ``b`` is relevant too), for ``a -b``
+    it is ``b`` (the row counts unless ``b`` is present), for a muted ``a`` it is unused.
+    A match selects the rows of all its terms at once, in C.
+    """
+
+    __slots__ = ("did", "n", "partner", "sid", "until")
+
+    def __init__(self) -> None:
+        self.partner: IdArray = np.zeros(4, dtype=np.int32)
+        self.did: IdArray = np.zeros(4, dtype=np.int32)
+        self.sid: IdArray = np.zeros(4, dtype=np.int32)
+        self.until: npt.NDArray[np.float64] = np.zeros(4, dtype=np.float64)
+        self.n = 0
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, int, int, float]]) -> _Rows:
+        """Rows built in one go."""
+        out = cls()
+        out.n = len(rows)
+        partner, did, sid, until = zip(*rows, strict=True)
+        out.partner = np.array(partner, dtype=np.int32)
+        out.did = np.array(did, dtype=np.int32)
+        out.sid = np.array(sid, dtype=np.int32)
+        out.until = np.array(until, dtype=np.float64)
+        return out
+
+    def __len__(self) -> int:
+        return self.n
+
+    def add(self, partner: int, did: int, sid: int, until: float) -> None:
+        """Append one row (amortised O(1))."""
+        n = self.n
+        if n == len(self.did):
+            size = max(4, 2 * n)
+            self.partner = np.resize(self.partner, size)
+            self.did = np.resize(self.did, size)
+            self.sid = np.resize(self.sid, size)
+            self.until = np.resize(self.until, size)
+        self.partner[n] = partner
+        self.did[n] = did
+        self.sid[n] = sid
+        self.until[n] = until
+        self.n = n + 1
+
+    def drop(self, sid: int) -> None:
+        """Remove every row of subscription ``sid`` (swap with the last row)."""
+        for i in np.flatnonzero(self.sid[: self.n] == sid)[::-1]:
+            last = self.n - 1
+            for col in (self.partner, self.did, self.sid, self.until):
+                col[i] = col[last]
+            self.n = last
+
+    def rename(self, old: int, new: int) -> None:
+        """The rows of subscription ``old`` now belong to ``new``."""
+        live = self.sid[: self.n]
+        live[live == old] = new
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +281,28 @@ def card_fields(card: Card) -> list[tuple[int, str]]:
     return [(bit, text) for bit, text in out if len(text) > 2]
 
 
+def _term_mask(terms: Iterable[int], size: int) -> npt.NDArray[np.bool_]:
+    """A bool per term id, set for ``terms``."""
+    ids = np.fromiter(terms, np.int32)
+    mask = np.zeros(size, dtype=np.bool_)
+    mask[ids] = True
+    return mask
+
+
+def _select(
+    tables: list[_Rows], wanted: npt.NDArray[np.bool_] | None, now: float | None
+) -> IdArray:
+    """Destinations of the rows whose key term is ``wanted`` and whose mute is over."""
+    keep: npt.NDArray[np.bool_] | None = None
+    if wanted is not None:
+        keep = wanted[np.concatenate([t.partner[: t.n] for t in tables])]
+    if now is not None:
+        lapsed = np.concatenate([t.until[: t.n] for t in tables]) <= now
+        keep = lapsed if keep is None else keep & lapsed
+    dests: IdArray = np.concatenate([t.did[: t.n] for t in tables])
+    return dests if keep is None else dests[keep]
+
+
 class MatchIndex:
     """The in-process index of subscriptions; add/remove are incremental."""
 
@@ -214,13 +333,25 @@ class MatchIndex:
         self._vetoes: dict[int, set[int]] = {}
         # Two groups (``a b``): term -> {term of the other group: expressions}, both ways,
         # so a match intersects the relevant terms instead of evaluating candidates.
+        # Only for two-group expressions with exclusions; plain ones (the common ``a b``)
+        # are filed one way in ``_pair_plain`` (read lazily, for the per-destination
+        # detail) and their subscriptions in ``_pair_rows`` (read by every match).
         self._pairs: dict[int, dict[int, set[int]]] = {}
+        self._pair_plain: dict[int, dict[int, set[int]]] = {}
+        self._pair_rows: dict[int, _Rows] = {}
+        # Likewise ``a -b`` (one group, one exclusion) is read from ``_veto_rows`` and
+        # filed in ``_anchored_veto`` for the detail; ``_anchored_excl`` keeps the rest.
+        self._anchored_veto: dict[int, set[int]] = {}
+        self._veto_rows: dict[int, _Rows] = {}
+        # Muted subscriptions of trivial expressions, by anchor term.
+        self._muted_rows: dict[int, _Rows] = {}
         self._trivial = bytearray()  # one group, no exclusions: an anchor hit is a match
-        # term -> {destination: how many trivial expressions of the term reach it}, and
-        # for popular terms the same set as a bitmask (an int), so that expanding an
-        # article to 100 000 destinations is a few big-int ORs, not a Python loop.
-        self._term_dests: dict[int, dict[int, int]] = {}
-        self._term_mask: dict[int, int] = {}
+        # Destination ids as int32 arrays, so that expanding an article to 300 000
+        # destinations is one concatenation and one scatter into a bitmap, all in C:
+        # term -> one id per (trivial expression anchored on it, destination) link;
+        # non-trivial expression -> the destinations of its unmuted subscriptions.
+        self._term_vec: dict[int, _Ids] = {}
+        self._expr_vec: dict[int, _Ids] = {}
         self._deferred = False
         self._parsed: dict[str, TopicExpression] = {}
         # subscriptions
@@ -263,50 +394,142 @@ class MatchIndex:
                 self.add(sub, _defer=True)
         finally:
             self._deferred = False
-        for tid, dests in self._term_dests.items():
-            if len(dests) >= MASK_MIN and tid not in self._term_mask:
-                self._term_mask[tid] = _mask_of(dests, len(self._dest_key))
+        self._build_vectors()
         self._reanchor()
         self._rebuild_main()
 
+    def _build_vectors(self) -> None:
+        """Rebuild every destination-id array from ``_expr_subs`` in one pass."""
+        per_term: dict[int, list[int]] = {}
+        expr_vec: dict[int, _Ids] = {}
+        trivial = self._trivial
+        anchors = self._expr_anchor
+        muted = self._expr_muted
+        inf = -float("inf")
+        self._pair_rows, self._veto_rows, self._muted_rows = {}, {}, {}
+        rows: dict[int, dict[int, list[tuple[int, int, int, float]]]] = {
+            id(self._pair_rows): {},
+            id(self._veto_rows): {},
+            id(self._muted_rows): {},
+        }
+        for eid, subs in enumerate(self._expr_subs):
+            lapsing = muted.get(eid)
+            if lapsing:
+                spec = self._row_spec(eid, muted=True)
+                if spec is not None:
+                    table, anchor, keys_ = spec
+                    links = [(did, sid, until) for did, (sid, until) in lapsing.items()]
+                    for a in anchor:
+                        out = rows[id(table)].setdefault(a, [])
+                        for k in keys_:
+                            out.extend((k, did, sid, until) for did, sid, until in links)
+            if not subs:
+                continue
+            spec = self._row_spec(eid, muted=False)
+            if spec is not None:
+                table, anchor, keys_ = spec
+                for a in anchor:
+                    out = rows[id(table)].setdefault(a, [])
+                    for k in keys_:
+                        out.extend((k, did, sid, inf) for did, sid in subs.items())
+            elif trivial[eid]:
+                for tid in anchors[eid]:
+                    ids = per_term.get(tid)
+                    if ids is None:
+                        per_term[tid] = list(subs)
+                    else:
+                        ids.extend(subs)
+            else:
+                expr_vec[eid] = _Ids(np.fromiter(subs, np.int32, len(subs)))
+        self._term_vec = {t: _Ids(np.array(ids, dtype=np.int32)) for t, ids in per_term.items()}
+        self._expr_vec = expr_vec
+        for table in (self._pair_rows, self._veto_rows, self._muted_rows):
+            table.update((a, _Rows.of(r)) for a, r in rows[id(table)].items() if r)
+
+    def _row_spec(
+        self, eid: int, *, muted: bool
+    ) -> tuple[dict[int, _Rows], tuple[int, ...], tuple[int, ...]] | None:
+        """Where an expression's links live as rows: (table, anchor terms, key terms)."""
+        groups = self._expr_groups[eid]
+        excl = self._expr_excl[eid]
+        if len(groups) == 2 and not excl:
+            return self._pair_rows, groups[0], groups[1]
+        if len(groups) == 1 and len(excl) == 1:
+            return self._veto_rows, groups[0], excl
+        if muted and self._trivial[eid]:
+            return self._muted_rows, groups[0], (0,)
+        return None
+
     def _link(self, eid: int, did: int, sid: int) -> None:
         """Record that subscription ``sid`` of expression ``eid`` delivers to ``did``."""
-        self._expr_subs[eid][did] = sid
-        if not self._trivial[eid]:
+        subs = self._expr_subs[eid]
+        old = subs.get(did)
+        subs[did] = sid
+        if self._deferred:
             return
-        for tid in self._expr_anchor[eid]:
-            dests = self._term_dests.get(tid)
-            if dests is None:
-                dests = self._term_dests[tid] = {}
-            refs = dests.get(did, 0)
-            dests[did] = refs + 1
-            if refs == 0 and not self._deferred:
-                mask = self._term_mask.get(tid)
-                if mask is not None:
-                    self._term_mask[tid] = mask | (1 << did)
-                elif len(dests) >= MASK_MIN:
-                    self._term_mask[tid] = _mask_of(dests, len(self._dest_key))
+        spec = self._row_spec(eid, muted=False)
+        if spec is not None:
+            if old is None:
+                self._add_rows(eid, did, sid, -float("inf"))
+            else:
+                for a in spec[1]:
+                    spec[0][a].rename(old, sid)
+            return
+        if old is not None:
+            return
+        owners: tuple[int, ...]
+        if not self._trivial[eid]:
+            vecs, owners = self._expr_vec, (eid,)
+        else:
+            vecs, owners = self._term_vec, self._expr_anchor[eid]
+        for owner in owners:
+            vec = vecs.get(owner)
+            if vec is None:
+                vec = vecs[owner] = _Ids()
+            vec.add(did)
+
+    def _add_rows(self, eid: int, did: int, sid: int, until: float) -> None:
+        spec = self._row_spec(eid, muted=until != -float("inf"))
+        if spec is None:
+            return
+        table, anchor, keys_ = spec
+        for a in anchor:
+            rows = table.get(a)
+            if rows is None:
+                rows = table[a] = _Rows()
+            for k in keys_:
+                rows.add(k, did, sid, until)
+
+    def _drop_rows(self, eid: int, sid: int, *, muted: bool) -> None:
+        spec = self._row_spec(eid, muted=muted)
+        if spec is None:
+            return
+        table, anchor, _ = spec
+        for a in anchor:
+            rows = table.get(a)
+            if rows is not None:
+                rows.drop(sid)
+                if not rows:
+                    del table[a]
 
     def _unlink(self, eid: int, did: int) -> None:
         """Undo ``_link``."""
-        del self._expr_subs[eid][did]
-        if not self._trivial[eid]:
+        sid = self._expr_subs[eid].pop(did)
+        if self._deferred:
             return
-        for tid in self._expr_anchor[eid]:
-            dests = self._term_dests[tid]
-            refs = dests[did] - 1
-            if refs:
-                dests[did] = refs
-                continue
-            del dests[did]
-            mask = self._term_mask.get(tid)
-            if mask is not None:
-                if len(dests) < MASK_MIN // 2:
-                    del self._term_mask[tid]
-                else:
-                    self._term_mask[tid] = mask & ~(1 << did)
-            if not dests:
-                del self._term_dests[tid]
+        if self._row_spec(eid, muted=False) is not None:
+            self._drop_rows(eid, sid, muted=False)
+            return
+        owners: tuple[int, ...]
+        if not self._trivial[eid]:
+            vecs, owners = self._expr_vec, (eid,)
+        else:
+            vecs, owners = self._term_vec, self._expr_anchor[eid]
+        for owner in owners:
+            vec = vecs[owner]
+            vec.remove(did)
+            if not vec:
+                del vecs[owner]
 
     def add(self, sub: Subscription, *, _defer: bool = False) -> None:
         """Index (or re-index) one subscription; disabled ones are dropped."""
@@ -366,6 +589,8 @@ class MatchIndex:
         if muted_until is not None:
             self._sub_muted[sid] = muted_until
             self._expr_muted.setdefault(eid, {})[did] = (sid, muted_until)
+            if not _defer:
+                self._add_rows(eid, did, sid, muted_until)
         else:
             self._link(eid, did, sid)
 
@@ -382,6 +607,7 @@ class MatchIndex:
                 del muted[did]
                 if not muted:
                     del self._expr_muted[eid]
+            self._drop_rows(eid, sid, muted=True)
         elif self._expr_subs[eid].get(did) == sid:
             self._unlink(eid, did)
         self._sub_key[sid] = None
@@ -450,24 +676,27 @@ class MatchIndex:
     def _pair(self, eid: int, *, add: bool) -> None:
         """Register (or drop) a two-group expression under each pair of its terms."""
         first, second = self._expr_groups[eid]
-        for this, other in ((first, second), (second, first)):
+        plain = not self._expr_excl[eid]
+        ways = ((first, second),) if plain else ((first, second), (second, first))
+        registry = self._pair_plain if plain else self._pairs
+        for this, other in ways:
             for a in this:
                 for b in other:
                     if add:
-                        self._pairs.setdefault(a, {}).setdefault(b, set()).add(eid)
+                        registry.setdefault(a, {}).setdefault(b, set()).add(eid)
                         continue
-                    partners = self._pairs[a]
+                    partners = registry[a]
                     partners[b].discard(eid)
                     if not partners[b]:
                         del partners[b]
                         if not partners:
-                            del self._pairs[a]
+                            del registry[a]
 
     def _anchor_map(self, eid: int) -> dict[int, set[int]]:
         if self._trivial[eid]:
             return self._anchored_trivial
         if len(self._expr_groups[eid]) == 1:
-            return self._anchored_excl
+            return self._anchored_veto if len(self._expr_excl[eid]) == 1 else self._anchored_excl
         return self._anchored
 
     def _reanchor(self) -> None:
@@ -514,6 +743,7 @@ class MatchIndex:
                 self._term_refs[tid] -= 1
         for tid in self._expr_excl[eid]:
             self._term_refs[tid] -= 1
+        self._expr_vec.pop(eid, None)
         self._expr_canon[eid] = None
         self._expr_groups[eid] = ()
         self._expr_excl[eid] = ()
@@ -562,10 +792,13 @@ class MatchIndex:
         for bit, text in card_fields(card):
             counts = bit & (LEAD | BODY)
             for automaton in automata:
-                for _end, tid in automaton.iter(text):
+                # Counted in C: a long body has thousands of hits.
+                found = Counter(map(_SECOND, automaton.iter(text)))
+                for tid in found:
                     flags[tid] = flags.get(tid, 0) | bit
-                    if counts:
-                        body[tid] = body.get(tid, 0) + 1
+                if counts:
+                    for tid, k in found.items():
+                        body[tid] = body.get(tid, 0) + k
         return _Evidence(flags, body, self.min_body_mentions)
 
     def match(self, card: Card, now: float | None = None) -> MatchResult:
@@ -573,24 +806,33 @@ class MatchIndex:
         ev = self.evidence(card)
         relevant = ev.relevant
         present = ev.flags
-        mask = 0
-        small: set[int] = set()
-        term_mask = self._term_mask
-        term_dests = self._term_dests
+        arrays: list[IdArray] = []
+        term_vec = self._term_vec
+        pair_rows = self._pair_rows
         anchored = self._anchored
         anchored_excl = self._anchored_excl
         pairs = self._pairs
         candidates: set[int] = set()
         fired: set[int] = set()
         both: set[int] = set()
+        veto_rows = self._veto_rows
+        muted_rows = self._muted_rows
+        paired: list[_Rows] = []
+        vetoing: list[_Rows] = []
+        lapsing: list[_Rows] = []
         for tid in relevant:
-            m = term_mask.get(tid)
-            if m is not None:
-                mask |= m
-            else:
-                dests = term_dests.get(tid)
-                if dests:
-                    small.update(dests)
+            vec = term_vec.get(tid)
+            if vec is not None:
+                arrays.append(vec.view())
+            rows = pair_rows.get(tid)
+            if rows is not None:
+                paired.append(rows)
+            rows = veto_rows.get(tid)
+            if rows is not None:
+                vetoing.append(rows)
+            rows = muted_rows.get(tid)
+            if rows is not None:
+                lapsing.append(rows)
             exprs = anchored.get(tid)
             if exprs:
                 candidates |= exprs
@@ -607,15 +849,12 @@ class MatchIndex:
                         exprs = partners.get(other)
                         if exprs:
                             both |= exprs
-        subs_of = self._expr_subs
         if fired:
             vetoes = self._vetoes
             for tid in present:
                 vetoed = vetoes.get(tid)
                 if vetoed:
                     fired -= vetoed
-            for eid in fired:
-                small.update(subs_of[eid])
         groups_of = self._expr_groups
         excl_of = self._expr_excl
         matched: list[int] = list(fired)
@@ -624,35 +863,53 @@ class MatchIndex:
             if excl and any(t in present for t in excl):
                 continue
             matched.append(eid)
-            small.update(subs_of[eid])
         for eid in candidates:
             excl = excl_of[eid]
             if excl and any(t in present for t in excl):
                 continue
             if all(any(t in relevant for t in g) for g in groups_of[eid]):
                 matched.append(eid)
-                small.update(subs_of[eid])
+        n_terms = len(self._term_phrase)
+        if paired:
+            arrays.append(_select(paired, _term_mask(relevant, n_terms), now))
+        if vetoing:
+            arrays.append(_select(vetoing, ~_term_mask(present, n_terms), now))
+        if lapsing:
+            arrays.append(_select(lapsing, None, now))
+        expr_vec = self._expr_vec
+        for eid in matched:
+            vec = expr_vec.get(eid)
+            if vec is not None:
+                arrays.append(vec.view())
         extra: list[tuple[int, int, int]] = []
         if self._expr_muted:
             extra = self._lapsed_mutes(relevant, matched, now)
-            small.update(did for _, did, _ in extra)
-        if small:
-            bits = bytearray((len(self._dest_key) + 7) >> 3)
-            for did in small:
-                bits[did >> 3] |= _BITS[did & 7]
-            mask |= int.from_bytes(bits, "little")
-        return MatchResult(self, ev, matched, extra, mask)
+            if extra:
+                arrays.append(np.array([did for _, did, _ in extra], dtype=np.int32))
+        return MatchResult(self, ev, matched, now, self._distinct(arrays))
+
+    def _distinct(self, arrays: list[IdArray]) -> DestIds:
+        """The sorted distinct destination ids in ``arrays`` (C-level, no per-id Python)."""
+        if not arrays:
+            return _NO_DESTS
+        flat = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        size = len(self._dest_key)
+        if len(flat) * 4 < size:  # few: sorting beats scanning a bitmap of every dest
+            ordered = np.sort(flat)
+            first = np.empty(len(ordered), dtype=np.bool_)
+            first[:1] = True
+            np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+            return ordered[first].astype(np.intp)
+        seen = np.zeros(size, dtype=np.bool_)
+        seen[flat] = True
+        return np.flatnonzero(seen)
 
     def _lapsed_mutes(
         self, relevant: set[int], matched: list[int], now: float | None
     ) -> list[tuple[int, int, int]]:
         """Muted subscriptions of matched expressions whose mute is over at ``now``."""
         muted_of = self._expr_muted
-        exprs = set(matched)
-        for tid in relevant:
-            for eid in self._anchored_trivial.get(tid, ()):
-                if eid in muted_of:
-                    exprs.add(eid)
+        exprs = muted_of.keys() & matched  # rows cover the trivial, ``a b`` and ``a -b`` ones
         return [
             (eid, did, sid)
             for eid in exprs
@@ -702,7 +959,7 @@ class MatchIndex:
 
 
 class MatchResult(Sequence[DestinationMatch]):
-    """The destinations a card goes to: a bitmask at once, per-destination detail lazily.
+    """The destinations a card goes to: distinct ids at once, per-destination detail lazily.
 
     Walk it before the index is updated again (the Matcher only updates it between
     awaits, so a synchronous loop over the result is always consistent).
@@ -713,39 +970,42 @@ class MatchResult(Sequence[DestinationMatch]):
         index: MatchIndex,
         evidence: _Evidence,
         matched: list[int],
-        extra: list[tuple[int, int, int]],
-        mask: int,
+        now: float | None,
+        ids: DestIds,
     ) -> None:
         self._index = index
         self._evidence = evidence
         self._matched_nontrivial = matched
-        self._extra = extra  # (expr, dest, sub) of mutes that are over
-        self.mask = mask
-        self._count = mask.bit_count()
+        self._now = now
+        self._ids = ids
         self._items: list[DestinationMatch] | None = None
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._ids)
 
     @property
-    def destination_ids(self) -> Iterator[int]:
-        """Internal destination ids, from the bitmask."""
-        data = self.mask.to_bytes((self.mask.bit_length() + 7) >> 3, "little")
-        for i, byte in enumerate(data):
-            while byte:
-                low = byte & -byte
-                yield (i << 3) + low.bit_length() - 1
-                byte ^= low
+    def destination_ids(self) -> DestIds:
+        """Internal destination ids, distinct and ascending (read-only array)."""
+        return self._ids
 
     @property
     def expression_ids(self) -> set[int]:
         """Internal ids of every expression that fired."""
         index = self._index
         exprs = set(self._matched_nontrivial)
-        for tid in self._evidence.relevant:
+        relevant = self._evidence.relevant
+        present = self._evidence.flags
+        for tid in relevant:
             fired = index._anchored_trivial.get(tid)
             if fired:
                 exprs |= fired
+            partners = index._pair_plain.get(tid)
+            if partners:
+                for other in relevant.intersection(partners):
+                    exprs |= partners[other]
+            for eid in index._anchored_veto.get(tid, ()):
+                if index._expr_excl[eid][0] not in present:
+                    exprs.add(eid)
         return exprs
 
     def _materialise(self) -> list[DestinationMatch]:
@@ -769,6 +1029,7 @@ class MatchResult(Sequence[DestinationMatch]):
                 score,
             )
 
+        now = self._now
         for eid in self.expression_ids:
             per_expr[eid] = index._hits_for(eid, self._evidence)
             for did, sid in index._expr_subs[eid].items():
@@ -777,10 +1038,9 @@ class MatchResult(Sequence[DestinationMatch]):
                     grouped[did] = [make(eid, sid)]
                 else:
                     entry.append(make(eid, sid))
-        for eid, did, sid in self._extra:
-            if eid not in per_expr:
-                per_expr[eid] = index._hits_for(eid, self._evidence)
-            grouped.setdefault(did, []).append(make(eid, sid))
+            for did, (sid, until) in index._expr_muted.get(eid, {}).items():
+                if now is None or until <= now:  # a mute that is over
+                    grouped.setdefault(did, []).append(make(eid, sid))
         items = [
             DestinationMatch(index._destination(did), tuple(subs))
             for did, subs in grouped.items()
@@ -825,7 +1085,12 @@ class Matcher:
         subs = [sub async for sub in self.store.all_subscriptions()]
         index = MatchIndex(self.min_body_mentions)
         index.build(subs)
+        del subs
         self.index = index
+        # The index is millions of long-lived objects: move them out of the collector's
+        # sight so that a full collection (a pause inside some match) stays short.
+        gc.collect()
+        gc.freeze()
         self.position = position
         self.seen = seen
         log.info("match index loaded: %d subscriptions", len(index))
