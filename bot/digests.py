@@ -13,7 +13,6 @@ digest, a crash before the call loses nothing, and an empty period posts nothing
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -33,6 +32,7 @@ from .delivery import post_to_json
 from .errors import ConfigError
 from .matcher import SubscriptionMatch
 from .subscriptions import Destination, Subscription, SubscriptionStore
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -320,8 +320,5 @@ class DigestScheduler:
 
     async def stop(self) -> None:
         """Stop the background task."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

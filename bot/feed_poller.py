@@ -32,6 +32,7 @@ from .feeds import ParsedFeed, cache_max_age, discover_feed, looks_like_html, pa
 from .fetch import FEED_TYPES, HTML_TYPES, Fetcher, Page
 from .ingest import Ingest, platform_of
 from .settings import Settings
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -308,11 +309,8 @@ class FeedPoller:
 
     async def stop(self) -> None:
         """Stop polling (a poll in progress is abandoned; its lease lapses)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def wake(self) -> None:
         """Look at the schedule now (a feed was added)."""

@@ -20,7 +20,6 @@ content. Page clutter never reaches the card, so it never counts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from array import array
@@ -37,6 +36,7 @@ import numpy.typing as npt
 from . import keys
 from .card import Card
 from .subscriptions import MODES, Destination, Mode, Subscription, SubscriptionStore
+from .tasks import cancel_and_wait
 from .topics import Phrase, TopicExpression, normalised_text, parse_topic, phrase_key
 
 log = logging.getLogger(__name__)
@@ -1102,11 +1102,8 @@ class Matcher:
 
     async def stop(self) -> None:
         """Stop following changes."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def __aenter__(self) -> Matcher:
         await self.start()
