@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from .card import Card
 from .errors import CommandError, NewsbotError, PermissionDeniedError
 from .subscriptions import MODES, Destination, Mode, Subscription, SubscriptionStore
+from .tenants import TenantSettings
 from .topics import parse_topic
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class CommandContext:
     summarize: Callable[[str], Awaitable[Card]] | None = None
     #: the channels' news feeds (``feed add|remove|list``); None where not available
     feeds: FeedManager | None = None
+    #: per-tenant settings (``timezone``); None where not available
+    tenants: TenantSettings | None = None
 
 
 Command = Callable[[CommandContext, Request], Awaitable[Reply]]
@@ -304,7 +307,22 @@ for your DMs, `digest:hourly` or `digest:daily` for a digest
 • `mute TOPIC 2h` (30m, 1d, 1w …) and `unmute TOPIC`
 • `summarize URL` (or just the link) – the article's summary card
 • `feed add URL`, `feed remove URL`, `feed list` – news feeds posted in this channel \
-(add and remove need manage rights)"""
+(add and remove need manage rights)
+• `timezone Europe/Paris` – the time zone of daily digests here (needs manage rights)"""
+
+
+async def timezone_command(ctx: CommandContext, request: Request) -> Reply:
+    """``timezone [ZONE]``: the time zone of this workspace's daily digests."""
+    if ctx.tenants is None:
+        raise CommandError("Time zones can't be set here.")
+    if not request.args:
+        current = await ctx.tenants.timezone(request.tenant)
+        return Reply(f"Daily digests here follow the time zone {current}. "
+                     "`timezone Europe/Paris` changes it (needs manage rights).")
+    if not request.can_manage:
+        raise PermissionDeniedError("Only people who manage channels can change the time zone.")
+    name = await ctx.tenants.set_timezone(request.tenant, " ".join(request.args))
+    return Reply(f"Daily digests here now follow the time zone {name}.")
 
 
 async def help_command(ctx: CommandContext, request: Request) -> Reply:
@@ -337,6 +355,7 @@ COMMANDS: dict[str, Command] = {
     "list": list_subscriptions,
     "mute": mute,
     "unmute": unmute,
+    "timezone": timezone_command,
     "help": help_command,
     "summarize": summarize,
     "summary": summarize,

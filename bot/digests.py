@@ -33,6 +33,7 @@ from .errors import ConfigError
 from .matcher import SubscriptionMatch
 from .subscriptions import Destination, Subscription, SubscriptionStore
 from .tasks import cancel_and_wait
+from .tenants import TenantSettings
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ class DigestScheduler:
         digest_hour: int = 8,
         timezone: str = "UTC",
         timezone_for: Callable[[str], ZoneInfo] | None = None,
+        tenants: TenantSettings | None = None,
         clock: Callable[[], float] = time.time,
         maxlen: int = 100_000,
         marker_ttl_s: int = 8 * 24 * 3600,
@@ -181,19 +183,30 @@ class DigestScheduler:
         self.digest_hour = digest_hour
         self.tz = load_timezone(timezone)
         self.timezone_for = timezone_for or (lambda _tenant: self.tz)
+        self.tenants = tenants
         self.clock = clock
         self.maxlen = maxlen
         self.marker_ttl_ms = marker_ttl_s * 1000
         self._take = self.redis.register_script(_TAKE_LUA)
         self._task: asyncio.Task[None] | None = None
 
-    def period(self, mode: str, tenant: str, now: float) -> Period:
+    async def zone_of(self, tenant: str) -> ZoneInfo:
+        """The tenant's time zone: its own (``timezone`` command), else the default."""
+        if self.tenants is not None:
+            name = await self.tenants.timezone(tenant)
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("tenant %s has an unknown time zone %r", tenant, name)
+        return self.timezone_for(tenant)
+
+    def period(self, mode: str, tenant: str, now: float, tz: ZoneInfo | None = None) -> Period:
         """The latest period of ``mode`` that ended at or before ``now`` for a tenant."""
         if mode == "hourly":
             end = hourly_boundary(now)
             start = datetime.fromtimestamp(end - 3600, ZoneInfo("UTC"))
             return Period(mode, end, start.strftime("%Y-%m-%dT%H"))
-        tz = self.timezone_for(tenant)
+        tz = tz or self.timezone_for(tenant)
         end = daily_boundary(now, self.digest_hour, tz)
         label = (datetime.fromtimestamp(end, tz) - timedelta(days=1)).strftime("%Y-%m-%d")
         return Period(mode, end, label)
@@ -202,6 +215,7 @@ class DigestScheduler:
         """Send every destination's digest of the period just ended; the number sent."""
         when = self.clock() if now is None else now
         batches: dict[tuple[Destination, str], _Batch] = {}
+        zones: dict[str, ZoneInfo] = {}
         for tenant, sub_id in await self.queue.pending(mode):
             member = f"{tenant}{_SEP}{sub_id}"
             key = keys.digest_key(tenant, sub_id)
@@ -213,7 +227,9 @@ class DigestScheduler:
                 pipe.srem(keys.digest_pending_key(mode), member)
                 await pipe.execute()
                 continue
-            period = self.period(mode, tenant, when)
+            if tenant not in zones:
+                zones[tenant] = await self.zone_of(tenant)
+            period = self.period(mode, tenant, when, zones[tenant])
             lines = await self.queue.items(tenant, sub_id)
             taken = 0
             for line in lines:
@@ -288,8 +304,8 @@ class DigestScheduler:
     # --- background loop --------------------------------------------------------------
 
     def next_wake(self, now: float) -> float:
-        """The next boundary of either mode after ``now`` (in the default time zone)."""
-        return min(hourly_boundary(now) + 3600,
+        """The next quarter hour: tenants' zones put daily boundaries on :00, :30 or :45."""
+        return min(hourly_boundary(now) + 3600, (now // 900 + 1) * 900,
                    next_daily_boundary(now, self.digest_hour, self.tz))
 
     async def flush_all(self, now: float | None = None) -> int:

@@ -56,6 +56,11 @@ def tenant_seq_key(tenant: str) -> str:
     return f"{tenant_tag(tenant)}:seq"
 
 
+def tenant_settings_key(tenant: str) -> str:
+    """Hash of a tenant's own settings (its time zone for daily digests)."""
+    return f"{tenant_tag(tenant)}:settings"
+
+
 # --- pipeline (ingest -> workers -> per-platform delivery -> senders) -----------------
 
 INGEST_STREAM = f"{PREFIX}:ingest"

@@ -42,6 +42,7 @@ from .redis_server import open_redis
 from .settings import Settings
 from .streams import consumer_name
 from .subscriptions import SubscriptionStore
+from .tenants import TenantSettings
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,11 @@ class Newsbot:
             self.poller = FeedPoller(self.feed_store, self.fetcher, self.ingest, settings)
             self.feeds = FeedManager(self.feed_store, self.poller,
                                      max_per_channel=settings.max_feeds_per_channel)
+            self.tenants = TenantSettings(self.redis, settings.digest_timezone)
             self.digest_scheduler = DigestScheduler(
                 self.digests, self.store, digest_hour=settings.digest_hour,
-                timezone=settings.digest_timezone, maxlen=settings.stream_maxlen)
+                timezone=settings.digest_timezone, tenants=self.tenants,
+                maxlen=settings.stream_maxlen)
             for i in range(self.n_workers):
                 worker = Worker(
                     self.redis, self.metrics,
@@ -221,7 +224,7 @@ class Newsbot:
     async def handle(self, request: Request) -> Reply:
         """Run a chat command."""
         ctx = CommandContext(self.store, clock=time.time, summarize=self.summarize,
-                             feeds=self.feeds)
+                             feeds=self.feeds, tenants=self.tenants)
         return await handle_command(ctx, request)
 
     async def summarize(self, url: str) -> Card:

@@ -161,6 +161,12 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     async def unmute(interaction: discord.Interaction[Any], topic: str) -> None:
         await answer(interaction, f"unmute {topic}")
 
+    @news.command(name=_("timezone"), description=_("Time zone of this server's daily digests"))
+    @app_commands.rename(zone=_("zone"))
+    @app_commands.describe(zone=_("A zone name like Europe/Paris (empty: show the current one)"))
+    async def timezone(interaction: discord.Interaction[Any], zone: str = "") -> None:
+        await answer(interaction, f"timezone {zone.strip()}".strip())
+
     @news.command(name=_("summarize"), description=_("Summarise an article from its link"))
     @app_commands.rename(url=_("url"), public=_("public"))
     @app_commands.describe(
