@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
-import sys
 from typing import Any
 
-from .errors import CommandError, ParseError, TopicError
+from .errors import TopicError
+from .fetch import Fetcher, FetchPolicy, make_session
 from .matcher import Explanation, MatchIndex
 from .settings import Settings
+from .sources import Source, is_url, read_local, read_source
 
 
 def add_parser(subparsers: Any) -> None:
@@ -28,28 +28,12 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def read_source(source: str, settings: Settings) -> tuple[str | bytes, str | None]:
-    """The page content and its URL (if known) from a file, stdin or an http(s) URL."""
-    if source == "-":
-        return sys.stdin.buffer.read(), None
-    if source.startswith(("http://", "https://")):
-        return asyncio.run(_fetch(source, settings)), source
-    try:
-        with open(source, "rb") as handle:
-            return handle.read(), None
-    except OSError as exc:
-        raise CommandError(f"Can't read {source}: {exc.strerror or exc}") from None
-
-
-async def _fetch(url: str, settings: Settings) -> str:
-    try:
-        fetch: Any = importlib.import_module("bot.fetch")
-    except ImportError:
-        raise CommandError("Fetching URLs is not available yet: save the page to a file.") from None
-    policy = fetch.FetchPolicy.from_settings(settings)
-    async with fetch.make_session(policy) as session:
-        page = await fetch.Fetcher(session, policy).fetch(url)
-    return str(page.text)
+async def _read(source: str, settings: Settings) -> Source:
+    if not is_url(source):
+        return read_local(source)
+    policy = FetchPolicy.from_settings(settings)
+    async with make_session(policy) as session:
+        return await read_source(source, Fetcher(session, policy))
 
 
 def explain_all(
@@ -79,11 +63,8 @@ def _row(expression: str, result: Explanation | TopicError) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Print, per expression, whether the page matches, which terms, where, and the score."""
-    content, fetched_url = read_source(args.source, settings)
-    try:
-        results = explain_all(content, args.expressions, settings, args.url or fetched_url)
-    except NotImplementedError:
-        raise ParseError("Article parsing is not available yet.") from None
+    page = asyncio.run(_read(args.source, settings))
+    results = explain_all(page.content, args.expressions, settings, args.url or page.url)
     if args.json:
         for expression, result in zip(args.expressions, results, strict=True):
             print(json.dumps(_row(expression, result), ensure_ascii=False))
