@@ -198,24 +198,30 @@ def strip_site(title: str, site_tokens: set[str], others: list[str]) -> str:
         return title
     seps = _SEPARATORS.findall(title)
 
-    def site_like(seg: str) -> bool:
+    def is_site(seg: str) -> bool:
         norm = re.sub(r"[^\w]", "", seg.lower())
-        if not norm:
-            return True
-        if any(tok and (tok in norm or norm in tok) for tok in site_tokens if len(norm) >= 2):
-            return True
+        # "BBC News" is the site; "BBC faces criticism over ..." only mentions it.
+        return not norm or any(
+            norm in tok or (tok in norm and len(norm) <= len(tok) + 8)
+            for tok in site_tokens if len(norm) >= 2)
+
+    def short_label(seg: str) -> bool:
         if _CJK.search(seg):
             return False  # word counts mean nothing here; only a known site name counts
         in_others = any(seg.lower() in o.lower() for o in others)
         return len(seg.split()) <= 3 and not in_others and len(seg) < 30
 
     def droppable(seg: str, sep: str) -> bool:
+        if is_site(seg):
+            return True  # the site's own name goes, however long ("Loft – BizWest")
         if len(seg) >= len(max(segments, key=len)):
             return False
+        if all(is_site(other) for other in segments if other is not seg):
+            return False  # the only part left that is not the site's name is the headline
         # In CJK titles "_" and "|" only ever separate site and channel names.
-        return site_like(seg) or (bool(_CJK.search(seg)) and sep.strip() in ("_", "|", "｜"))
+        return short_label(seg) or (bool(_CJK.search(seg)) and sep.strip() in ("_", "|", "｜"))
 
-    # Drop site-like segments from the end, then from the start, keeping the longest part.
+    # Drop site names and short labels from the end, then from the start.
     while len(segments) > 1 and droppable(segments[-1], seps[-1]):
         segments.pop()
         seps.pop()
@@ -234,7 +240,8 @@ def _choose_headline(meta: PageMeta, site: str | None, url: str | None) -> str |
     raw = [c for c in (meta.ld_headline, meta.og_title, meta.title_tag) if c]
     cleaned = [strip_site(c, tokens, h1s) for c in raw]
     low = [c.lower() for c in cleaned]
-    for h in h1s:
+    # A one-word h1 ("Loft") is a logo unless the title says the same.
+    for h in meta.h1s:
         hl = h.lower()
         if hl in low or any(c.startswith(hl) and len(hl) > 20 for c in low):
             return h
