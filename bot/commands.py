@@ -75,6 +75,8 @@ class CommandContext:
     feeds: FeedManager | None = None
     #: per-tenant settings (``timezone``); None where not available
     tenants: TenantSettings | None = None
+    #: hands a summarised link on to the tenant's subscribers (url, tenant, channel)
+    share: Callable[[str, str, str | None], Awaitable[object]] | None = None
 
 
 Command = Callable[[CommandContext, Request], Awaitable[Reply]]
@@ -337,6 +339,12 @@ async def summarize(ctx: CommandContext, request: Request) -> Reply:
     if ctx.summarize is None:
         raise CommandError("Summaries are not available here.")
     card = await ctx.summarize(request.args[0])
+    if ctx.share is not None:
+        # A link pasted in chat is news for the workspace's subscribers too.
+        try:
+            await ctx.share(request.args[0], request.tenant, request.channel)
+        except NewsbotError as exc:
+            log.info("summarized link not shared: %s", type(exc).__name__)
     return Reply(card.headline or (card.link or request.args[0]), ephemeral=False, card=card)
 
 

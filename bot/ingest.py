@@ -9,6 +9,7 @@ The ingest entry is acknowledged only after all of that is written.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -40,6 +41,16 @@ __all__ = ["DigestQueue", "Ingest", "Worker", "platform_of"]
 MAX_URL_LENGTH = 4096
 
 
+def _destination(raw: str) -> Destination | None:
+    """The ``seen_in`` field back into a destination (None when absent or unreadable)."""
+    if not raw:
+        return None
+    try:
+        return Destination.from_dict(json.loads(raw))
+    except (ValueError, KeyError, TypeError, NewsbotError):
+        return None
+
+
 def platform_of(tenant: str) -> str:
     """The platform a tenant lives on: the part before the colon (``discord:123``)."""
     return tenant.partition(":")[0]
@@ -53,12 +64,18 @@ class Ingest:
         self.metrics = metrics
         self.maxlen = maxlen
 
-    async def submit(self, url: str, tenant: str | None = None, origin: str = "api") -> str:
-        """Queue ``url`` (for one tenant's subscriptions, or every tenant's); the job id."""
+    async def submit(self, url: str, tenant: str | None = None, origin: str = "api",
+                     seen_in: Destination | None = None) -> str:
+        """Queue ``url`` (for one tenant's subscriptions, or every tenant's); the job id.
+
+        ``seen_in`` is where the link was already shown (a chat summary): no post there.
+        """
         url = (url or "").strip()
         if len(url) > MAX_URL_LENGTH or clean_url(url) is None:
             raise InvalidURLError("That is not a web link (http:// or https://).", url[:200])
         fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}
+        if seen_in is not None:
+            fields["seen_in"] = json.dumps(seen_in.to_dict())
         # Refuse rather than let MAXLEN trim links nobody has read yet.
         if int(await self.redis.xlen(keys.INGEST_STREAM)) >= self.maxlen:
             self.metrics.links_failed.labels(reason="BacklogFullError").inc()
@@ -106,6 +123,7 @@ class Worker(StreamConsumer):
                 entry.fields.get("tenant") or None,
                 float(entry.fields.get("t_in") or time.time()),
                 destinations_from(entry.fields.get("channels", "")),
+                _destination(entry.fields.get("seen_in", "")),
             )
         except (RedisError, OSError):
             raise  # leave pending: another try after the lease
@@ -135,11 +153,12 @@ class Worker(StreamConsumer):
         tenant: str | None,
         t_in: float,
         channels: Sequence[Destination] = (),
+        seen_in: Destination | None = None,
     ) -> int:
         """Fetch, parse, dedupe, match and enqueue; returns the number of deliveries.
 
         ``channels`` (a feed's) get the card whatever it matches; subscriptions then
-        match only in those channels' tenants.
+        match only in those channels' tenants. ``seen_in`` already has the card.
         """
         started = time.monotonic()
         page = await self.fetcher.fetch(url)
@@ -158,6 +177,8 @@ class Worker(StreamConsumer):
         if channels:
             tenants = {c.tenant for c in channels}
             found = [m for m in found if m.destination.tenant in tenants]
+        if seen_in is not None:
+            found = [m for m in found if m.destination != seen_in]
         return await self._fan_out(
             identity.article_id, card, found, t_in + fetch_s, channels)
 

@@ -41,7 +41,7 @@ from .ratelimit import RateLimiter
 from .redis_server import open_redis
 from .settings import Settings
 from .streams import consumer_name
-from .subscriptions import SubscriptionStore
+from .subscriptions import Destination, SubscriptionStore
 from .tenants import TenantSettings
 
 log = logging.getLogger(__name__)
@@ -224,13 +224,17 @@ class Newsbot:
     async def handle(self, request: Request) -> Reply:
         """Run a chat command."""
         ctx = CommandContext(self.store, clock=time.time, summarize=self.summarize,
-                             feeds=self.feeds, tenants=self.tenants)
+                             feeds=self.feeds, tenants=self.tenants, share=self._share)
         return await handle_command(ctx, request)
 
     async def summarize(self, url: str) -> Card:
         """Fetch and parse one link into a card (raises FetchError or ParseError)."""
         page = await self.fetcher.fetch(url)
         return await asyncio.to_thread(parse_article, page.text, page.url)
+
+    async def _share(self, url: str, tenant: str, channel: str | None) -> str:
+        seen_in = Destination(tenant, "channel", channel) if channel else None
+        return await self.ingest.submit(url, tenant, "chat", seen_in=seen_in)
 
     async def submit(self, url: str, tenant: str | None = None, origin: str = "chat") -> str:
         """Queue a link for matching (one tenant's subscriptions, or all); the job id."""
