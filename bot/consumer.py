@@ -10,7 +10,6 @@ grace period and leaves the rest pending for another consumer; nothing is lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -21,6 +20,7 @@ from redis.exceptions import RedisError
 from . import streams
 from .metrics import Metrics
 from .streams import Entry
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,7 @@ class StreamConsumer(ABC):
         """Stop reading, let entries in progress finish within ``grace_s``, leave the rest."""
         self._stopping = True
         for task in (self._task, self._heartbeat):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
         pending = list(self._inflight.values())
         if pending:
             _done, late = await asyncio.wait(pending, timeout=grace_s)
