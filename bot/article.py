@@ -333,8 +333,14 @@ def _section(meta: PageMeta, tree: lxml_html.HtmlElement) -> str | None:
     value = meta.section
     if value and not value.startswith("http") and len(value) <= 50:
         return value
-    # No metadata: a kicker, category label or breadcrumb near the headline.
+    # No metadata: a kicker, category label or breadcrumb just above (or beside) the
+    # headline; a "section" further down the page is a footer's or a sidebar's.
+    h1 = tree.find(".//h1")
+    if h1 is None or h1.sourceline is None:
+        return None
     for el in tree.xpath(_SECTION_XPATH):
+        if el.sourceline is None or el.sourceline > h1.sourceline + 5:
+            continue
         if any(_is_boilerplate_container(a) for a in el.iterancestors()):
             continue
         links = [squash(a.text_content()) for a in el.iter("a")]

@@ -104,6 +104,8 @@ def _label_after(tokens: list[str]) -> tuple[str, list[str]]:
             break
         if words and tok.lower().endswith("ing"):
             break  # "a line linking ..." ends the noun phrase
+        if not words and re.fullmatch(r"[a-z]+ed", tok):
+            break  # "2 percent compared with ...": a verb, not what was counted
         words.append(tok)
         i += 1
     return " ".join(words), tokens[i:]

@@ -104,8 +104,8 @@ turkey: turkish turk turks turkiye
 uganda: ugandan ugandans
 ukraine: ukrainian ukrainians
 united arab emirates: emirati emiratis uae
-united kingdom: british briton britons uk britain
-united states: american americans us usa
+united kingdom: british briton britons uk britain u.k u.k.
+united states: american americans us usa u.s u.s. u.s.a u.s.a.
 uruguay: uruguayan uruguayans
 uzbekistan: uzbek uzbeks
 venezuela: venezuelan venezuelans

@@ -40,7 +40,9 @@ _STOP_THEMES = _COMMON | frozenset(
     "billion billions thousand thousands percent cent rose rise rises fell falls told "
     "make makes made take takes took come comes came went going added including "
     "according get gets got give gives gave used uses using like well even still "
-    "year's now later early late based near easy hard makes set sets puts".split()
+    "year's now later early late based near easy hard makes set sets puts despite although "
+    "though because since unless whether across among toward towards within without upon "
+    "credit credits photo photos image images continue continues".split()
 )
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s\b")
@@ -59,6 +61,7 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
     counts: Counter[str] = Counter()
     mid_sentence: set[str] = set()
     named_in_body: set[str] = set()
+    headline_only: set[str] = set()
     surface: dict[str, Counter[str]] = {}
     for text, weight in ((headline, 3), (lead, 1), (body, 1)):
         for sentence in split_sentences(text):
@@ -84,11 +87,15 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
                 # ("Westline Rail returned ..."), are names; "The" is not.
                 if m.start() > 0 or text is headline or len(words) > 1:
                     mid_sentence.add(key)
-                if m.start() > 0 and text is not headline:
-                    named_in_body.add(key)
-    # A word only ever seen capitalised at a sentence start is not a name.
+                if text is not headline:
+                    if m.start() > 0 or len(words) > 1:
+                        named_in_body.add(key)
+                else:
+                    headline_only.add(key)
+    # A word only ever seen capitalised at a sentence start is not a name, nor is one that
+    # only a Title Case headline capitalises ("Despite Everything, ...").
     for key in list(counts):
-        if key not in mid_sentence:
+        if key not in mid_sentence or (key in headline_only and key not in named_in_body):
             del counts[key]
     # "Vladimir Putin" and "Putin" are one person: keep the form the article uses most.
     for key in sorted(counts, key=lambda k: -len(k)):
@@ -111,20 +118,24 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
     # the body uses most ("tolls" -> "toll").
     body_words = Counter(w.lower() for w in _WORD.findall(body))
     for word in _WORD.findall(headline):
-        low = word.lower()
-        if low in _STOP_THEMES or low in _FUNCTION_WORDS or len(low) < 3:
-            continue
+        low = _POSSESSIVE.sub("", word.lower())
+        if (low in _STOP_THEMES or low in _FUNCTION_WORDS or len(low) < 3
+                or "'" in low or "’" in low):
+            continue  # glue words and contractions ("we’re") are not subjects
         forms = [f for f in (low, low.rstrip("s"), low + "s") if body_words[f]]
         if not forms:
             continue
         best = max(forms, key=lambda f: body_words[f])
+        if best.endswith(("ing", "ed")) and body_words[best] < 3:
+            continue  # a verb of the headline ("explains", "requiring"), not its subject
         theme = place_of(best)
         if not any(theme in t.split() or best in t.split() for t in topics):
             topics.append(theme)
     # Then what the body keeps coming back to ("salmon" in a story about a marine park).
     lower_only = Counter(w for w in _WORD.findall(body) if w.islower())
     for word, count in lower_only.most_common(40):
-        if count < 2 or len(word) < 5 or word in _STOP_THEMES or word in _FUNCTION_WORDS:
+        if (count < 2 or len(word) < 5 or word in _STOP_THEMES or word in _FUNCTION_WORDS
+                or "'" in word or "’" in word):
             continue
         if not any(word in t.split() or word.rstrip("s") in t.split() for t in topics):
             topics.append(word)
