@@ -77,18 +77,12 @@ _SECTION_XPATH = (
     "[not(self::section) and not(self::body) and not(self::article) and not(self::main)]"
 )
 # Class names (as whole words between separators) of page parts that are never the story.
-_PRUNE_CLASS = re.compile(
-    r"(?:^|[\s_-])(?:donate|donation|newsletter|promo|share|sharing|social|caption|legende|"
-    r"legend|credit|credits|advert|advertisement|ad|ads|sponsor|sponsored|subscribe|"
-    r"paywall|outbrain|taboola|partage|related|recirc)(?:$|[\s_-])",
-    re.I,
-)
-# EXSLT regex: lxml evaluates it in C, far cheaper than testing every element in Python.
-_PRUNE_XPATH = etree.XPath(
-    "//figcaption | //*[@class][not(self::html) and not(self::body)]"
-    "[re:test(@class, $pattern, 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
-)
+_PRUNE_WORDS = (
+    "donate donation newsletter promo share sharing social caption legende legend credit "
+    "credits advert advertisement ad ads sponsor sponsored subscribe paywall outbrain "
+    "taboola partage related recirc"
+).split()
+_PRUNE_CLASS = re.compile(r"(?:^|[\s_-])(?:" + "|".join(_PRUNE_WORDS) + r")(?:$|[\s_-])", re.I)
 _BLOCK_TAGS = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li ul ol br tr td th section article header footer nav aside "
     "figure figcaption blockquote pre time dd dt table main form address".split()
@@ -358,7 +352,14 @@ def _is_boilerplate_container(el: lxml_html.HtmlElement) -> bool:
 
 def _prune(tree: lxml_html.HtmlElement) -> None:
     """Remove captions, credits, share bars, promos and donation boxes in place."""
-    for el in _PRUNE_XPATH(tree, pattern=_PRUNE_CLASS.pattern):
+    # A plain walk with one regex per class attribute: measured faster than XPath
+    # (string functions or EXSLT regex) on real pages.
+    doomed = [
+        el for el in tree.iter()
+        if isinstance(el.tag, str) and el.tag not in ("html", "body")
+        and (el.tag == "figcaption" or _PRUNE_CLASS.search(el.get("class") or ""))
+    ]
+    for el in doomed:
         # A wrapper named "share-…" around the whole story is not a share bar.
         if el.tag in ("html", "body", "main", "article") or len(el.xpath(".//p")) > 2:
             continue

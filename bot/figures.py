@@ -63,6 +63,7 @@ _IRREGULAR = {
 _WORD = re.compile(r"[\w'’-]+|[^\w\s]")
 _MONTH_WORD = re.compile(rf"(?:{MONTH_PATTERN})\b", re.I)
 _SCALE_RE = re.compile(r"\b(million|billion|trillion|bn|mn|milliards?|millones)\b", re.I)
+_DIGIT = re.compile(r"\d")
 _SCALES = frozenset("million billion trillion thousand bn mn m k".split())
 _CHANGE_VERBS = frozenset(
     "rose rise rises risen fell fall falls fallen grew grow grows increased increase "
@@ -176,7 +177,11 @@ def key_figures(body: str, headline: str = "", limit: int = 5) -> tuple[KeyFigur
     # The lead carries what matters most; the bonus fades over the first paragraphs.
     sources += [(p, max(0.0, 1.5 - 0.5 * i)) for i, p in enumerate(paragraphs)]
     for text, bonus in sources:
+        if not _DIGIT.search(text):
+            continue  # every figure has a digit: most paragraphs need no sentence split
         for sentence in split_sentences(text):
+            if not _DIGIT.search(sentence):
+                continue
             taken: list[tuple[int, int]] = []
             for kind, pattern in _PATTERNS:
                 for m in pattern.finditer(sentence):

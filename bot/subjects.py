@@ -12,7 +12,6 @@ from collections import Counter
 
 from .lang import FUNCTION_WORDS as _FUNCTION_WORDS
 from .places import DEMONYMS, place_of
-from .textutil import split_sentences
 
 # Upper-case letters of the Latin, Greek and Cyrillic blocks ("Ř" yes, "ř" no).
 _UPPER = "".join(
@@ -56,42 +55,38 @@ def _key(phrase: str) -> str:
 def subjects(headline: str, body: str, keywords: list[str] | None = None,
              limit: int = 10) -> tuple[str, ...]:
     """Up to ``limit`` lower-case topic phrases, most salient first."""
-    paragraphs = [p for p in body.split("\n\n") if p.strip()]
-    lead = " ".join(paragraphs[:2])
+    # The lead (first two paragraphs) counts twice: it says what the story is about.
+    second = body.find("\n\n", body.find("\n\n") + 2)
+    lead_end = len(body) if second < 0 else second
     counts: Counter[str] = Counter()
     mid_sentence: set[str] = set()
     named_in_body: set[str] = set()
     headline_only: set[str] = set()
-    surface: dict[str, Counter[str]] = {}
-    for text, weight in ((headline, 3), (lead, 1), (body, 1)):
-        for sentence in split_sentences(text):
-            # "Russia's Hmeymim air base" names two things, not one.
-            sentence = _POSSESSIVE.sub(",", sentence)
-            for m in _NAME.finditer(sentence):
-                phrase = m.group(0)
-                words = phrase.split()
-                # Drop leading function words a sentence starts with ("The Kremlin").
-                while words and words[0].lower() in _COMMON:
-                    words = words[1:]
-                if not words:
-                    continue
-                if len(words) > 4:
-                    continue  # a Title Case heading or quoted title, not a name
-                phrase = " ".join(words)
-                key = _key(phrase)
-                if len(key) < 2 or key in _COMMON:
-                    continue
-                counts[key] += weight
-                surface.setdefault(key, Counter())[phrase] += 1
-                # Mid-sentence capitals, or a multi-word name opening a sentence
-                # ("Westline Rail returned ..."), are names; "The" is not.
-                if m.start() > 0 or text is headline or len(words) > 1:
-                    mid_sentence.add(key)
-                if text is not headline:
-                    if m.start() > 0 or len(words) > 1:
-                        named_in_body.add(key)
-                else:
-                    headline_only.add(key)
+    for text in (headline, body):
+        # "Russia's Hmeymim air base" names two things, not one (same length: offsets hold).
+        scanned = _POSSESSIVE.sub(", ", text)
+        for m in _NAME.finditer(scanned):
+            words = m.group(0).split()
+            # Drop leading function words a sentence starts with ("The Kremlin").
+            while words and words[0].lower() in _COMMON:
+                words = words[1:]
+            if not words or len(words) > 4:
+                continue  # nothing left, or a Title Case heading rather than a name
+            key = _key(" ".join(words))
+            if len(key) < 2 or key in _COMMON:
+                continue
+            opening = _opens_sentence(scanned, m.start())
+            if text is headline:
+                counts[key] += 3
+                mid_sentence.add(key)
+                headline_only.add(key)
+                continue
+            counts[key] += 2 if m.start() < lead_end else 1
+            # Mid-sentence capitals, or a multi-word name opening a sentence
+            # ("Westline Rail returned ..."), are names; "The" is not.
+            if not opening or len(words) > 1:
+                mid_sentence.add(key)
+                named_in_body.add(key)
     # A word only ever seen capitalised at a sentence start is not a name, nor is one that
     # only a Title Case headline capitalises ("Despite Everything, ...").
     for key in list(counts):
@@ -148,6 +143,14 @@ def subjects(headline: str, body: str, keywords: list[str] | None = None,
         if t not in seen:
             seen.append(t)
     return tuple(seen[:limit])
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether ``start`` begins a sentence (after . ! ? : a line break or a quote)."""
+    i = start - 1
+    while i >= 0 and text[i] in " \t\"“”'‘’«»(":
+        i -= 1
+    return i < 0 or text[i] in ".!?…\n:;"
 
 
 def _lower_words(text: str) -> set[str]:
