@@ -7,7 +7,7 @@
 * ``redis_factory`` (function): makes further independent clients (e.g. to stand in
   for a second bot process); all are closed after the test.
 
-Never fakeredis, never mocks of Redis.
+Never an in-memory imitation of Redis, never mocks of it.
 """
 
 from __future__ import annotations
