@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.adapter import DestinationGoneError, Post, RateLimitedError, TransientPostError
+from bot.httpserver import HttpServer
 
 WORDS = (
     "government minister talks border city council report economy market energy price "
@@ -74,7 +75,7 @@ class PageServer:
         self.pages: dict[str, str] = {}
         self.hits: dict[str, int] = {}
         self.port = 0
-        self._runner: web.AppRunner | None = None
+        self._server: HttpServer | None = None
 
     def url(self, path: str) -> str:
         """Absolute URL of ``path`` on this server."""
@@ -92,17 +93,14 @@ class PageServer:
         """Start on a free port."""
         app = web.Application()
         app.router.add_get("/{tail:.*}", self._page)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._server = HttpServer(app, "127.0.0.1", 0)
+        self.port = await self._server.start()
         return self
 
     async def stop(self) -> None:
         """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
 
 @dataclass
@@ -173,7 +171,7 @@ class FakePlatform:
             Window(*global_budget) if global_budget is not None else None
         )
         self.port = 0
-        self._runner: web.AppRunner | None = None
+        self._server: HttpServer | None = None
         self.changed = asyncio.Event()
 
     @property
@@ -233,17 +231,14 @@ class FakePlatform:
         """Start on a free port."""
         app = web.Application()
         app.router.add_post("/messages", self._post)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._server = HttpServer(app, "127.0.0.1", 0)
+        self.port = await self._server.start()
         return self
 
     async def stop(self) -> None:
         """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     async def wait_for(self, n: int, timeout: float, prefix: str = "") -> None:  # noqa: ASYNC109
         """Wait until at least ``n`` messages (with the nonce prefix) exist."""

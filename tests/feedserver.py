@@ -14,6 +14,7 @@ from email.utils import formatdate
 
 from aiohttp import web
 
+from bot.httpserver import HttpServer
 from tests.fakeplatform import article_html, story
 
 
@@ -105,7 +106,7 @@ class FeedServer:
         self.validators = validators
         self.cache_control: str | None = None
         self.port = 0
-        self._runner: web.AppRunner | None = None
+        self._server: HttpServer | None = None
 
     def url(self, path: str) -> str:
         """Absolute URL of ``path``."""
@@ -152,14 +153,11 @@ class FeedServer:
         """Start on a free port."""
         app = web.Application()
         app.router.add_get("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._server = HttpServer(app, "127.0.0.1", 0)
+        self.port = await self._server.start()
         return self
 
     async def stop(self) -> None:
         """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()

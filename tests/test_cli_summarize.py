@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.cli_summarize import summarize_all
 from bot.errors import NewsbotError
+from bot.httpserver import HttpServer
 from bot.settings import Settings
 
 DATA = Path(__file__).parent / "data"
@@ -91,13 +92,10 @@ async def page_server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/article", page)
     app.router.add_get("/doc.pdf", pdf)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    server = HttpServer(app, "127.0.0.1", 0)
+    await server.start()
+    yield server.url
+    await server.stop()
 
 
 async def test_urls_are_fetched_and_errors_kept_per_source(page_server: str) -> None:
