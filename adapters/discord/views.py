@@ -46,20 +46,15 @@ async def _press(interaction: discord.Interaction[Any], tenant: str, text: str) 
     await answer(interaction, text, ephemeral=True, tenant=tenant)
 
 
-class UnsubscribeButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=UNSUB_TEMPLATE
-):
-    """Removes the subscription (the core checks that the presser may)."""
+class _SubscriptionButton:
+    """What both buttons share: state from the custom_id, a core command when pressed."""
 
-    def __init__(self, tenant: str, sub_id: str, expression: str = "") -> None:
-        label = truncate(f"Unsubscribe {expression}".strip(), 80)
-        super().__init__(
-            discord.ui.Button(
-                label=label,
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"newsbot:unsub:{scope_of(tenant)}:{sub_id}",
-            )
-        )
+    #: the core command, with ``{id}`` for the subscription id
+    command: str
+    tenant: str
+    sub_id: str
+
+    def _init_state(self, tenant: str, sub_id: str) -> None:
         self.tenant = tenant
         self.sub_id = sub_id
 
@@ -69,19 +64,43 @@ class UnsubscribeButton(
         interaction: discord.Interaction[Any],
         item: discord.ui.Item[Any],
         match: re.Match[str],
-    ) -> UnsubscribeButton:
+    ) -> Any:
         """Rebuild the button from its custom_id when pressed (also after a restart)."""
-        return cls(tenant_of(match["scope"]), match["id"])
+        return cls(tenant_of(match["scope"]), match["id"])  # type: ignore[call-arg]
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """``unsubscribe #<id>``."""
-        await _press(interaction, self.tenant, f"unsubscribe #{self.sub_id}")
+        """Run the button's command for the presser (the core checks they may)."""
+        await _press(interaction, self.tenant, self.command.format(id=self.sub_id))
+
+
+class UnsubscribeButton(
+    _SubscriptionButton,
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=UNSUB_TEMPLATE,
+):
+    """Removes the subscription."""
+
+    command = "unsubscribe #{id}"
+
+    def __init__(self, tenant: str, sub_id: str, expression: str = "") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=truncate(f"Unsubscribe {expression}".strip(), 80),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"newsbot:unsub:{scope_of(tenant)}:{sub_id}",
+            )
+        )
+        self._init_state(tenant, sub_id)
 
 
 class MuteButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=MUTE_TEMPLATE
+    _SubscriptionButton,
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=MUTE_TEMPLATE,
 ):
     """Mutes the subscription for 24 hours."""
+
+    command = "mute #{id} " + MUTE_FOR
 
     def __init__(self, tenant: str, sub_id: str) -> None:
         super().__init__(
@@ -91,19 +110,4 @@ class MuteButton(
                 custom_id=f"newsbot:mute:{scope_of(tenant)}:{sub_id}",
             )
         )
-        self.tenant = tenant
-        self.sub_id = sub_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> MuteButton:
-        """Rebuild the button from its custom_id when pressed (also after a restart)."""
-        return cls(tenant_of(match["scope"]), match["id"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """``mute #<id> 24h``."""
-        await _press(interaction, self.tenant, f"mute #{self.sub_id} {MUTE_FOR}")
+        self._init_state(tenant, sub_id)
