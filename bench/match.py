@@ -304,11 +304,12 @@ async def redis_bytes_per_sub(subs: list[Subscription], checkpoints: list[int]) 
                         flat = [x for kv in fields.items() for x in kv]
                         pipe.evalsha(
                             sha,
-                            4,
+                            5,
                             keys.tenant_subs_key(sub.tenant),
                             keys.user_key(sub.tenant, sub.owner),
                             keys.dest_key(sub.tenant, sub.destination.key),
                             keys.tenant_seq_key(sub.tenant),
+                            keys.tenant_version_key(sub.tenant),
                             keys.sub_key_prefix(sub.tenant),
                             10_000,
                             0,

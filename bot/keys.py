@@ -56,6 +56,15 @@ def tenant_seq_key(tenant: str) -> str:
     return f"{tenant_tag(tenant)}:seq"
 
 
+def tenant_version_key(tenant: str) -> str:
+    """Counter bumped by every subscription write of the tenant, inside the same script.
+
+    The change stream is written just after; a process that dies in between is caught up
+    by readers comparing this counter with the last version they applied.
+    """
+    return f"{tenant_tag(tenant)}:ver"
+
+
 def tenant_settings_key(tenant: str) -> str:
     """Hash of a tenant's own settings (its time zone for daily digests)."""
     return f"{tenant_tag(tenant)}:settings"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -594,6 +595,11 @@ class MatchIndex:
         else:
             self._link(eid, did, sid)
 
+    def ids_of(self, tenant: str) -> list[str]:
+        """The ids of one tenant's indexed subscriptions (a scan: for rare repairs only)."""
+        prefix = f"{tenant}/"
+        return [key[len(prefix):] for key in self._sub_ids if key.startswith(prefix)]
+
     def remove(self, tenant: str, sub_id: str) -> bool:
         """Drop one subscription from the index; False if it was not there."""
         sid = self._sub_ids.pop(f"{tenant}/{sub_id}", None)
@@ -1070,18 +1076,23 @@ class Matcher:
         *,
         min_body_mentions: int = 2,
         block_ms: int = 500,
+        reconcile_s: float = 30.0,
     ) -> None:
         self.store = store
         self.min_body_mentions = min_body_mentions
         self.block_ms = block_ms
+        self.reconcile_s = reconcile_s
         self.index = MatchIndex(min_body_mentions)
         self.position = "0-0"
         self.seen = 0  # how many changes were ever added up to ``position``
+        # Each tenant's subscription version this index reflects (see ``reconcile``).
+        self.versions: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def load(self) -> None:
         """Build the index from every stored subscription (position taken first)."""
         position, seen = await self.store.changes_state()
+        versions = await self.store.versions()  # before reading: later writes are newer
         subs = [sub async for sub in self.store.all_subscriptions()]
         index = MatchIndex(self.min_body_mentions)
         index.build(subs)
@@ -1093,6 +1104,7 @@ class Matcher:
         gc.freeze()
         self.position = position
         self.seen = seen
+        self.versions = versions
         log.info("match index loaded: %d subscriptions", len(index))
 
     async def start(self) -> None:
@@ -1135,14 +1147,44 @@ class Matcher:
                 self.index.add(Subscription.from_fields(row))
             else:
                 self.index.remove(tenant, sub_id)
+        for change in changes:
+            if change.version > self.versions.get(change.tenant, 0):
+                self.versions[change.tenant] = change.version
         self.position = changes[-1].stream_id
         self.seen += len(changes)
         return len(changes)
 
+    async def reconcile(self) -> int:
+        """Re-read tenants whose writes outran the change stream; how many were repaired.
+
+        A writer that dies between its write and its publish leaves the stream silent;
+        the tenant's version (bumped inside the write) then differs from the last one
+        applied here, and that tenant is read again from Redis.
+        """
+        repaired = 0
+        for tenant, version in (await self.store.versions()).items():
+            if version == self.versions.get(tenant, 0):
+                continue
+            subs = await self.store.tenant_subscriptions(tenant)
+            present = {sub.id for sub in subs}
+            for sub_id in self.index.ids_of(tenant):
+                if sub_id not in present:
+                    self.index.remove(tenant, sub_id)
+            for sub in subs:
+                self.index.add(sub)
+            self.versions[tenant] = version
+            repaired += 1
+            log.info("subscriptions of %s re-read (version %d)", tenant, version)
+        return repaired
+
     async def _follow(self) -> None:
+        next_check = time.monotonic() + self.reconcile_s
         while True:
             try:
                 await self.sync(block_ms=self.block_ms)
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.reconcile_s
+                    await self.reconcile()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -118,7 +118,7 @@ class Subscription:
         )
 
 
-# KEYS: tenant subs set, owner set, destination set, id counter.
+# KEYS: tenant subs set, owner set, destination set, id counter, tenant version.
 # ARGV: hash key prefix, user cap, destination cap (0 = none), canonical expr, then fields.
 # The hash key is built from the prefix: it shares the tenant's hash tag, hence its slot.
 _ADD_LUA = """
@@ -141,10 +141,11 @@ redis.call('HSET', key, 'id', id, unpack(ARGV, 5))
 redis.call('SADD', KEYS[1], id)
 redis.call('SADD', KEYS[2], id)
 redis.call('SADD', KEYS[3], id)
-return {'ok', id}
+return {'ok', id, redis.call('INCR', KEYS[5])}
 """
 
-# KEYS: tenant subs set. ARGV: hash key prefix, user key prefix, dest key prefix, id.
+# KEYS: tenant subs set, tenant version. ARGV: hash key prefix, user key prefix, dest key
+# prefix, id. Returns the new version (0: nothing to remove).
 _REMOVE_LUA = """
 local key = ARGV[1] .. ARGV[4]
 local owner = redis.call('HGET', key, 'owner')
@@ -154,15 +155,16 @@ redis.call('SREM', ARGV[2] .. owner, ARGV[4])
 redis.call('SREM', ARGV[3] .. dest, ARGV[4])
 redis.call('SREM', KEYS[1], ARGV[4])
 redis.call('DEL', key)
-return 1
+return redis.call('INCR', KEYS[2])
 """
 
-# KEYS: the subscription hash. ARGV: field, value ('' deletes). Only if it still exists.
+# KEYS: the subscription hash, tenant version. ARGV: field, value ('' deletes). Only if
+# it still exists; returns the new version (0: gone).
 _SET_FIELD_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
 else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-return 1
+return redis.call('INCR', KEYS[2])
 """
 
 
@@ -178,6 +180,8 @@ class Change:
     stream_id: str
     tenant: str
     sub_id: str
+    #: the tenant's version after this write (0 when unknown)
+    version: int = 0
 
 
 class SubscriptionStore:
@@ -241,12 +245,13 @@ class SubscriptionStore:
         dest_cap = self.max_per_channel if destination.kind == "channel" else 0
         try:
             await self.redis.sadd(keys.TENANTS, tenant)
-            status, sub_id = await self._add(
+            status, sub_id, *version = await self._add(
                 keys=[
                     keys.tenant_subs_key(tenant),
                     keys.user_key(tenant, owner),
                     keys.dest_key(tenant, destination.key),
                     keys.tenant_seq_key(tenant),
+                    keys.tenant_version_key(tenant),
                 ],
                 args=[
                     keys.sub_key_prefix(tenant),
@@ -273,28 +278,30 @@ class SubscriptionStore:
                 self.max_per_channel,
             )
         sub = replace(sub, id=str(sub_id))
-        await self._publish(tenant, [sub.id])
+        await self._publish(tenant, [sub.id], int(version[0]))
         log.info("subscription %s/%s added for %s", tenant, sub.id, destination)
         return sub
 
     async def remove_ids(self, tenant: str, sub_ids: Iterable[str]) -> int:
         """Delete subscriptions by id; returns how many existed."""
         removed: list[str] = []
+        version = 0
         try:
             for sub_id in sub_ids:
-                done = await self._remove(
-                    keys=[keys.tenant_subs_key(tenant)],
+                done = int(await self._remove(
+                    keys=[keys.tenant_subs_key(tenant), keys.tenant_version_key(tenant)],
                     args=[
                         keys.sub_key_prefix(tenant),
                         keys.user_key(tenant, ""),
                         keys.dest_key(tenant, ""),
                         sub_id,
                     ],
-                )
+                ))
                 if done:
                     removed.append(sub_id)
+                    version = max(version, done)
         finally:
-            await self._publish(tenant, removed)
+            await self._publish(tenant, removed, version)
         return len(removed)
 
     async def remove(
@@ -352,16 +359,25 @@ class SubscriptionStore:
         return len(ids)
 
     async def _set_all(self, tenant: str, sub_ids: list[str], field: str, value: str) -> None:
+        version = 0
         try:
             for sub_id in sub_ids:
-                await self._set_field(keys=[keys.sub_key(tenant, sub_id)], args=[field, value])
+                done = await self._set_field(
+                    keys=[keys.sub_key(tenant, sub_id), keys.tenant_version_key(tenant)],
+                    args=[field, value],
+                )
+                version = max(version, int(done))
         except RedisError as exc:
             raise StoreError(f"Could not update the subscription: {exc}") from exc
         finally:
-            await self._publish(tenant, sub_ids)
+            await self._publish(tenant, sub_ids, version)
 
-    async def _publish(self, tenant: str, sub_ids: Iterable[str]) -> None:
-        """Append the changes to the global stream (after the tenant-local write)."""
+    async def _publish(self, tenant: str, sub_ids: Iterable[str], version: int = 0) -> None:
+        """Append the changes to the global stream (after the tenant-local write).
+
+        Not atomic with the write (the stream is global, the write tenant-local, as Redis
+        Cluster requires): a writer dying in between is caught by ``versions``.
+        """
         ids = list(sub_ids)
         if not ids:
             return
@@ -369,11 +385,25 @@ class SubscriptionStore:
         for sub_id in ids:
             pipe.xadd(
                 keys.SUB_CHANGES,
-                {"tenant": tenant, "id": sub_id},
+                {"tenant": tenant, "id": sub_id, "ver": version},
                 maxlen=self.changes_maxlen,
                 approximate=True,
             )
         await pipe.execute()
+
+    async def versions(self) -> dict[str, int]:
+        """Every tenant's subscription version (bumped by each write, in the write)."""
+        tenants = sorted(await self.tenants())
+        pipe = self.redis.pipeline(transaction=False)
+        for tenant in tenants:
+            pipe.get(keys.tenant_version_key(tenant))
+        values = await pipe.execute()
+        return {t: int(v or 0) for t, v in zip(tenants, values, strict=True)}
+
+    async def tenant_subscriptions(self, tenant: str) -> list[Subscription]:
+        """All of one tenant's subscriptions."""
+        ids = _strs(await self.redis.smembers(keys.tenant_subs_key(tenant)))
+        return await self._get_many(tenant, ids)
 
     # --- reads ------------------------------------------------------------------------
 
@@ -487,6 +517,7 @@ class SubscriptionStore:
         changes: list[Change] = []
         for _stream, entries in reply or ():
             for entry_id, fields in entries:
-                changes.append(Change(str(entry_id), fields["tenant"], fields["id"]))
+                changes.append(Change(str(entry_id), fields["tenant"], fields["id"],
+                                      int(fields.get("ver") or 0)))
         return changes
 
