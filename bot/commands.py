@@ -152,11 +152,13 @@ def describe(sub: Subscription, request: Request, now: float) -> str:
 
 async def subscribe(ctx: CommandContext, request: Request) -> Reply:
     """``subscribe TOPIC [dm] [digest:hourly|daily]``: here (a channel) or in your DMs."""
-    words: list[str] = []
+    words = list(request.args)
     to_dm = request.channel is None
     mode: Mode = "instant"
-    for arg in request.args:
-        low = arg.casefold()
+    # Options come after the topic; only trailing words are read as options, so a topic
+    # may itself contain "dm" or "here" ("subscribe dm deal" follows the "dm deal").
+    while len(words) > 1:
+        low = words[-1].casefold()
         if low == "dm":
             to_dm = True
         elif low in ("here", "channel"):
@@ -167,7 +169,8 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
                 raise CommandError("Choose digest:hourly, digest:daily or digest:instant.")
             mode = value
         else:
-            words.append(arg)
+            break
+        words.pop()
     expression = " ".join(words)
     parse_topic(expression)  # a bad topic is the first thing to tell
     if not to_dm and request.channel is None:

@@ -153,3 +153,18 @@ async def test_help_and_unknown_command(redis: aioredis.Redis) -> None:
     assert "OR" in (await run(ctx, "help")).text
     unknown = await run(ctx, "frobnicate")
     assert not unknown.ok and "help" in unknown.text
+
+
+async def test_option_words_inside_a_topic_stay_in_the_topic(redis: aioredis.Redis) -> None:
+    """Only trailing words are options: "dm" and "here" may be part of what to follow."""
+    from bot.commands import CommandContext, Request, handle
+    from bot.subscriptions import SubscriptionStore
+
+    ctx = CommandContext(SubscriptionStore(redis))
+    reply = await handle(ctx, Request("console:t", "u1", "c1", True, text="subscribe dm deal"))
+    assert reply.ok and reply.subscriptions[0].expression == "dm deal"
+    assert reply.subscriptions[0].destination.kind == "channel"
+    reply = await handle(ctx, Request("console:t", "u1", "c1", True,
+                                      text='subscribe "vladimir putin" dm digest:daily'))
+    sub = reply.subscriptions[0]
+    assert (sub.expression, sub.destination.kind, sub.mode) == ('"vladimir putin"', "dm", "daily")
