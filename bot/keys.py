@@ -72,7 +72,9 @@ def tenant_settings_key(tenant: str) -> str:
 
 # --- pipeline (ingest -> workers -> per-platform delivery -> senders) -----------------
 
-INGEST_STREAM = f"{PREFIX}:ingest"
+# Shares the feeds' hash tag: the feed poll commit marks items seen and queues them here
+# in one atomic script, which Redis Cluster allows only within one slot.
+INGEST_STREAM = f"{PREFIX}:{{fd}}:ingest"
 """Stream of links to fetch, parse, dedupe and match (one consumer group of workers)."""
 
 INGEST_GROUP = "workers"

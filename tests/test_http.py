@@ -74,4 +74,4 @@ async def test_health_and_metrics(server: tuple[str, dict[str, Any]]) -> None:
             assert resp.status == 200
             assert resp.content_type == "text/plain"
             text = await resp.text()
-    assert 'newsbot_queue_depth{stream="newsbot:ingest"} 0.0' in text
+    assert 'newsbot_queue_depth{stream="newsbot:{fd}:ingest"} 0.0' in text
