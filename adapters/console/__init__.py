@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from typing import TextIO
 
 from rich.console import Console
@@ -127,10 +128,11 @@ class ConsoleAdapter:
             self.console.print(Text.assemble(
                 ("newsbot console", "bold"), " – type ", ("/news help", "cyan"),
                 " for the commands, ", ("quit", "cyan"), " to leave."))
+        lines = self._read_lines()
         while True:
             if self.interactive:
                 self.console.print("news> ", end="", style="bold green")
-            line = await asyncio.to_thread(self.stdin.readline)
+            line = await lines.get()
             if not line:
                 return
             text = line.strip()
@@ -139,6 +141,31 @@ class ConsoleAdapter:
             if text.lower() in _QUIT:
                 return
             await self.execute(text)
+
+    def _read_lines(self) -> asyncio.Queue[str]:
+        """Lines of the input, read by a daemon thread ("" at the end of the input).
+
+        Not the default executor: a thread blocked on a terminal that is never answered
+        would keep ``asyncio.run`` from returning, and SIGTERM from ending the bot.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str] = asyncio.Queue()
+
+        def pump() -> None:
+            while True:
+                try:
+                    line = self.stdin.readline()
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+                except RuntimeError:
+                    return  # the loop is closed: the bot has stopped
+                if not line:
+                    return
+
+        threading.Thread(target=pump, name="console-input", daemon=True).start()
+        return queue
 
     async def execute(self, text: str) -> Reply:
         """Run one typed command and print its reply (a card is printed as a card)."""
