@@ -71,10 +71,8 @@ class StreamConsumer(ABC):
         pending = list(self._inflight.values())
         if pending:
             _done, late = await asyncio.wait(pending, timeout=grace_s)
-            for task in late:
-                task.cancel()
             if late:
-                await asyncio.wait(late)
+                await asyncio.gather(*(cancel_and_wait(task) for task in late))
                 log.info("%s: left %d entries pending for another consumer",
                          self.consumer, len(late))
 

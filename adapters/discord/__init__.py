@@ -34,6 +34,7 @@ from bot.adapter import (
 from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.subscriptions import Destination
+from bot.tasks import cancel_and_wait
 
 from .client import NewsClient, ShardedNewsClient, WatchFilter
 from .render import NO_MENTIONS, nonce_for, render_post
@@ -162,9 +163,8 @@ class DiscordAdapter:
         if client is not None:
             await client.close()
         if runner is not None:
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await runner
+            with contextlib.suppress(Exception):
+                await cancel_and_wait(runner)
 
     async def _messageable(self, destination: Destination) -> discord.abc.Messageable:
         client = self.client
