@@ -19,6 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.redis_server import EmbeddedValkey
+from tests.fakeplatform import FakePlatform, PageServer
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +63,19 @@ async def redis_factory(
     yield make
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def pages() -> AsyncIterator[PageServer]:
+    """Article pages served on 127.0.0.1 (``pages.pages[path] = html``)."""
+    server = await PageServer().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[FakePlatform]:
+    """A fake chat platform over HTTP on 127.0.0.1 that records posts."""
+    fake = await FakePlatform().start()
+    yield fake
+    await fake.stop()

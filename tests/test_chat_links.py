@@ -3,9 +3,6 @@ already has its card)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 import redis.asyncio as aioredis
 
 from bot.commands import Request
@@ -18,18 +15,6 @@ G = "discord:g1"
 OTHER = "discord:g2"
 
 
-@pytest.fixture
-async def pages() -> AsyncIterator[PageServer]:
-    server = await PageServer().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[FakePlatform]:
-    fake = await FakePlatform().start()
-    yield fake
-    await fake.stop()
 
 
 async def test_a_summarised_link_is_posted_to_matching_subscribers_once(

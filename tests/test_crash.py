@@ -6,10 +6,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
@@ -46,12 +44,6 @@ async def _start_worker(redis_url: str, platform: FakePlatform) -> asyncio.subpr
     assert line.strip() == b"ready", line
     return proc
 
-
-@pytest.fixture
-async def pages() -> AsyncIterator[PageServer]:
-    server = await PageServer().start()
-    yield server
-    await server.stop()
 
 
 async def test_sigkill_while_posting_then_takeover_posts_each_once(

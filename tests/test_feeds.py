@@ -77,12 +77,6 @@ async def server() -> AsyncIterator[FeedServer]:
     await srv.stop()
 
 
-@pytest.fixture
-async def platform() -> AsyncIterator[FakePlatform]:
-    fake = await FakePlatform().start()
-    yield fake
-    await fake.stop()
-
 
 @pytest.fixture
 async def rig(redis: aioredis.Redis, server: FeedServer,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,13 +17,6 @@ from bot.metrics import Metrics
 from bot.service import Newsbot
 from tests.fakeplatform import PageServer
 from tests.pipeline_helpers import TOKEN, pipeline_settings
-
-
-@pytest.fixture
-async def pages() -> AsyncIterator[PageServer]:
-    server = await PageServer().start()
-    yield server
-    await server.stop()
 
 
 async def _dead_letters(redis: aioredis.Redis, n: int) -> list[dict[str, str]]:

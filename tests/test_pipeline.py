@@ -38,18 +38,6 @@ class Rig:
         return self.pages.url(path)
 
 
-@pytest.fixture
-async def pages() -> AsyncIterator[PageServer]:
-    server = await PageServer().start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[FakePlatform]:
-    fake = await FakePlatform().start()
-    yield fake
-    await fake.stop()
 
 
 async def _subscribe(store: SubscriptionStore) -> None:
