@@ -35,10 +35,11 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis  # noqa: E402
 
 from bot import keys  # noqa: E402
-from bot.ingest import Ingest  # noqa: E402
+from bot.chat import Destination  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
+from bot.pipeline.ingest import Ingest  # noqa: E402
 from bot.redis_server import EmbeddedValkey  # noqa: E402
-from bot.subscriptions import Destination, SubscriptionStore  # noqa: E402
+from bot.subscriptions import SubscriptionStore  # noqa: E402
 from tests.fakeplatform import FakePlatform, PageServer, article_html, story  # noqa: E402
 
 GLOBAL = (40, 1.0)

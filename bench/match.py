@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import keys
 from bot.card import Card
-from bot.matcher import STRONG, MatchIndex, card_fields
+from bot.chat import Destination, Subscription
 from bot.redis_server import EmbeddedValkey
-from bot.subscriptions import Destination, Subscription
-from bot.topics import TopicExpression, parse_topic, phrase_key
+from bot.subscriptions.matcher import STRONG, MatchIndex, card_fields
+from bot.subscriptions.topics import TopicExpression, parse_topic, phrase_key
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE.parent.parent / "shared" / "devset" / "cases"
@@ -289,7 +289,7 @@ async def redis_bytes_per_sub(subs: list[Subscription], checkpoints: list[int]) 
         await asyncio.to_thread(server.start)
         client: Any = aioredis.Redis.from_url(server.url, decode_responses=True)
         try:
-            from bot.subscriptions import _ADD_LUA
+            from bot.subscriptions.store import _ADD_LUA, stored_fields
 
             sha = await client.script_load(_ADD_LUA)
             await client.config_set("appendonly", "no")  # the bench measures memory, not disk
@@ -299,7 +299,7 @@ async def redis_bytes_per_sub(subs: list[Subscription], checkpoints: list[int]) 
                 while done < target:
                     pipe = client.pipeline(transaction=False)
                     for sub in subs[done : min(target, done + 5000)]:
-                        fields = sub.to_fields()
+                        fields = stored_fields(sub)
                         del fields["id"]
                         flat = [x for kv in fields.items() for x in kv]
                         pipe.evalsha(

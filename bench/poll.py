@@ -34,15 +34,15 @@ import redis.asyncio as aioredis  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from bot import keys  # noqa: E402
-from bot.feed_commands import FeedManager  # noqa: E402
-from bot.feed_poller import FeedPoller  # noqa: E402
-from bot.feed_store import FeedStore  # noqa: E402
+from bot.chat import Destination  # noqa: E402
+from bot.feeds.commands import FeedManager  # noqa: E402
+from bot.feeds.poller import FeedPoller  # noqa: E402
+from bot.feeds.store import FeedStore  # noqa: E402
 from bot.fetch import Fetcher, FetchPolicy, make_session  # noqa: E402
-from bot.ingest import Ingest  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
+from bot.pipeline.ingest import Ingest  # noqa: E402
 from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.subscriptions import Destination  # noqa: E402
 
 ITEMS = 20
 CHANGE_EVERY = 10  # a tenth of the feeds change per cycle

@@ -25,7 +25,7 @@ from aiohttp.resolver import DefaultResolver
 from charset_normalizer import from_bytes
 from yarl import URL
 
-from .errors import (
+from bot.errors import (
     BlockedAddressError,
     ConnectError,
     ContentDecodeError,
@@ -39,7 +39,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 

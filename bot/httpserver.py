@@ -16,9 +16,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
 
-from .errors import BacklogFullError, ConfigError, NewsbotError
-from .ingest import Ingest
-from .metrics import Metrics
+from bot.errors import BacklogFullError, ConfigError, NewsbotError
+from bot.metrics import Metrics
+from bot.pipeline import Ingest
 
 log = logging.getLogger(__name__)
 

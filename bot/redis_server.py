@@ -14,8 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from .errors import StoreError
-from .settings import Settings
+from bot.errors import StoreError
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

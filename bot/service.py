@@ -19,30 +19,29 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from redis.exceptions import RedisError
 
-from . import keys
-from .adapter import Adapter, HttpMountable
-from .article import parse_article
-from .card import Card
-from .commands import CommandContext, Reply, Request
-from .commands import handle as handle_command
-from .consumer import StreamConsumer
-from .dedupe import Deduper
-from .delivery import Sender
-from .digests import DigestQueue, DigestScheduler
-from .feed_commands import FeedManager
-from .feed_poller import FeedPoller
-from .feed_store import FeedStore
-from .fetch import Fetcher, FetchPolicy, make_session
-from .httpserver import HttpServer, build_app
-from .ingest import Ingest, Worker
-from .matcher import Matcher
-from .metrics import Metrics
-from .ratelimit import RateLimiter
-from .redis_server import open_redis
-from .settings import Settings
-from .streams import consumer_name
-from .subscriptions import Destination, SubscriptionStore
-from .tenants import TenantSettings
+from bot import keys
+from bot.article import parse_article
+from bot.card import Card
+from bot.chat import Adapter, CommandContext, Destination, HttpMountable, Reply, Request
+from bot.chat import handle as handle_command
+from bot.feeds import FeedManager, FeedPoller, FeedStore
+from bot.fetch import Fetcher, FetchPolicy, make_session
+from bot.httpserver import HttpServer, build_app
+from bot.metrics import Metrics
+from bot.pipeline import (
+    Deduper,
+    DigestQueue,
+    DigestScheduler,
+    Ingest,
+    RateLimiter,
+    Sender,
+    StreamConsumer,
+    Worker,
+    consumer_name,
+)
+from bot.redis_server import open_redis
+from bot.settings import Settings
+from bot.subscriptions import Matcher, SubscriptionStore, TenantSettings
 
 log = logging.getLogger(__name__)
 

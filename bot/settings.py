@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .errors import ConfigError
+from bot.errors import ConfigError
 
 USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; summary-card bot)"
 

@@ -16,12 +16,12 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 
+from adapters.console.card import render_card  # noqa: E402
 from adapters.discord.render import render_post  # noqa: E402
 from adapters.slack.blocks import post_message  # noqa: E402
 from bot import parse_article  # noqa: E402
-from bot.adapter import Post, SubscriptionRef  # noqa: E402
-from bot.subscriptions import Destination  # noqa: E402
-from bot.termcard import render_card  # noqa: E402
+from bot.chat import Destination  # noqa: E402
+from bot.chat.contract import Post, SubscriptionRef  # noqa: E402
 
 URL = "https://www.france24.com/en/20171211-putin-orders-partial-withdrawal-russian-troops-syria"
 

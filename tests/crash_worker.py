@@ -10,7 +10,7 @@ import asyncio
 import logging
 import sys
 
-from bot.cli_worker import serve
+from bot.cli.worker import serve
 from bot.service import Newsbot
 from bot.settings import load_settings
 from tests.fakeplatform import HttpAdapter

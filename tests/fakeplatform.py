@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.adapter import DestinationGoneError, Post, RateLimitedError, TransientPostError
+from bot.chat.contract import DestinationGoneError, Post, RateLimitedError, TransientPostError
 from bot.httpserver import HttpServer
 
 WORDS = (

@@ -12,7 +12,7 @@ import socket
 import sys
 from typing import Any
 
-from bot.cli import main
+from bot.cli.main import main
 
 GUARD_MARK = "test network guard: refused"
 ALLOWED_HOSTS = frozenset({"127.0.0.1"})

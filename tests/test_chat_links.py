@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from bot.commands import Request
+from bot.chat.commands import Request
+from bot.chat.contract import Destination
 from bot.service import Newsbot
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import drained, pipeline_settings
 

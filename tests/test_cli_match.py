@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli_match
+from bot.cli import match
 from bot.settings import Settings
 
 SEED = Path(__file__).parent / "data" / "seed_france24_putin_syria.txt"
@@ -16,7 +16,7 @@ SEED = Path(__file__).parent / "data" / "seed_france24_putin_syria.txt"
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    cli_match.add_parser(parser.add_subparsers(dest="command", required=True))
+    match.add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["match", *argv])
     return int(args.func(args, Settings(redis_url=None)))
 

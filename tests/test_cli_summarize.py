@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.cli_summarize import summarize_all
+from bot.cli.summarize import summarize_all
 from bot.errors import NewsbotError
 from bot.httpserver import HttpServer
 from bot.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from bot.commands import (
+from bot.chat.commands import (
     CommandContext,
     Reply,
     Request,
@@ -157,7 +157,7 @@ async def test_help_and_unknown_command(redis: aioredis.Redis) -> None:
 
 async def test_option_words_inside_a_topic_stay_in_the_topic(redis: aioredis.Redis) -> None:
     """Only trailing words are options: "dm" and "here" may be part of what to follow."""
-    from bot.commands import CommandContext, Request, handle
+    from bot.chat.commands import CommandContext, Request, handle
     from bot.subscriptions import SubscriptionStore
 
     ctx = CommandContext(SubscriptionStore(redis))

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from rich.console import Console
 
 from adapters.console import ConsoleAdapter
-from bot.feed_poller import FeedPoller
+from bot.feeds.poller import FeedPoller
 from bot.service import Newsbot
 from tests.feedserver import Feed, FeedServer
 from tests.pipeline_helpers import drained, pipeline_settings

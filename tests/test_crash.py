@@ -11,9 +11,10 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.ingest import Ingest
+from bot.chat.contract import Destination
 from bot.metrics import Metrics
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.pipeline.ingest import Ingest
+from bot.subscriptions import SubscriptionStore
 from tests.fakeplatform import FakePlatform, PageServer, article_html, story
 from tests.pipeline_helpers import drained
 

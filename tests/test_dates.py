@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.dates import dateline, find_dates, parse_timestamp, url_date
+from bot.article.dates import dateline, find_dates, parse_timestamp, url_date
 
 
 @pytest.mark.parametrize(

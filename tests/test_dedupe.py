@@ -7,7 +7,7 @@ import asyncio
 import redis.asyncio as aioredis
 
 from bot.card import Card
-from bot.dedupe import Deduper, bands, hamming, simhash
+from bot.pipeline.dedupe import Deduper, bands, hamming, simhash
 from tests.fakeplatform import story
 
 

@@ -12,16 +12,17 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.digests import (
+from bot.chat.contract import Destination
+from bot.errors import ConfigError
+from bot.pipeline.digests import (
     DigestQueue,
     DigestScheduler,
     daily_boundary,
     hourly_boundary,
     next_daily_boundary,
 )
-from bot.errors import ConfigError
 from bot.service import Newsbot
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import drained, pipeline_settings
 

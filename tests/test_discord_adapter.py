@@ -13,18 +13,19 @@ import redis.asyncio as aioredis
 
 from adapters.discord import DiscordAdapter
 from bot import parse_article
-from bot.adapter import (
+from bot.card import Card
+from bot.chat.commands import CommandContext, Reply, Request, handle
+from bot.chat.contract import (
+    Destination,
     DestinationGoneError,
     Post,
     RateLimitedError,
     SubscriptionRef,
     TransientPostError,
 )
-from bot.card import Card
-from bot.commands import CommandContext, Reply, Request, handle
 from bot.errors import ConfigError, FetchError
 from bot.settings import Settings
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 from tests.fake_discord import (
     ADMIN_ID,
     APP_ID,
@@ -420,7 +421,7 @@ async def test_gone_destinations_and_transient_errors(
 
 
 async def test_dm_post_and_digest(fake: FakeDiscord, adapter: DiscordAdapter) -> None:
-    from bot.adapter import DigestItem
+    from bot.chat.contract import DigestItem
 
     items = (
         *(DigestItem(f"Headline {n}", f"https://example.com/{n}", "example.com", ("syria",))

@@ -26,12 +26,11 @@ from adapters.discord.render import (
     truncate,
 )
 from adapters.discord.views import scope_of, tenant_of
-from bot.adapter import DigestItem, Post, SubscriptionRef
 from bot.card import Card, KeyFigure
-from bot.commands import Reply
+from bot.chat.commands import Reply
+from bot.chat.contract import Destination, DigestItem, Post, SubscriptionRef
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.subscriptions import Destination
 
 DEST = Destination("discord:222", "channel", "333")
 

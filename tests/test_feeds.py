@@ -11,16 +11,17 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.commands import Reply, Request
+from bot.chat.commands import Reply, Request
+from bot.chat.contract import Destination
 from bot.errors import ConfigError, FeedError
-from bot.feed_poller import FeedPoller, PollStats
-from bot.feed_store import FeedStore, feed_id_for
-from bot.feeds import cache_max_age, discover_feed, parse_feed
+from bot.feeds.parse import cache_max_age, discover_feed, parse_feed
+from bot.feeds.poller import FeedPoller, PollStats
+from bot.feeds.store import FeedStore, feed_id_for
 from bot.fetch import Fetcher, FetchPolicy, make_session
-from bot.ingest import Ingest
 from bot.metrics import Metrics
+from bot.pipeline.ingest import Ingest
 from bot.service import Newsbot
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 from tests.fakeplatform import FakePlatform, HttpAdapter
 from tests.feedserver import Feed, FeedServer
 from tests.pipeline_helpers import drained, pipeline_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import parse_article
-from bot.article import strip_site
+from bot.article.parse import strip_site
 
 SITE = {"bizwest", "bbc", "bbcnews", "theverge", "france24"}
 

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from bot import keys
 from bot.httpserver import HttpServer, build_app
-from bot.ingest import Ingest
 from bot.metrics import Metrics
+from bot.pipeline.ingest import Ingest
 
 TOKEN = "s3cret"
 

@@ -12,8 +12,8 @@ import redis.asyncio as aioredis
 
 from bot import keys
 from bot.errors import BacklogFullError
-from bot.ingest import Ingest
 from bot.metrics import Metrics
+from bot.pipeline.ingest import Ingest
 from bot.service import Newsbot
 from tests.fakeplatform import PageServer
 from tests.pipeline_helpers import TOKEN, pipeline_settings

@@ -8,7 +8,7 @@ import logging
 
 from pydantic import SecretStr
 
-from bot.logs import JsonFormatter, SecretFilter, secrets_of
+from bot.cli.logs import JsonFormatter, SecretFilter, secrets_of
 from bot.settings import Settings
 
 

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from bot.matcher import Matcher
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.chat.contract import Destination
+from bot.subscriptions import SubscriptionStore
+from bot.subscriptions.matcher import Matcher
 from tests.test_matcher import T1, seed_card_by_hand, wait_for
 
 

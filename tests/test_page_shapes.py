@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.article import parse_article
+from bot.article.parse import parse_article
 from bot.card import Card
 from bot.errors import ParseError
 

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.article import parse_article
+from bot.article.parse import parse_article
 from bot.card import Card
 from bot.errors import ParseError
 

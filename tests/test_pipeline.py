@@ -11,11 +11,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.commands import Request
-from bot.delivery import post_from_json, post_to_json
-from bot.ingest import DigestQueue
+from bot.chat.commands import Request
+from bot.chat.contract import Destination
+from bot.pipeline import DigestQueue
+from bot.pipeline.outbox import post_from_json, post_to_json
 from bot.service import Newsbot
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import TOKEN, drained, pipeline_settings
 
@@ -58,8 +59,8 @@ async def rig(redis: aioredis.Redis, pages: PageServer,
 
 
 async def test_post_codec_round_trip() -> None:
-    from bot.adapter import DigestItem, Post, SubscriptionRef
     from bot.card import Card
+    from bot.chat.contract import DigestItem, Post, SubscriptionRef
 
     post = Post(C1, "a:b", Card("H", "body", url="http://x"), ("syria",),
                 (SubscriptionRef("1", "syria", "u1"),), (DigestItem("h", None, "s", ("t",)),),

@@ -8,9 +8,15 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from bot.ratelimit import Budget, Permit, PlatformBudgets, RateLimiter, budgets_from_settings
+from bot.chat.contract import Destination
+from bot.pipeline.ratelimit import (
+    Budget,
+    Permit,
+    PlatformBudgets,
+    RateLimiter,
+    budgets_from_settings,
+)
 from bot.settings import load_settings
-from bot.subscriptions import Destination
 
 C1 = Destination("discord:g", "channel", "c1")
 C2 = Destination("discord:g", "channel", "c2")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.article import parse_article
+from bot.article.parse import parse_article
 from bot.card import Card
 
 SEED = Path(__file__).parent / "data" / "seed_france24_putin_syria.txt"

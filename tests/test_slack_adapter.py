@@ -25,8 +25,11 @@ from aiohttp.test_utils import TestServer
 
 from adapters.slack import SlackAdapter, build
 from bot import parse_article
-from bot.adapter import (
+from bot.card import Card
+from bot.chat.commands import CommandContext, Reply, Request, handle, parse_command
+from bot.chat.contract import (
     Adapter,
+    Destination,
     DestinationGoneError,
     DigestItem,
     Post,
@@ -35,11 +38,9 @@ from bot.adapter import (
     SubscriptionRef,
     TransientPostError,
 )
-from bot.card import Card
-from bot.commands import CommandContext, Reply, Request, handle, parse_command
 from bot.errors import ConfigError, ParseError
 from bot.settings import Settings
-from bot.subscriptions import Destination, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 from tests.slack_fake import (
     APP_TOKEN,
     BOT_TOKEN,

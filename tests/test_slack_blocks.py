@@ -10,10 +10,9 @@ from typing import Any
 from adapters.slack import blocks
 from adapters.slack.app import command_text
 from bot import parse_article
-from bot.adapter import DigestItem, Post, SubscriptionRef
 from bot.card import Card, KeyFigure
-from bot.commands import Reply
-from bot.subscriptions import Destination, Subscription
+from bot.chat.commands import Reply
+from bot.chat.contract import Destination, DigestItem, Post, Subscription, SubscriptionRef
 
 SEED = Path(__file__).parent / "data" / "seed_france24_putin_syria.txt"
 SEED_URL = (

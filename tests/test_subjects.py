@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.figures import key_figures
-from bot.subjects import subjects
+from bot.article.figures import key_figures
+from bot.article.subjects import subjects
 
 BODY = """Just a week into the new year, the first estimate of how much pollution the U.S.
 emitted last year is in, according to the Rhodium Group. We’re not done yet, analysts said.

@@ -10,10 +10,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
+from bot.chat.contract import Destination, Subscription
 from bot.errors import CommandError, LimitError, StoreError, TopicError
 from bot.redis_server import open_redis, redact_url
 from bot.settings import Settings
-from bot.subscriptions import Destination, Subscription, SubscriptionStore
+from bot.subscriptions import SubscriptionStore
 
 T1 = "discord:1234"
 T2 = "slack:T0123"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from bot.tasks import cancel_and_wait
+from bot.background import cancel_and_wait
 
 
 async def test_a_task_that_swallows_a_cancellation_is_still_stopped() -> None:

@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.commands import CommandContext, Request, handle
-from bot.delivery import post_from_json
-from bot.digests import DigestQueue, DigestScheduler, next_daily_boundary
-from bot.subscriptions import Destination, SubscriptionStore
-from bot.tenants import TenantSettings
+from bot.chat.commands import CommandContext, Request, handle
+from bot.chat.contract import Destination
+from bot.pipeline.digests import DigestQueue, DigestScheduler, next_daily_boundary
+from bot.pipeline.outbox import post_from_json
+from bot.subscriptions import SubscriptionStore
+from bot.subscriptions.tenants import TenantSettings
 
 PARIS = "discord:paris"
 DELHI = "slack:delhi"

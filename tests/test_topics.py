@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import TopicError
-from bot.topics import MAX_EXPRESSION_CHARS, normalise, normalised_text, parse_topic
+from bot.subscriptions.topics import MAX_EXPRESSION_CHARS, normalise, normalised_text, parse_topic
 
 
 @pytest.mark.parametrize(

@@ -22,13 +22,12 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from bot.adapter import CommandHandler, Post
+from adapters.console.card import render_card
 from bot.article import parse_article
-from bot.commands import Reply, Request, split_args
+from bot.chat import CommandHandler, Post, Reply, Request, split_args
+from bot.cli.sources import is_url, read_local
 from bot.errors import NewsbotError
 from bot.settings import Settings
-from bot.sources import is_url, read_local
-from bot.termcard import render_card
 
 log = logging.getLogger(__name__)
 

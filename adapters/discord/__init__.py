@@ -23,8 +23,10 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.adapter import (
+from bot.background import cancel_and_wait
+from bot.chat import (
     CommandHandler,
+    Destination,
     DestinationGoneError,
     Post,
     PostError,
@@ -33,8 +35,6 @@ from bot.adapter import (
 )
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.subscriptions import Destination
-from bot.tasks import cancel_and_wait
 
 from .client import NewsClient, ShardedNewsClient, WatchFilter
 from .render import NO_MENTIONS, nonce_for, render_post

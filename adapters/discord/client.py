@@ -8,8 +8,7 @@ from typing import Any
 
 import discord
 
-from bot.adapter import CommandHandler
-from bot.commands import Request
+from bot.chat import CommandHandler, Request
 
 from .commands import build_tree, first_url, sync_commands
 from .interact import tenant_for

@@ -12,8 +12,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.adapter import CommandHandler
-from bot.commands import Reply, Request
+from bot.chat import CommandHandler, Reply, Request
 
 from .text import NO_MENTIONS
 

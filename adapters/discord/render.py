@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.adapter import DigestItem, Post, SubscriptionRef
 from bot.card import Card
-from bot.commands import Reply
+from bot.chat import DigestItem, Post, Reply, SubscriptionRef
 
 from .text import NO_MENTIONS, neutralise, truncate
 from .views import MuteButton, UnsubscribeButton

@@ -24,8 +24,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapter import (
+from bot.chat import (
     CommandHandler,
+    Destination,
     DestinationGoneError,
     Post,
     PostError,
@@ -34,7 +35,6 @@ from bot.adapter import (
 )
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.subscriptions import Destination
 
 from . import blocks
 from .app import SlackListeners

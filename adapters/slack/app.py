@@ -18,8 +18,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapter import CommandHandler
-from bot.commands import Reply, Request, parse_command
+from bot.chat import CommandHandler, Reply, Request, parse_command
 
 from . import blocks
 

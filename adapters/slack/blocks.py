@@ -13,10 +13,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapter import DigestItem, Post, SubscriptionRef
 from bot.card import Card
-from bot.commands import Reply
-from bot.subscriptions import Subscription
+from bot.chat import DigestItem, Post, Reply, Subscription, SubscriptionRef
 
 Block = dict[str, Any]
 

@@ -1,0 +1,102 @@
+"""``newsbot run``: everything the environment enables, in one asyncio process.
+
+The HTTP server (ingest, health, metrics, Slack's HTTP mode), the pipeline workers, the
+feed poller, the digest scheduler, and an adapter for each platform whose token is set:
+Discord (``NEWSBOT_DISCORD_TOKEN``), Slack (``NEWSBOT_SLACK_BOT_TOKEN``). With neither,
+the console adapter turns this terminal (or a pipe of commands) into one channel.
+SIGTERM or SIGINT shuts down cleanly: work in progress finishes or is left pending for
+another process, the embedded Valkey server stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING, Any
+
+from bot.chat import Adapter
+from bot.service import Newsbot
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.console import ConsoleAdapter
+
+log = logging.getLogger(__name__)
+
+#: SIGTERM ends the process within 5 s: work in progress gets this long to finish (the
+#: rest is left pending for another process); the remainder of the 5 s is for
+#: disconnecting the platforms and stopping the embedded Valkey.
+SHUTDOWN_GRACE_S = 3.0
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``run`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run", help="run the bot (console when no chat token is set)", description=__doc__
+    )
+    parser.set_defaults(func=run)
+
+
+def chat_adapters(settings: Settings, core: Newsbot) -> list[Adapter]:
+    """The adapters the settings enable; platform libraries are imported only if needed."""
+    adapters: list[Adapter] = []
+    if settings.discord_token is not None:
+        from adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(settings, core))
+    if settings.slack_bot_token is not None:
+        from adapters.slack import SlackAdapter
+
+        adapters.append(SlackAdapter(settings, core))
+    return adapters
+
+
+async def serve(settings: Settings) -> int:
+    """Run until a signal, or until the console's input ends."""
+    bot = Newsbot(settings)
+    adapters = chat_adapters(settings, bot)
+    console: ConsoleAdapter | None = None
+    if not adapters:
+        from adapters.console import ConsoleAdapter
+
+        console = ConsoleAdapter(settings, bot)
+        adapters.append(console)
+        if console.interactive:
+            # Log lines would interleave with the conversation; warnings still show.
+            root = logging.getLogger()
+            root.setLevel(max(root.level, logging.WARNING))
+    for adapter in adapters:
+        bot.register_adapter(adapter)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await bot.start()  # closes what it opened if it fails
+        try:
+            names = ", ".join(a.platform for a in adapters)
+            where = f" on {bot.http.url}" if bot.http is not None else ""
+            log.info("newsbot running: %s; HTTP%s", names, where)
+            waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+            if console is not None:
+                waiters.append(asyncio.ensure_future(console.run_input()))
+            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                task.result()  # an error in the console loop is not swallowed
+            log.info("stopping: finishing the work in progress")
+        finally:
+            await bot.close(grace_s=SHUTDOWN_GRACE_S)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Entry of ``newsbot run``."""
+    return asyncio.run(serve(settings))

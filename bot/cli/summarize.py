@@ -1,0 +1,85 @@
+"""``newsbot summarize SOURCE... [--url URL] [--json]``: summary cards for pages."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+
+from adapters.console.card import render_card
+from bot.article import parse_article
+from bot.card import Card
+from bot.errors import NewsbotError
+from bot.fetch import Fetcher, FetchPolicy, make_session
+from bot.settings import Settings
+
+from .sources import is_url, read_source
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``summarize`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "summarize", help="turn pages into summary cards", description=__doc__
+    )
+    parser.add_argument(
+        "sources", nargs="+", metavar="SOURCE",
+        help="an http(s) URL, a local .html/.htm or .txt file, or '-' for stdin",
+    )
+    parser.add_argument("--url", help="the page's URL, when SOURCE is a file or stdin")
+    parser.add_argument("--json", action="store_true", help="one JSON object per source")
+    parser.set_defaults(func=run)
+
+
+async def summarize_all(
+    sources: list[str], settings: Settings, url: str | None = None,
+    progress: Progress | None = None,
+) -> list[Card | NewsbotError]:
+    """A card (or the error that stopped it) for each source, in order."""
+    policy = FetchPolicy.from_settings(settings)
+    results: list[Card | NewsbotError] = []
+    task = progress.add_task("Summarizing", total=len(sources)) if progress else None
+    session = make_session(policy) if any(is_url(s) for s in sources) else None
+    try:
+        fetcher = Fetcher(session, policy) if session is not None else None
+        for source in sources:
+            try:
+                page = await read_source(source, fetcher)
+                results.append(parse_article(page.content, url or page.url))
+            except NewsbotError as exc:
+                results.append(exc)
+            if progress is not None and task is not None:
+                progress.advance(task)
+    finally:
+        if session is not None:
+            await session.close()
+    return results
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Print each card (JSON lines with --json); errors go to stderr, exit 1 if any."""
+    err = Console(stderr=True)
+    progress: Progress | None = None
+    if len(args.sources) > 1 and sys.stderr.isatty():
+        progress = Progress(console=err, transient=True)
+    if progress is not None:
+        with progress:
+            results = asyncio.run(summarize_all(args.sources, settings, args.url, progress))
+    else:
+        results = asyncio.run(summarize_all(args.sources, settings, args.url))
+    out = Console(soft_wrap=False)
+    failed = 0
+    for source, result in zip(args.sources, results, strict=True):
+        if isinstance(result, NewsbotError):
+            failed += 1
+            # Plain print: one error is one line, whatever the terminal width.
+            print(f"newsbot: {source}: {result.user_message}", file=sys.stderr)
+        elif args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
+        else:
+            out.print(render_card(result))
+    return 1 if failed else 0

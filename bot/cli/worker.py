@@ -1,0 +1,66 @@
+"""``newsbot worker``: run only pipeline workers (fetch, parse, dedupe, match) until stopped.
+
+SIGTERM or SIGINT stops reading, lets the links in progress finish for a few seconds and
+leaves the rest pending for another worker; the process exits 0 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.chat import Adapter
+from bot.service import Newsbot
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``worker`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "worker", help="run pipeline workers until SIGTERM/SIGINT", description=__doc__
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="worker consumers (default NEWSBOT_WORKERS)"
+    )
+    parser.set_defaults(func=run)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    workers: int | None = None,
+    adapters: Sequence[Adapter] = (),
+    http: bool = False,
+    ready: Callable[[Newsbot], None] | None = None,
+) -> int:
+    """Run the bot's pipeline (and senders for ``adapters``) until SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        bot = Newsbot(settings, workers=workers, http=http)
+        for adapter in adapters:
+            bot.register_adapter(adapter)
+        async with bot:
+            log.info("pipeline running: %d workers, senders for %s",
+                     len(bot.workers), ", ".join(bot.senders) or "no platform")
+            if ready is not None:
+                ready(bot)
+            await stop.wait()
+            log.info("stopping: finishing the work in progress")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Entry of ``newsbot worker``."""
+    return asyncio.run(serve(settings, workers=args.workers))

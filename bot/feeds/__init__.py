@@ -1,0 +1,22 @@
+"""The feeds wing: RSS and Atom feeds polled politely and turned into links for the pipeline.
+
+Face: ``FeedManager`` and ``feed_command`` (the ``feed`` chat command), ``FeedPoller`` (the
+background polling) and ``FeedStore`` (feed state in Redis).
+"""
+
+from .commands import FeedAdded, FeedManager, describe_feed, feed_command
+from .poller import FeedPoller, PollStats
+from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
+
+__all__ = [
+    "FeedAdded",
+    "FeedManager",
+    "FeedPoller",
+    "FeedRecord",
+    "FeedStore",
+    "PollStats",
+    "describe_feed",
+    "feed_command",
+    "feed_id_for",
+    "normalise_feed_url",
+]

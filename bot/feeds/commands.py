@@ -1,0 +1,200 @@
+"""The ``feed`` chat command: ``feed add URL``, ``feed remove URL``, ``feed list``.
+
+Adding a feed reads it at once: that validates the link (a web page is resolved to the
+feed it announces) and is the feed's first poll, so what is already there is recorded as
+seen and nothing is posted. Adding a feed that was disabled turns it back on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.chat.contract import Destination, Reply, Request
+from bot.errors import CommandError, LimitError, PermissionDeniedError
+
+from .parse import cache_max_age
+from .poller import FeedPoller, body_hash, read_feed
+from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
+
+log = logging.getLogger(__name__)
+
+USAGE = "Use `feed add URL`, `feed remove URL` or `feed list`."
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdded:
+    """What ``FeedManager.add`` did: ``added``, ``joined``, ``enabled`` or ``already``."""
+
+    status: str
+    record: FeedRecord
+    items: int = 0
+    discovered: bool = False
+
+
+class FeedManager:
+    """Adds, removes and lists a channel's feeds (the command's domain logic)."""
+
+    def __init__(
+        self,
+        store: FeedStore,
+        poller: FeedPoller,
+        *,
+        max_per_channel: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.poller = poller
+        self.max_per_channel = max_per_channel
+        self.clock = clock
+
+    async def add(self, destination: Destination, url: str) -> FeedAdded:
+        """Add a feed to a channel; a new (or disabled) feed is read and its items recorded."""
+        typed = normalise_feed_url(url)
+        record = await self.store.get(feed_id_for(typed))
+        if record is not None and not record.disabled:
+            return await self._join(destination, record)
+        doc = await read_feed(self.poller.fetcher, typed)
+        feed_url = normalise_feed_url(doc.url)
+        feed_id = feed_id_for(feed_url)
+        if feed_url != typed:
+            record = await self.store.get(feed_id)
+            if record is not None and not record.disabled:
+                return await self._join(destination, record, discovered=True)
+        now = self.clock()
+        ttl_s = (doc.feed.ttl_min or 0) * 60
+        interval = self.poller.interval_for(ttl_s, cache_max_age(doc.page.headers.get(
+            "cache-control")))
+        next_at = now + self.poller.jittered(interval)
+        fields: dict[str, str | int | float] = {
+            "url": feed_url,
+            "title": doc.feed.title,
+            "source": typed if typed != feed_url else "",
+            "etag": doc.page.headers.get("etag", ""),
+            "last_modified": doc.page.headers.get("last-modified", ""),
+            "body_hash": body_hash(doc.page.body),
+            "ttl_s": ttl_s,
+            "interval_s": interval,
+            "next_poll_at": next_at,
+            "created_at": now,
+            "last_ok_at": now,
+            "added_by": str(destination),
+        }
+        seen = [key for item in doc.feed.items for key in item.seen_keys]
+        status = await self.store.add(
+            feed_id, destination, fields, seen, next_poll_at=next_at,
+            max_per_channel=self.max_per_channel,
+        )
+        self._check(status)
+        stored = await self.store.get(feed_id)
+        assert stored is not None
+        was_disabled = record is not None and bool(record.disabled)
+        log.info("feed %s added for %s (%d items recorded)", feed_id, destination, len(seen))
+        return FeedAdded("enabled" if was_disabled else "added", stored,
+                         len(doc.feed.items), feed_url != typed)
+
+    async def _join(
+        self, destination: Destination, record: FeedRecord, *, discovered: bool = False
+    ) -> FeedAdded:
+        status = await self.store.add(
+            record.id, destination, {}, [], next_poll_at=record.next_poll_at,
+            max_per_channel=self.max_per_channel,
+        )
+        self._check(status)
+        return FeedAdded("already" if status == "already" else "joined", record,
+                         discovered=discovered)
+
+    def _check(self, status: str) -> None:
+        if status == "limit":
+            raise LimitError(
+                f"This channel already has {self.max_per_channel} feeds, the most allowed: "
+                "remove one first.",
+                self.max_per_channel,
+            )
+
+    async def find(self, destination: Destination, url: str) -> FeedRecord | None:
+        """The channel's feed that ``url`` names (the feed's URL or the page it came from)."""
+        wanted = normalise_feed_url(url)
+        for record in await self.store.for_channel(destination):
+            if wanted in (record.url, record.source):
+                return record
+        return None
+
+    async def remove(self, destination: Destination, url: str) -> FeedRecord | None:
+        """Stop posting a feed in a channel; the feed record goes with its last channel."""
+        record = await self.find(destination, url)
+        if record is None:
+            return None
+        await self.store.remove(record.id, destination)
+        log.info("feed %s removed from %s", record.id, destination)
+        return record
+
+    async def list(self, destination: Destination) -> list[FeedRecord]:
+        """The channel's feeds."""
+        return await self.store.for_channel(destination)
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def describe_feed(record: FeedRecord) -> str:
+    """One line about a feed for ``feed list``: title, URL and state."""
+    name = f"“{record.title}” {record.url}" if record.title else record.url
+    if record.disabled:
+        return f"{name} · disabled: {record.disabled} (`feed add` turns it on again)"
+    if record.failures:
+        since = _when(record.first_failure_at) if record.first_failure_at else "recently"
+        return (f"{name} · backing off: {record.failures} failed tries since {since} "
+                f"({record.last_error}); next try {_when(record.next_poll_at)}")
+    return f"{name} · ok"
+
+
+def _channel(request: Request, *, manage: bool) -> Destination:
+    if request.channel is None:
+        raise CommandError("Feeds are posted in channels: run this in the channel.")
+    if manage and not request.can_manage:
+        raise PermissionDeniedError(
+            "Only people who can manage this channel can change its feeds.")
+    return Destination(request.tenant, "channel", str(request.channel))
+
+
+async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
+    """``feed add URL`` | ``feed remove URL`` | ``feed list``."""
+    if manager is None:
+        raise CommandError("Feeds are not available here.")
+    action = request.args[0].casefold() if request.args else "list"
+    rest = request.args[1:]
+    if action in ("list", "ls"):
+        channel = _channel(request, manage=False)
+        records = await manager.list(channel)
+        if not records:
+            return Reply("This channel has no feeds. `feed add URL` adds one.")
+        lines = ["Feeds posted in this channel:", *("• " + describe_feed(r) for r in records)]
+        return Reply("\n".join(lines))
+    if action not in ("add", "remove", "rm", "delete") or len(rest) != 1:
+        raise CommandError(USAGE)
+    channel = _channel(request, manage=True)
+    url = rest[0].strip("<>").partition("|")[0]  # Slack sends links as <url|label>
+    if action == "add":
+        done = await manager.add(channel, url)
+        record = done.record
+        name = f"“{record.title}” ({record.url})" if record.title else record.url
+        found = " (found on that page)" if done.discovered else ""
+        if done.status == "already":
+            return Reply(f"This channel already has the feed {name}.")
+        if done.status == "enabled":
+            text = f"Turned the feed {name}{found} back on: new articles will be posted here."
+        elif done.status == "joined":
+            text = f"Added the feed {name}{found}: new articles will be posted here."
+        else:
+            text = (f"Added the feed {name}{found}: new articles will be posted here. "
+                    f"Its {done.items} current articles are not posted.")
+        return Reply(text, ephemeral=False)
+    removed = await manager.remove(channel, url)
+    if removed is None:
+        return Reply("This channel has no such feed. `feed list` shows its feeds.", ok=False)
+    return Reply(f"Removed the feed {removed.url} from this channel.", ephemeral=False)

@@ -1,0 +1,386 @@
+"""Feeds kept in Redis: one record per feed however many channels use it.
+
+A feed is keyed by a hash of its normalised URL. Its record holds the polling state
+(validators, interval, failures, disabled reason); beside it, the set of channels that
+added it, the seen set of its items (``g:<guid>`` and ``l:<canonical link>`` members
+scored by insertion order, the newest few thousand kept), a lease per poll, and one
+schedule ZSET ``next poll time -> feed id`` for all enabled feeds. Every multi-key write
+is one Lua call; the poll commit checks the lease, records the new items as seen and puts
+them on the ingest stream in the same step, so an item is neither lost nor posted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from bot import keys
+from bot.chat.contract import Destination
+from bot.errors import InvalidURLError
+from bot.pipeline import destinations_from
+from bot.urls import clean_url
+
+log = logging.getLogger(__name__)
+
+SEEN_CAP = 2000
+FORMAT_VERSION = "1"
+
+# KEYS: schedule.  ARGV: now, scan limit, take limit, lease key prefix, token, lease ms.
+_CLAIM_LUA = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local out = {}
+local take = tonumber(ARGV[3])
+for _, id in ipairs(ids) do
+  if #out >= take then break end
+  if redis.call('SET', ARGV[4] .. id, ARGV[5], 'NX', 'PX', ARGV[6]) then
+    table.insert(out, id)
+  end
+end
+return out
+"""
+
+# KEYS: feed hash, channels set, seen zset, schedule, channel index set.
+# ARGV: feed id, destination JSON, next poll at, per-channel cap, seen cap,
+#       n field pairs, fields..., then the seen keys of the current items.
+# Returns 'added' (new or re-enabled feed), 'joined' (running feed, new channel),
+#         'already' (this channel has it) or 'limit'.
+_ADD_LUA = """
+local nf = tonumber(ARGV[6])
+local exists = redis.call('EXISTS', KEYS[1]) == 1
+local disabled = exists and (redis.call('HGET', KEYS[1], 'disabled') or '') ~= ''
+local member = redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1
+if member and exists and not disabled then return 'already' end
+if not member and redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[4]) then return 'limit' end
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[1])
+if exists and not disabled then return 'joined' end
+local fields = {}
+for i = 7, 6 + 2 * nf do table.insert(fields, ARGV[i]) end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('HDEL', KEYS[1], 'disabled', 'failures', 'first_failure_at', 'last_error')
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+for i = 7 + 2 * nf, #ARGV do
+  if not redis.call('ZSCORE', KEYS[3], ARGV[i]) then
+    seq = seq + 1
+    redis.call('ZADD', KEYS[3], seq, ARGV[i])
+  end
+end
+redis.call('HSET', KEYS[1], 'seq', seq)
+local n = redis.call('ZCARD', KEYS[3])
+local cap = tonumber(ARGV[5])
+if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - cap - 1) end
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+return 'added'
+"""
+
+# KEYS: feed hash, channels set, seen zset, schedule, channel index set, lease.
+# ARGV: feed id, destination JSON.  Returns 0 (not there), 1 (removed), 2 (feed deleted).
+_REMOVE_LUA = """
+if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then
+  redis.call('SREM', KEYS[5], ARGV[1])
+  return 0
+end
+redis.call('SREM', KEYS[5], ARGV[1])
+if redis.call('SCARD', KEYS[2]) > 0 then return 1 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 2
+"""
+
+# KEYS: feed hash, channels set, seen zset, schedule, lease, ingest stream.
+# ARGV: token, feed id, next poll at (-1: disable), seen cap, stream maxlen, t_in,
+#       post (1/0), n field pairs, fields..., n items, then per item: url, n keys, keys...
+# Returns the number of new items, -1 if the lease was lost, -2 if the feed is gone.
+_COMMIT_LUA = """
+if redis.call('GET', KEYS[5]) ~= ARGV[1] then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[5])
+  return -2
+end
+local nf = tonumber(ARGV[8])
+if nf > 0 then
+  local fields = {}
+  for i = 9, 8 + 2 * nf do table.insert(fields, ARGV[i]) end
+  redis.call('HSET', KEYS[1], unpack(fields))
+end
+local pos = 9 + 2 * nf
+local n_items = tonumber(ARGV[pos])
+pos = pos + 1
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local post = ARGV[7] == '1'
+local channels = nil
+local fresh = 0
+for _ = 1, n_items do
+  local url = ARGV[pos]
+  local nk = tonumber(ARGV[pos + 1])
+  local missing = {}
+  local known = false
+  for k = pos + 2, pos + 1 + nk do
+    if redis.call('ZSCORE', KEYS[3], ARGV[k]) then known = true
+    else table.insert(missing, ARGV[k]) end
+  end
+  pos = pos + 2 + nk
+  for _, key in ipairs(missing) do
+    seq = seq + 1
+    redis.call('ZADD', KEYS[3], seq, key)
+  end
+  if not known then
+    fresh = fresh + 1
+    if post and url ~= '' then
+      if channels == nil then channels = redis.call('SMEMBERS', KEYS[2]) end
+      redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[5], '*',
+        'url', url, 'tenant', '', 'origin', 'feed', 't_in', ARGV[6],
+        'feed', ARGV[2], 'channels', cjson.encode(channels))
+    end
+  end
+end
+redis.call('HSET', KEYS[1], 'seq', seq)
+local n = redis.call('ZCARD', KEYS[3])
+local cap = tonumber(ARGV[4])
+if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - cap - 1) end
+if tonumber(ARGV[3]) < 0 then
+  redis.call('ZREM', KEYS[4], ARGV[2])
+else
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+end
+redis.call('DEL', KEYS[5])
+return fresh
+"""
+
+
+# KEYS: lease.  ARGV: token.
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def normalise_feed_url(url: str) -> str:
+    """The feed URL as stored: absolute http(s), no tracking parameters or fragment."""
+    cleaned = clean_url(url)
+    if cleaned is None:
+        raise InvalidURLError("That is not a web link (http:// or https://).", url[:200])
+    return cleaned
+
+
+def feed_id_for(url: str) -> str:
+    """The id of a feed: a hash of its normalised URL."""
+    digest = hashlib.blake2b(normalise_feed_url(url).encode("utf-8"), digest_size=10)
+    return digest.hexdigest()
+
+
+def destination_member(destination: Destination) -> str:
+    """A destination as a set member (stable JSON)."""
+    return json.dumps(destination.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    """One feed's stored state; times are Unix seconds."""
+
+    id: str
+    url: str
+    title: str = ""
+    source: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    body_hash: str = ""
+    ttl_s: int = 0
+    interval_s: int = 0
+    next_poll_at: float = 0.0
+    failures: int = 0
+    first_failure_at: float | None = None
+    last_error: str = ""
+    disabled: str = ""
+    created_at: float = 0.0
+    last_ok_at: float | None = None
+
+    @classmethod
+    def from_fields(cls, feed_id: str, f: Mapping[str, str]) -> FeedRecord:
+        """Rebuild from the Redis hash (fields missing in older records get defaults)."""
+
+        def num(name: str) -> float | None:
+            value = f.get(name)
+            try:
+                return float(value) if value else None
+            except ValueError:
+                return None
+
+        return cls(
+            id=feed_id,
+            url=f.get("url", ""),
+            title=f.get("title", ""),
+            source=f.get("source", ""),
+            etag=f.get("etag", ""),
+            last_modified=f.get("last_modified", ""),
+            body_hash=f.get("body_hash", ""),
+            ttl_s=int(num("ttl_s") or 0),
+            interval_s=int(num("interval_s") or 0),
+            next_poll_at=num("next_poll_at") or 0.0,
+            failures=int(num("failures") or 0),
+            first_failure_at=num("first_failure_at"),
+            last_error=f.get("last_error", ""),
+            disabled=f.get("disabled", ""),
+            created_at=num("created_at") or 0.0,
+            last_ok_at=num("last_ok_at"),
+        )
+
+    @property
+    def state(self) -> str:
+        """``ok``, ``backing off`` or ``disabled``."""
+        if self.disabled:
+            return "disabled"
+        return "backing off" if self.failures else "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class PolledItem:
+    """What the commit needs of an item: the link to card and the keys it is seen by."""
+
+    url: str
+    seen_keys: tuple[str, ...]
+
+
+def _flat(fields: Mapping[str, str | int | float]) -> list[str]:
+    out: list[str] = []
+    for name, value in fields.items():
+        out.extend((name, value if isinstance(value, str) else repr(value)))
+    return out
+
+
+class FeedStore:
+    """Domain methods over the feed keys."""
+
+    def __init__(
+        self, redis: aioredis.Redis, *, seen_cap: int = SEEN_CAP, stream_maxlen: int = 100_000
+    ) -> None:
+        self.redis = redis
+        self.seen_cap = seen_cap
+        self.stream_maxlen = stream_maxlen
+        self._claim = redis.register_script(_CLAIM_LUA)
+        self._add = redis.register_script(_ADD_LUA)
+        self._remove = redis.register_script(_REMOVE_LUA)
+        self._commit = redis.register_script(_COMMIT_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
+
+    def _cap(self, n_keys: int) -> int:
+        # Every key still in the document must stay remembered, however long the feed.
+        return max(self.seen_cap, 4 * n_keys)
+
+    async def get(self, feed_id: str) -> FeedRecord | None:
+        """One feed, or None."""
+        fields: dict[str, str] = await self.redis.hgetall(keys.feed_key(feed_id))  # type: ignore[assignment]
+        return FeedRecord.from_fields(feed_id, fields) if fields else None
+
+    async def channels(self, feed_id: str) -> list[Destination]:
+        """The channels that added a feed."""
+        members = await self.redis.smembers(keys.feed_channels_key(feed_id))
+        return sorted(destinations_from(json.dumps([str(m) for m in members])), key=str)
+
+    async def for_channel(self, destination: Destination) -> list[FeedRecord]:
+        """The feeds a channel has added, by URL."""
+        ids = await self.redis.smembers(
+            keys.channel_feeds_key(destination.tenant, destination.key))
+        pipe = self.redis.pipeline(transaction=False)
+        ordered = sorted(str(i) for i in ids)
+        for feed_id in ordered:
+            pipe.hgetall(keys.feed_key(feed_id))
+        rows: list[dict[str, str]] = await pipe.execute()
+        found = [FeedRecord.from_fields(i, r) for i, r in zip(ordered, rows, strict=True) if r]
+        return sorted(found, key=lambda r: r.url)
+
+    async def add(
+        self,
+        feed_id: str,
+        destination: Destination,
+        fields: Mapping[str, str | int | float],
+        seen_keys: Sequence[str],
+        *,
+        next_poll_at: float,
+        max_per_channel: int,
+    ) -> str:
+        """Add a channel to a feed, creating (or re-enabling) it with its items as seen."""
+        flat = _flat({**fields, "v": FORMAT_VERSION})
+        reply = await self._add(
+            keys=[
+                keys.feed_key(feed_id), keys.feed_channels_key(feed_id),
+                keys.feed_seen_key(feed_id), keys.FEED_SCHEDULE,
+                keys.channel_feeds_key(destination.tenant, destination.key),
+            ],
+            args=[
+                feed_id, destination_member(destination), repr(next_poll_at),
+                max_per_channel, self._cap(len(seen_keys)), len(flat) // 2, *flat,
+                *seen_keys,
+            ],
+        )
+        return str(reply)
+
+    async def remove(self, feed_id: str, destination: Destination) -> int:
+        """Take a channel off a feed (the feed goes when no channel is left); 0 if absent."""
+        reply = await self._remove(
+            keys=[
+                keys.feed_key(feed_id), keys.feed_channels_key(feed_id),
+                keys.feed_seen_key(feed_id), keys.FEED_SCHEDULE,
+                keys.channel_feeds_key(destination.tenant, destination.key),
+                keys.feed_lease_key(feed_id),
+            ],
+            args=[feed_id, destination_member(destination)],
+        )
+        return int(reply)
+
+    async def claim_due(self, now: float, limit: int, token: str, lease_ms: int) -> list[str]:
+        """Feeds due at ``now`` that this poller now holds the lease of (at most ``limit``)."""
+        reply = await self._claim(
+            keys=[keys.FEED_SCHEDULE],
+            args=[repr(now), max(limit * 4, 64), limit, keys.feed_lease_key(""), token,
+                  lease_ms],
+        )
+        return [str(r) for r in reply]
+
+    async def next_due(self) -> float | None:
+        """When the earliest feed is due (None if there are no enabled feeds)."""
+        first = await self.redis.zrange(keys.FEED_SCHEDULE, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    async def commit(
+        self,
+        feed_id: str,
+        token: str,
+        *,
+        fields: Mapping[str, str | int | float],
+        next_poll_at: float | None,
+        items: Sequence[PolledItem] = (),
+        post: bool = True,
+        t_in: float = 0.0,
+    ) -> int:
+        """Record a poll: state, new items seen (and queued), next poll or disabled."""
+        flat = _flat(fields)
+        args: list[str | int] = [
+            token, feed_id, -1 if next_poll_at is None else repr(next_poll_at),
+            self._cap(sum(len(i.seen_keys) for i in items)), self.stream_maxlen,
+            repr(t_in), 1 if post else 0, len(flat) // 2, *flat, len(items),
+        ]
+        for item in items:
+            args.extend((item.url, len(item.seen_keys), *item.seen_keys))
+        reply = await self._commit(
+            keys=[
+                keys.feed_key(feed_id), keys.feed_channels_key(feed_id),
+                keys.feed_seen_key(feed_id), keys.FEED_SCHEDULE,
+                keys.feed_lease_key(feed_id), keys.INGEST_STREAM,
+            ],
+            args=args,
+        )
+        return int(reply)
+
+    async def release(self, feed_id: str, token: str) -> None:
+        """Give up a lease without recording anything (only if it is still ours)."""
+        await self._release(keys=[keys.feed_lease_key(feed_id)], args=[token])
+
+    async def seen_count(self, feed_id: str) -> int:
+        """How many item keys a feed remembers."""
+        return int(await self.redis.zcard(keys.feed_seen_key(feed_id)))

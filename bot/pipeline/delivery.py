@@ -1,0 +1,298 @@
+"""The second half of the pipeline: a platform's delivery stream → that adapter's posts.
+
+For each entry a ``Sender`` checks the subscriptions behind it at delivery time (muted,
+paused or removed ones drop out), claims the (article, destination) idempotency key with
+``SET NX`` and a lease, waits for the rate budgets, posts, and marks the key done with a
+long TTL. 429s wait ``Retry-After``; 5xx and timeouts back off exponentially with full
+jitter; after the last attempt the post goes to the dead-letter stream with its reason.
+A destination that is gone is disabled and its owners are told in their DMs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from dataclasses import replace
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot import keys
+from bot.chat.contract import (
+    Adapter,
+    Destination,
+    DestinationGoneError,
+    Post,
+    PostError,
+    RateLimitedError,
+    Subscription,
+    SubscriptionRef,
+    TransientPostError,
+)
+from bot.metrics import Metrics
+from bot.pipeline import streams
+from bot.subscriptions import SubscriptionStore
+
+from .consumer import StreamConsumer
+from .dedupe import Deduper
+from .outbox import enqueue, post_from_json
+from .ratelimit import RateLimiter
+from .streams import Entry
+
+log = logging.getLogger(__name__)
+
+# KEYS: the posted key.  ARGV: lease token, lease ms.  'claimed', 'done' or 'held'.
+_CLAIM_LUA = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], 'lease:' .. ARGV[1], 'PX', ARGV[2])
+  return 'claimed'
+end
+if string.sub(v, 1, 5) == 'done:' then return 'done' end
+if v == 'lease:' .. ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 'claimed'
+end
+return 'held'
+"""
+
+# KEYS: the posted key.  ARGV: lease token.  Deletes the lease only if it is ours.
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == 'lease:' .. ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def backoff_s(attempt: int, base_s: float, max_s: float) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(max, base·2^(attempt-1))]."""
+    return random.uniform(0.0, min(max_s, base_s * (2 ** max(0, attempt - 1))))
+
+
+class Sender(StreamConsumer):
+    """Consumes one platform's delivery stream and posts through that platform's adapter."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        metrics: Metrics,
+        *,
+        adapter: Adapter,
+        store: SubscriptionStore,
+        limiter: RateLimiter,
+        deduper: Deduper,
+        consumer: str,
+        maxlen: int,
+        done_ttl_s: int,
+        max_attempts: int = 8,
+        max_rate_limited: int = 50,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 60.0,
+        post_timeout_s: float = 20.0,
+        concurrency: int = 64,
+        lease_s: float = 30.0,
+        block_ms: int = 1000,
+    ) -> None:
+        self.platform = adapter.platform
+        super().__init__(
+            redis, metrics, stream=keys.delivery_stream(self.platform),
+            group=keys.DELIVERY_GROUP, consumer=consumer, concurrency=concurrency,
+            lease_s=lease_s, block_ms=block_ms,
+        )
+        self.adapter = adapter
+        self.store = store
+        self.limiter = limiter
+        self.deduper = deduper
+        self.maxlen = maxlen
+        self.done_ttl_ms = done_ttl_s * 1000
+        self.max_attempts = max_attempts
+        self.max_rate_limited = max_rate_limited
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.post_timeout_s = post_timeout_s
+        self._claim = redis.register_script(_CLAIM_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
+
+    def _skip(self, reason: str) -> bool:
+        self.metrics.posts_skipped.labels(platform=self.platform, reason=reason).inc()
+        return True
+
+    async def handle(self, entry: Entry) -> bool:
+        """Deliver one post; True once it is posted, skipped, dead-lettered or redirected."""
+        try:
+            post = post_from_json(entry.fields["post"])
+        except (KeyError, ValueError, TypeError) as exc:
+            await self._dead_letter(entry, None, f"unreadable entry: {exc}", 0)
+            return True
+        try:
+            return await self._deliver(entry, post)
+        except (RedisError, OSError):
+            raise  # leave pending; another try after the lease
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("%s: delivery %s failed unexpectedly", self.consumer, entry.id)
+            await self._dead_letter(entry, post, f"error: {type(exc).__name__}: {exc}", 0)
+            return True
+
+    async def _live_refs(self, post: Post) -> tuple[SubscriptionRef, ...] | str:
+        """The subscriptions still wanting this post now, or why none does."""
+        tenant = post.destination.tenant
+        subs: list[Subscription | None] = [
+            await self.store.get(tenant, ref.id) for ref in post.subscriptions
+        ]
+        now = time.time()
+        live = tuple(
+            ref for ref, sub in zip(post.subscriptions, subs, strict=True)
+            if sub is not None and not sub.disabled and not sub.is_muted(now)
+        )
+        if live:
+            return live
+        if any(s is not None and s.is_muted(now) for s in subs):
+            return "muted"
+        if any(s is not None and s.disabled for s in subs):
+            return "disabled"
+        return "unsubscribed"
+
+    async def _deliver(self, entry: Entry, post: Post) -> bool:
+        if post.subscriptions:
+            live = await self._live_refs(post)
+            if isinstance(live, str):
+                return self._skip(live)
+            post = replace(post, subscriptions=live)
+        key = keys.posted_key(post.key)
+        state = await self.redis.get(key)
+        if state is not None and str(state).startswith("done:"):
+            return self._skip("duplicate")
+        token = uuid.uuid4().hex
+        lease_ms = int(self.lease_s * 1000)
+        attempts = 0
+        limited = 0
+        while True:
+            claim = str(await self._claim(keys=[key], args=[token, lease_ms]))
+            if claim == "done":
+                return self._skip("duplicate")
+            if claim == "held":
+                return await self._wait_for_other(key)
+            if post.card is not None and not post.also_reported_by:
+                article = entry.fields.get("article")
+                if article:
+                    others = await self.deduper.sources(article)
+                    shown = tuple(s for s in others if s != post.card.site)
+                    if shown:
+                        post = replace(post, also_reported_by=shown)
+            permit, waited = await self.limiter.acquire(self.platform, post.destination)
+            if waited > 0:
+                self.metrics.rate_limit_waits.labels(platform=self.platform).inc()
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.post_timeout_s):
+                    try:
+                        message_id = await self.adapter.post(post)
+                    finally:
+                        await self.limiter.settle(permit)
+            except RateLimitedError as exc:
+                await self._release(keys=[key], args=[token])
+                limited += 1
+                self.metrics.posts_retried.labels(
+                    platform=self.platform, reason="rate_limited").inc()
+                if limited > self.max_rate_limited:
+                    await self._dead_letter(
+                        entry, post, f"rate limited {limited} times", attempts)
+                    return True
+                log.info("%s: rate limited, retrying in %.2f s", self.consumer, exc.retry_after)
+                await asyncio.sleep(max(0.0, exc.retry_after))
+                continue
+            except DestinationGoneError as exc:
+                await self._gone(post, exc)
+                await self.redis.set(key, "done:gone", px=self.done_ttl_ms)
+                return True
+            except (TransientPostError, TimeoutError) as exc:
+                await self._release(keys=[key], args=[token])
+                attempts += 1
+                reason = "timeout" if isinstance(exc, TimeoutError) else "transient"
+                self.metrics.posts_failed.labels(platform=self.platform, reason=reason).inc()
+                if attempts >= self.max_attempts:
+                    await self._dead_letter(
+                        entry, post, f"{reason} after {attempts} attempts: {exc}", attempts)
+                    return True
+                self.metrics.posts_retried.labels(platform=self.platform, reason=reason).inc()
+                await asyncio.sleep(backoff_s(attempts, self.backoff_base_s, self.backoff_max_s))
+                continue
+            except PostError as exc:
+                await self._release(keys=[key], args=[token])
+                self.metrics.posts_failed.labels(platform=self.platform, reason="rejected").inc()
+                await self._dead_letter(entry, post, f"rejected: {exc}", attempts + 1)
+                return True
+            elapsed = time.monotonic() - started
+            await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+            article = entry.fields.get("article") or post.key.partition(":")[0]
+            log.info("posted %s to %s in %s", article, post.destination.key,
+                     post.destination.tenant,
+                     extra={"tenant": post.destination.tenant,
+                            "destination": post.destination.key, "article": article})
+            self.metrics.posts_sent.labels(platform=self.platform).inc()
+            self.metrics.post_seconds.labels(platform=self.platform).observe(elapsed)
+            if post.ready_at is not None:
+                self.metrics.delivery_latency_seconds.labels(platform=self.platform).observe(
+                    max(0.0, time.time() - post.ready_at))
+            return True
+
+    async def _wait_for_other(self, key: str) -> bool:
+        """Another consumer holds the lease: wait for it to finish (ack) or lapse (retry)."""
+        deadline = time.monotonic() + self.lease_s
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(0.25, self.lease_s / 4))
+            state = await self.redis.get(key)
+            if state is None:
+                return False  # lapsed: the holder died; retry after the lease
+            if str(state).startswith("done:"):
+                return self._skip("duplicate")
+        return False
+
+    async def _dead_letter(
+        self, entry: Entry, post: Post | None, reason: str, attempts: int
+    ) -> None:
+        fields: dict[str, str | int] = {
+            "stream": self.stream,
+            "entry": entry.id,
+            "platform": self.platform,
+            "reason": reason[:500],
+            "attempts": attempts,
+            "post": entry.fields.get("post", ""),
+            "key": post.key if post is not None else "",
+            "at": repr(time.time()),
+        }
+        await streams.add(self.redis, keys.DEAD_LETTER_STREAM, fields, self.maxlen)
+        self.metrics.posts_dead_lettered.labels(platform=self.platform).inc()
+        log.warning("%s: delivery %s dead-lettered: %s", self.consumer, entry.id, reason[:200])
+
+    async def _gone(self, post: Post, exc: DestinationGoneError) -> None:
+        """Disable the destination and tell each owner of a subscription there, in DMs."""
+        destination = exc.destination
+        subs = await self.store.list_for_destination(destination)
+        count = await self.store.disable_destination(destination)
+        self.metrics.destinations_disabled.labels(platform=self.platform).inc()
+        log.warning("destination %s disabled (%d subscriptions): %s",
+                    destination, count, exc.reason)
+        by_owner: dict[str, list[str]] = {}
+        for sub in subs:
+            by_owner.setdefault(sub.owner, []).append(sub.expression)
+        where = "your DMs" if destination.kind == "dm" else f"channel {destination.id}"
+        for owner, expressions in by_owner.items():
+            dm = Destination(destination.tenant, "dm", owner)
+            if dm == destination:
+                continue  # their DMs are what is gone
+            topics = ", ".join(f"“{e}”" for e in expressions)
+            note = (
+                f"I can no longer post to {where} ({exc.reason}), so I paused your "
+                f"subscriptions there: {topics}. Subscribe again somewhere I can post."
+            )
+            notice = Post(destination=dm, key=f"gone:{destination}:{owner}", note=note)
+            pipe = self.redis.pipeline(transaction=False)
+            enqueue(pipe, notice, maxlen=self.maxlen)
+            await pipe.execute()

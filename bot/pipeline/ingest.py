@@ -1,0 +1,243 @@
+"""The way in and the first half of the pipeline: links → cards → deliveries.
+
+``Ingest.submit`` appends a link to the ingest stream. A ``Worker`` consumes it: fetch,
+parse, dedupe, match, then one entry per matched destination on that platform's delivery
+stream (instant subscriptions), or onto the subscription's digest list (hourly/daily).
+The ingest entry is acknowledged only after all of that is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot import keys
+from bot.article import parse_article
+from bot.card import Card
+from bot.chat.contract import Destination, Post, SubscriptionRef
+from bot.errors import BacklogFullError, InvalidURLError, NewsbotError
+from bot.fetch import Fetcher
+from bot.metrics import Metrics
+from bot.pipeline import streams
+from bot.subscriptions import DestinationMatch, Matcher
+from bot.urls import clean_url
+
+from .consumer import StreamConsumer
+from .dedupe import Deduper
+from .digests import DigestQueue
+from .outbox import enqueue
+from .streams import Entry
+
+log = logging.getLogger(__name__)
+
+MAX_URL_LENGTH = 4096
+
+
+def _destination(raw: str) -> Destination | None:
+    """The ``seen_in`` field back into a destination (None when absent or unreadable)."""
+    if not raw:
+        return None
+    try:
+        return Destination.from_dict(json.loads(raw))
+    except (ValueError, KeyError, TypeError, NewsbotError):
+        return None
+
+
+def destinations_from(raw: str) -> tuple[Destination, ...]:
+    """The destinations of a ``channels`` ingest field (JSON list of member strings)."""
+    try:
+        data = json.loads(raw) if raw else []
+    except ValueError:
+        return ()
+    if not isinstance(data, list):
+        return ()  # an empty Lua table encodes as {}
+    out: list[Destination] = []
+    for item in data:
+        try:
+            out.append(Destination.from_dict(json.loads(item)))
+        except (ValueError, KeyError, TypeError):
+            log.warning("bad feed channel %r ignored", item)
+    return tuple(out)
+
+
+class Ingest:
+    """Puts links on the ingest stream; any process may submit."""
+
+    def __init__(self, redis: aioredis.Redis, metrics: Metrics, *, maxlen: int) -> None:
+        self.redis = redis
+        self.metrics = metrics
+        self.maxlen = maxlen
+
+    async def submit(self, url: str, tenant: str | None = None, origin: str = "api",
+                     seen_in: Destination | None = None) -> str:
+        """Queue ``url`` (for one tenant's subscriptions, or every tenant's); the job id.
+
+        ``seen_in`` is where the link was already shown (a chat summary): no post there.
+        """
+        url = (url or "").strip()
+        if len(url) > MAX_URL_LENGTH or clean_url(url) is None:
+            raise InvalidURLError("That is not a web link (http:// or https://).", url[:200])
+        fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}
+        if seen_in is not None:
+            fields["seen_in"] = json.dumps(seen_in.to_dict())
+        # Refuse rather than let MAXLEN trim links nobody has read yet.
+        if int(await self.redis.xlen(keys.INGEST_STREAM)) >= self.maxlen:
+            self.metrics.links_failed.labels(reason="BacklogFullError").inc()
+            raise BacklogFullError(self.maxlen)
+        job_id = await streams.add(self.redis, keys.INGEST_STREAM, fields, self.maxlen)
+        self.metrics.links_in.labels(origin=origin).inc()
+        log.debug("link queued as %s from %s", job_id, origin)
+        return job_id
+
+
+class Worker(StreamConsumer):
+    """Consumes the ingest stream: fetch, parse, dedupe, match, fan out to deliveries."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        metrics: Metrics,
+        *,
+        fetcher: Fetcher,
+        deduper: Deduper,
+        matcher: Matcher,
+        digests: DigestQueue,
+        consumer: str,
+        maxlen: int,
+        concurrency: int = 8,
+        lease_s: float = 30.0,
+        block_ms: int = 1000,
+    ) -> None:
+        super().__init__(
+            redis, metrics, stream=keys.INGEST_STREAM, group=keys.INGEST_GROUP,
+            consumer=consumer, concurrency=concurrency, lease_s=lease_s, block_ms=block_ms,
+        )
+        self.fetcher = fetcher
+        self.deduper = deduper
+        self.matcher = matcher
+        self.digests = digests
+        self.maxlen = maxlen
+
+    async def handle(self, entry: Entry) -> bool:
+        """Turn one link into deliveries; a link that cannot be read is reported and dropped."""
+        url = entry.fields.get("url", "")
+        try:
+            await self.process(
+                url,
+                entry.fields.get("tenant") or None,
+                float(entry.fields.get("t_in") or time.time()),
+                destinations_from(entry.fields.get("channels", "")),
+                _destination(entry.fields.get("seen_in", "")),
+            )
+        except (RedisError, OSError):
+            raise  # leave pending: another try after the lease
+        except NewsbotError as exc:
+            # Unreadable links are not lost: they wait in the dead-letter stream with the
+            # reason a person would be told ("That page took longer than 10 s to answer").
+            self.metrics.links_failed.labels(reason=type(exc).__name__).inc()
+            log.info("link %s not read: %s", entry.id, type(exc).__name__)
+            await self._dead_letter(entry, url, exc.user_message)
+        except Exception as exc:
+            self.metrics.links_failed.labels(reason="error").inc()
+            log.exception("link %s: unexpected error; dead-lettered", entry.id)
+            await self._dead_letter(entry, url, f"error: {type(exc).__name__}: {exc}")
+        return True
+
+    async def _dead_letter(self, entry: Entry, url: str, reason: str) -> None:
+        await streams.add(
+            self.redis, keys.DEAD_LETTER_STREAM,
+            {"stream": self.stream, "entry": entry.id, "url": url, "reason": reason[:500],
+             "origin": entry.fields.get("origin", ""), "at": repr(time.time())},
+            self.maxlen,
+        )
+
+    async def process(
+        self,
+        url: str,
+        tenant: str | None,
+        t_in: float,
+        channels: Sequence[Destination] = (),
+        seen_in: Destination | None = None,
+    ) -> int:
+        """Fetch, parse, dedupe, match and enqueue; returns the number of deliveries.
+
+        ``channels`` (a feed's) get the card whatever it matches; subscriptions then
+        match only in those channels' tenants. ``seen_in`` already has the card.
+        """
+        started = time.monotonic()
+        page = await self.fetcher.fetch(url)
+        fetch_s = time.monotonic() - started
+        self.metrics.fetch_seconds.observe(fetch_s)
+        card = await asyncio.to_thread(parse_article, page.text, page.url)
+        self.metrics.cards.inc()
+        identity = await self.deduper.identify(card, [url, page.url])
+        if identity.duplicate:
+            self.metrics.duplicates.labels(kind=identity.kind).inc()
+            await self.deduper.add_source(identity.article_id, card)
+        # Walk the result synchronously: the index only changes between awaits.
+        found: Sequence[DestinationMatch] = list(self.matcher.match(card, time.time()))
+        if tenant is not None:
+            found = [m for m in found if m.destination.tenant == tenant]
+        if channels:
+            tenants = {c.tenant for c in channels}
+            found = [m for m in found if m.destination.tenant in tenants]
+        if seen_in is not None:
+            found = [m for m in found if m.destination != seen_in]
+        return await self._fan_out(
+            identity.article_id, card, found, t_in + fetch_s, channels)
+
+    async def _fan_out(
+        self,
+        article_id: str,
+        card: Card,
+        found: Sequence[DestinationMatch],
+        ready_at: float,
+        channels: Sequence[Destination] = (),
+    ) -> int:
+        pipe = self.redis.pipeline(transaction=False)
+        queued = 0
+        # A feed's channel gets the card even if no subscription there matched; where one
+        # did, the post below carries it (same idempotency key: one post either way).
+        direct = dict.fromkeys(channels)
+        for match in found:
+            if any(s.mode == "instant" for s in match.subscriptions):
+                direct.pop(match.destination, None)
+        for channel in direct:
+            post = Post(destination=channel, key=f"{article_id}:{channel}", card=card,
+                        ready_at=ready_at)
+            enqueue(pipe, post, maxlen=self.maxlen, article_id=article_id)
+            queued += 1
+        for match in found:
+            instant = [s for s in match.subscriptions if s.mode == "instant"]
+            for sub in match.subscriptions:
+                if sub.mode != "instant":
+                    self.metrics.matches.labels(mode=sub.mode).inc()
+                    await self.digests.add(sub, article_id, card)
+            if not instant:
+                continue
+            self.metrics.matches.labels(mode="instant").inc()
+            terms: dict[str, None] = {}
+            for sub in instant:
+                for hit in sub.terms:
+                    terms.setdefault(hit.term, None)
+            post = Post(
+                destination=match.destination,
+                key=f"{article_id}:{match.destination}",
+                card=card,
+                matched=tuple(terms),
+                subscriptions=tuple(
+                    SubscriptionRef(s.subscription_id, s.expression, s.owner) for s in instant
+                ),
+                ready_at=ready_at,
+            )
+            enqueue(pipe, post, maxlen=self.maxlen, article_id=article_id)
+            queued += 1
+        if queued:
+            await pipe.execute()
+        return queued

@@ -1,0 +1,1195 @@
+"""Matching cards to subscriptions through an in-process index, kept in sync via Redis.
+
+The index never scans subscriptions. One Aho-Corasick automaton maps every normalised
+term phrase to a term id; each distinct expression (by canonical meaning) is compiled once
+to groups of term ids and *anchored* under the terms of one of its groups; each expression
+holds its subscribers as ``{destination id: subscription id}``. A match normalises the
+card's fields once, runs the automaton over each, keeps the *relevant* terms, looks up
+only the expressions anchored on them, and expands the matched expressions to the set
+of destinations with C-level set operations. Per-destination objects are built lazily
+(``MatchResult`` is a sequence), so an article followed by 100 000 destinations costs
+one set union until the delivery engine walks it.
+
+Relevance: a term counts if it appears in the headline, summary, lead (first two
+paragraphs) or topics, or at least ``min_body_mentions`` times in the body (default 2,
+setting ``NEWSBOT_MATCH_MIN_BODY_MENTIONS``): one passing mention deep in a long body
+does not match. An excluded term vetoes if it appears anywhere in the article's own
+content. Page clutter never reaches the card, so it never counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, overload
+
+import ahocorasick
+import numpy as np
+import numpy.typing as npt
+
+from bot import keys
+from bot.background import cancel_and_wait
+from bot.card import Card
+from bot.chat.contract import MODES, Destination, Mode, Subscription
+
+from .store import SubscriptionStore
+from .topics import Phrase, TopicExpression, normalised_text, parse_topic, phrase_key
+
+log = logging.getLogger(__name__)
+
+HEADLINE, SUMMARY, LEAD, TOPICS, BODY = 1, 2, 4, 8, 16
+FIELDS: tuple[tuple[int, str], ...] = (
+    (HEADLINE, "headline"),
+    (SUMMARY, "summary"),
+    (LEAD, "lead"),
+    (TOPICS, "topics"),
+    (BODY, "body"),
+)
+# Score of a relevant term: field weights plus half a point per body mention (max 5).
+WEIGHTS = {HEADLINE: 3.0, SUMMARY: 2.0, LEAD: 2.0, TOPICS: 2.0, BODY: 0.0}
+BODY_MENTION_WEIGHT = 0.5
+BODY_MENTION_CAP = 5
+STRONG = HEADLINE | SUMMARY | LEAD | TOPICS
+
+_SECOND = itemgetter(1)
+IdArray = npt.NDArray[np.int32]
+DestIds = npt.NDArray[np.intp]
+_NO_DESTS: DestIds = np.zeros(0, dtype=np.intp)
+
+
+class _Ids:
+    """A growable multiset of destination ids in one int32 array (C-level to expand)."""
+
+    __slots__ = ("buf", "n")
+
+    def __init__(self, ids: IdArray | None = None) -> None:
+        self.buf: IdArray = np.zeros(4, dtype=np.int32) if ids is None else ids
+        self.n = 0 if ids is None else len(ids)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def view(self) -> IdArray:
+        """The live ids (a view: read it before the next add/remove)."""
+        return self.buf[: self.n]
+
+    def add(self, did: int) -> None:
+        """Append one id (amortised O(1))."""
+        if self.n == len(self.buf):
+            grown = np.zeros(max(4, 2 * self.n), dtype=np.int32)
+            grown[: self.n] = self.buf
+            self.buf = grown
+        self.buf[self.n] = did
+        self.n += 1
+
+    def remove(self, did: int) -> None:
+        """Drop one occurrence of ``did`` (a C-level scan, then swap with the last)."""
+        live = self.buf[: self.n]
+        i = int(np.argmax(live == did))
+        if live[i] != did:
+            raise KeyError(did)
+        self.n -= 1
+        live[i] = live[self.n]
+        if self.n * 4 < len(self.buf) and len(self.buf) > 16:
+            self.buf = self.buf[: max(4, 2 * self.n)].copy()
+
+
+class _Rows:
+    """Subscription links filed under an anchor term: (key term, dest, sub, mute until).
+
+    For ``a b`` the key is ``b`` (the row counts if ``b`` is relevant too), for ``a -b``
+    it is ``b`` (the row counts unless ``b`` is present), for a muted ``a`` it is unused.
+    A match selects the rows of all its terms at once, in C.
+    """
+
+    __slots__ = ("did", "n", "partner", "sid", "until")
+
+    def __init__(self) -> None:
+        self.partner: IdArray = np.zeros(4, dtype=np.int32)
+        self.did: IdArray = np.zeros(4, dtype=np.int32)
+        self.sid: IdArray = np.zeros(4, dtype=np.int32)
+        self.until: npt.NDArray[np.float64] = np.zeros(4, dtype=np.float64)
+        self.n = 0
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, int, int, float]]) -> _Rows:
+        """Rows built in one go."""
+        out = cls()
+        out.n = len(rows)
+        partner, did, sid, until = zip(*rows, strict=True)
+        out.partner = np.array(partner, dtype=np.int32)
+        out.did = np.array(did, dtype=np.int32)
+        out.sid = np.array(sid, dtype=np.int32)
+        out.until = np.array(until, dtype=np.float64)
+        return out
+
+    def __len__(self) -> int:
+        return self.n
+
+    def add(self, partner: int, did: int, sid: int, until: float) -> None:
+        """Append one row (amortised O(1))."""
+        n = self.n
+        if n == len(self.did):
+            size = max(4, 2 * n)
+            self.partner = np.resize(self.partner, size)
+            self.did = np.resize(self.did, size)
+            self.sid = np.resize(self.sid, size)
+            self.until = np.resize(self.until, size)
+        self.partner[n] = partner
+        self.did[n] = did
+        self.sid[n] = sid
+        self.until[n] = until
+        self.n = n + 1
+
+    def drop(self, sid: int) -> None:
+        """Remove every row of subscription ``sid`` (swap with the last row)."""
+        for i in np.flatnonzero(self.sid[: self.n] == sid)[::-1]:
+            last = self.n - 1
+            for col in (self.partner, self.did, self.sid, self.until):
+                col[i] = col[last]
+            self.n = last
+
+    def rename(self, old: int, new: int) -> None:
+        """The rows of subscription ``old`` now belong to ``new``."""
+        live = self.sid[: self.n]
+        live[live == old] = new
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    """Why a term counted: the fields it was found in and how often the body says it."""
+
+    term: str
+    where: tuple[str, ...]
+    body_mentions: int
+    score: float
+
+    def describe(self) -> str:
+        """Short human form, e.g. ``headline, lead, body×4``."""
+        parts = [w for w in self.where if w != "body"]
+        if self.body_mentions:
+            parts.append(f"body×{self.body_mentions}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionMatch:
+    """One subscription that fired, with the terms that made it fire."""
+
+    subscription_id: str
+    tenant: str
+    owner: str
+    expression: str
+    mode: Mode
+    terms: tuple[TermHit, ...]
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationMatch:
+    """One destination to post to, and every subscription of it that fired."""
+
+    destination: Destination
+    subscriptions: tuple[SubscriptionMatch, ...]
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Every matched term over the destination's subscriptions (for 'why you got this')."""
+        seen: dict[str, None] = {}
+        for sub in self.subscriptions:
+            for hit in sub.terms:
+                seen.setdefault(hit.term, None)
+        return tuple(seen)
+
+    @property
+    def mode(self) -> Mode:
+        """The most immediate delivery mode among the subscriptions that fired."""
+        return min((s.mode for s in self.subscriptions), key=MODES.index)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What ``newsbot match`` reports for one expression against one card."""
+
+    expression: str
+    matched: bool
+    terms: tuple[TermHit, ...]
+    excluded_by: tuple[TermHit, ...]
+    score: float
+
+    @property
+    def where(self) -> list[str]:
+        """The fields where matched terms were found, in field order."""
+        found = {w for hit in self.terms for w in hit.where}
+        return [name for _, name in FIELDS if name in found]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object printed by ``newsbot match --json``."""
+        return {
+            "expression": self.expression,
+            "matched": self.matched,
+            "terms": [hit.term for hit in self.terms],
+            "where": self.where,
+            "score": self.score,
+            "detail": [
+                {"term": h.term, "where": list(h.where), "body_mentions": h.body_mentions}
+                for h in self.terms
+            ],
+            "excluded_by": [h.term for h in self.excluded_by],
+        }
+
+
+class _Evidence:
+    """Per-term evidence for one card: field flags and body counts."""
+
+    __slots__ = ("body", "flags", "min_body", "relevant")
+
+    def __init__(self, flags: dict[int, int], body: dict[int, int], min_body: int) -> None:
+        self.flags = flags
+        self.body = body
+        self.min_body = min_body
+        self.relevant = {
+            t for t, f in flags.items() if f & STRONG or body.get(t, 0) >= min_body
+        }
+
+    def hit(self, term_id: int, phrase: Phrase, label: str | None = None) -> TermHit:
+        flags = self.flags.get(term_id, 0)
+        count = self.body.get(term_id, 0)
+        where = tuple(name for bit, name in FIELDS if flags & bit)
+        score = sum(w for bit, w in WEIGHTS.items() if flags & bit)
+        score += BODY_MENTION_WEIGHT * min(count, BODY_MENTION_CAP)
+        return TermHit(label or " ".join(phrase), where, count, score)
+
+
+def card_fields(card: Card) -> list[tuple[int, str]]:
+    """The card's own content, normalised once per field into padded token strings."""
+    paragraphs = card.body.split("\n\n")
+    lead = "\n\n".join(paragraphs[:2])
+    rest = "\n\n".join(paragraphs[2:])
+    topics = "|".join(normalised_text(t) for t in card.topics)
+    out = [
+        (HEADLINE, normalised_text(card.headline)),
+        (SUMMARY, normalised_text(card.summary)),
+        (LEAD, normalised_text(lead)),
+        (TOPICS, " " + topics + " "),
+        (BODY, normalised_text(rest)),
+    ]
+    return [(bit, text) for bit, text in out if len(text) > 2]
+
+
+def _term_mask(terms: Iterable[int], size: int) -> npt.NDArray[np.bool_]:
+    """A bool per term id, set for ``terms``."""
+    ids = np.fromiter(terms, np.int32)
+    mask = np.zeros(size, dtype=np.bool_)
+    mask[ids] = True
+    return mask
+
+
+def _select(
+    tables: list[_Rows], wanted: npt.NDArray[np.bool_] | None, now: float | None
+) -> IdArray:
+    """Destinations of the rows whose key term is ``wanted`` and whose mute is over."""
+    keep: npt.NDArray[np.bool_] | None = None
+    if wanted is not None:
+        keep = wanted[np.concatenate([t.partner[: t.n] for t in tables])]
+    if now is not None:
+        lapsed = np.concatenate([t.until[: t.n] for t in tables]) <= now
+        keep = lapsed if keep is None else keep & lapsed
+    dests: IdArray = np.concatenate([t.did[: t.n] for t in tables])
+    return dests if keep is None else dests[keep]
+
+
+class MatchIndex:
+    """The in-process index of subscriptions; add/remove are incremental."""
+
+    def __init__(self, min_body_mentions: int = 2) -> None:
+        self.min_body_mentions = min_body_mentions
+        # terms
+        self._term_ids: dict[str, int] = {}
+        self._term_phrase: list[Phrase] = []
+        self._term_refs: array[int] = array("i")
+        self._in_main = bytearray()
+        self._main: Any = None
+        self._delta: Any = None
+        self._delta_keys: dict[str, int] = {}
+        self._delta_dirty = False
+        # expressions (deduplicated by canonical meaning)
+        self._expr_ids: dict[str, int] = {}
+        self._expr_canon: list[str | None] = []
+        self._expr_groups: list[tuple[tuple[int, ...], ...]] = []
+        self._expr_excl: list[tuple[int, ...]] = []
+        self._expr_anchor: list[tuple[int, ...]] = []
+        self._expr_subs: list[dict[int, int]] = []
+        self._expr_muted: dict[int, dict[int, tuple[int, float]]] = {}
+        self._free_exprs: list[int] = []
+        self._anchored: dict[int, set[int]] = {}  # term -> non-trivial exprs to evaluate
+        self._anchored_trivial: dict[int, set[int]] = {}  # term -> exprs it alone fires
+        # One group plus exclusions: fire on an anchor term unless a veto term is present.
+        self._anchored_excl: dict[int, set[int]] = {}
+        self._vetoes: dict[int, set[int]] = {}
+        # Two groups (``a b``): term -> {term of the other group: expressions}, both ways,
+        # so a match intersects the relevant terms instead of evaluating candidates.
+        # Only for two-group expressions with exclusions; plain ones (the common ``a b``)
+        # are filed one way in ``_pair_plain`` (read lazily, for the per-destination
+        # detail) and their subscriptions in ``_pair_rows`` (read by every match).
+        self._pairs: dict[int, dict[int, set[int]]] = {}
+        self._pair_plain: dict[int, dict[int, set[int]]] = {}
+        self._pair_rows: dict[int, _Rows] = {}
+        # Likewise ``a -b`` (one group, one exclusion) is read from ``_veto_rows`` and
+        # filed in ``_anchored_veto`` for the detail; ``_anchored_excl`` keeps the rest.
+        self._anchored_veto: dict[int, set[int]] = {}
+        self._veto_rows: dict[int, _Rows] = {}
+        # Muted subscriptions of trivial expressions, by anchor term.
+        self._muted_rows: dict[int, _Rows] = {}
+        self._trivial = bytearray()  # one group, no exclusions: an anchor hit is a match
+        # Destination ids as int32 arrays, so that expanding an article to 300 000
+        # destinations is one concatenation and one scatter into a bitmap, all in C:
+        # term -> one id per (trivial expression anchored on it, destination) link;
+        # non-trivial expression -> the destinations of its unmuted subscriptions.
+        self._term_vec: dict[int, _Ids] = {}
+        self._expr_vec: dict[int, _Ids] = {}
+        self._deferred = False
+        self._parsed: dict[str, TopicExpression] = {}
+        # subscriptions
+        self._sub_ids: dict[str, int] = {}
+        self._sub_key: list[str | None] = []
+        self._sub_owner: list[str] = []
+        self._sub_expr: array[int] = array("i")
+        self._sub_dest: array[int] = array("i")
+        self._sub_mode = bytearray()
+        self._sub_muted: dict[int, float] = {}
+        self._free_subs: list[int] = []
+        # destinations and interned strings
+        self._dest_ids: dict[str, int] = {}
+        self._dest_key: list[str] = []
+        self._dest_obj: dict[int, Destination] = {}
+        self._strings: dict[str, str] = {}
+
+    # --- size -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._sub_ids)
+
+    @property
+    def expression_count(self) -> int:
+        """How many distinct expressions are indexed."""
+        return len(self._expr_ids)
+
+    @property
+    def term_count(self) -> int:
+        """How many distinct term phrases are live."""
+        return sum(1 for refs in self._term_refs if refs > 0)
+
+    # --- building ---------------------------------------------------------------------
+
+    def build(self, subscriptions: Iterable[Subscription]) -> None:
+        """Add many subscriptions, then build the automaton once."""
+        self._deferred = True
+        try:
+            for sub in subscriptions:
+                self.add(sub, _defer=True)
+        finally:
+            self._deferred = False
+        self._build_vectors()
+        self._reanchor()
+        self._rebuild_main()
+
+    def _build_vectors(self) -> None:
+        """Rebuild every destination-id array from ``_expr_subs`` in one pass."""
+        per_term: dict[int, list[int]] = {}
+        expr_vec: dict[int, _Ids] = {}
+        trivial = self._trivial
+        anchors = self._expr_anchor
+        muted = self._expr_muted
+        inf = -float("inf")
+        self._pair_rows, self._veto_rows, self._muted_rows = {}, {}, {}
+        rows: dict[int, dict[int, list[tuple[int, int, int, float]]]] = {
+            id(self._pair_rows): {},
+            id(self._veto_rows): {},
+            id(self._muted_rows): {},
+        }
+        for eid, subs in enumerate(self._expr_subs):
+            lapsing = muted.get(eid)
+            if lapsing:
+                spec = self._row_spec(eid, muted=True)
+                if spec is not None:
+                    table, anchor, keys_ = spec
+                    links = [(did, sid, until) for did, (sid, until) in lapsing.items()]
+                    for a in anchor:
+                        out = rows[id(table)].setdefault(a, [])
+                        for k in keys_:
+                            out.extend((k, did, sid, until) for did, sid, until in links)
+            if not subs:
+                continue
+            spec = self._row_spec(eid, muted=False)
+            if spec is not None:
+                table, anchor, keys_ = spec
+                for a in anchor:
+                    out = rows[id(table)].setdefault(a, [])
+                    for k in keys_:
+                        out.extend((k, did, sid, inf) for did, sid in subs.items())
+            elif trivial[eid]:
+                for tid in anchors[eid]:
+                    ids = per_term.get(tid)
+                    if ids is None:
+                        per_term[tid] = list(subs)
+                    else:
+                        ids.extend(subs)
+            else:
+                expr_vec[eid] = _Ids(np.fromiter(subs, np.int32, len(subs)))
+        self._term_vec = {t: _Ids(np.array(ids, dtype=np.int32)) for t, ids in per_term.items()}
+        self._expr_vec = expr_vec
+        for table in (self._pair_rows, self._veto_rows, self._muted_rows):
+            table.update((a, _Rows.of(r)) for a, r in rows[id(table)].items() if r)
+
+    def _row_spec(
+        self, eid: int, *, muted: bool
+    ) -> tuple[dict[int, _Rows], tuple[int, ...], tuple[int, ...]] | None:
+        """Where an expression's links live as rows: (table, anchor terms, key terms)."""
+        groups = self._expr_groups[eid]
+        excl = self._expr_excl[eid]
+        if len(groups) == 2 and not excl:
+            return self._pair_rows, groups[0], groups[1]
+        if len(groups) == 1 and len(excl) == 1:
+            return self._veto_rows, groups[0], excl
+        if muted and self._trivial[eid]:
+            return self._muted_rows, groups[0], (0,)
+        return None
+
+    def _link(self, eid: int, did: int, sid: int) -> None:
+        """Record that subscription ``sid`` of expression ``eid`` delivers to ``did``."""
+        subs = self._expr_subs[eid]
+        old = subs.get(did)
+        subs[did] = sid
+        if self._deferred:
+            return
+        spec = self._row_spec(eid, muted=False)
+        if spec is not None:
+            if old is None:
+                self._add_rows(eid, did, sid, -float("inf"))
+            else:
+                for a in spec[1]:
+                    spec[0][a].rename(old, sid)
+            return
+        if old is not None:
+            return
+        owners: tuple[int, ...]
+        if not self._trivial[eid]:
+            vecs, owners = self._expr_vec, (eid,)
+        else:
+            vecs, owners = self._term_vec, self._expr_anchor[eid]
+        for owner in owners:
+            vec = vecs.get(owner)
+            if vec is None:
+                vec = vecs[owner] = _Ids()
+            vec.add(did)
+
+    def _add_rows(self, eid: int, did: int, sid: int, until: float) -> None:
+        spec = self._row_spec(eid, muted=until != -float("inf"))
+        if spec is None:
+            return
+        table, anchor, keys_ = spec
+        for a in anchor:
+            rows = table.get(a)
+            if rows is None:
+                rows = table[a] = _Rows()
+            for k in keys_:
+                rows.add(k, did, sid, until)
+
+    def _drop_rows(self, eid: int, sid: int, *, muted: bool) -> None:
+        spec = self._row_spec(eid, muted=muted)
+        if spec is None:
+            return
+        table, anchor, _ = spec
+        for a in anchor:
+            rows = table.get(a)
+            if rows is not None:
+                rows.drop(sid)
+                if not rows:
+                    del table[a]
+
+    def _unlink(self, eid: int, did: int) -> None:
+        """Undo ``_link``."""
+        sid = self._expr_subs[eid].pop(did)
+        if self._deferred:
+            return
+        if self._row_spec(eid, muted=False) is not None:
+            self._drop_rows(eid, sid, muted=False)
+            return
+        owners: tuple[int, ...]
+        if not self._trivial[eid]:
+            vecs, owners = self._expr_vec, (eid,)
+        else:
+            vecs, owners = self._term_vec, self._expr_anchor[eid]
+        for owner in owners:
+            vec = vecs[owner]
+            vec.remove(did)
+            if not vec:
+                del vecs[owner]
+
+    def add(self, sub: Subscription, *, _defer: bool = False) -> None:
+        """Index (or re-index) one subscription; disabled ones are dropped."""
+        key = f"{sub.tenant}/{sub.id}"
+        if key in self._sub_ids:
+            self.remove(sub.tenant, sub.id)
+        if sub.disabled:
+            return
+        self.add_raw(
+            key,
+            self._intern(sub.owner),
+            f"{sub.tenant}\x00{sub.destination.key}",
+            sub.expression,
+            sub.mode,
+            sub.muted_until,
+            _defer=_defer,
+        )
+
+    def add_raw(
+        self,
+        key: str,
+        owner: str,
+        dest: str,
+        expression: str,
+        mode: Mode = "instant",
+        muted_until: float | None = None,
+        *,
+        _defer: bool = False,
+    ) -> None:
+        """Index a subscription from plain values (``key`` is ``tenant/id``)."""
+        parsed = self._parsed.get(expression)
+        if parsed is None:
+            parsed = parse_topic(expression)
+            if len(self._parsed) > 100_000:
+                self._parsed.clear()
+            self._parsed[expression] = parsed
+        eid = self._acquire_expr(parsed, _defer)
+        did = self._dest_ids.get(dest)
+        if did is None:
+            did = self._dest_ids[dest] = len(self._dest_key)
+            self._dest_key.append(dest)
+        if self._free_subs:
+            sid = self._free_subs.pop()
+            self._sub_key[sid] = key
+            self._sub_owner[sid] = owner
+            self._sub_expr[sid] = eid
+            self._sub_dest[sid] = did
+            self._sub_mode[sid] = MODES.index(mode)
+        else:
+            sid = len(self._sub_key)
+            self._sub_key.append(key)
+            self._sub_owner.append(owner)
+            self._sub_expr.append(eid)
+            self._sub_dest.append(did)
+            self._sub_mode.append(MODES.index(mode))
+        self._sub_ids[key] = sid
+        if muted_until is not None:
+            self._sub_muted[sid] = muted_until
+            self._expr_muted.setdefault(eid, {})[did] = (sid, muted_until)
+            if not _defer:
+                self._add_rows(eid, did, sid, muted_until)
+        else:
+            self._link(eid, did, sid)
+
+    def ids_of(self, tenant: str) -> list[str]:
+        """The ids of one tenant's indexed subscriptions (a scan: for rare repairs only)."""
+        prefix = f"{tenant}/"
+        return [key[len(prefix):] for key in self._sub_ids if key.startswith(prefix)]
+
+    def remove(self, tenant: str, sub_id: str) -> bool:
+        """Drop one subscription from the index; False if it was not there."""
+        sid = self._sub_ids.pop(f"{tenant}/{sub_id}", None)
+        if sid is None:
+            return False
+        eid = self._sub_expr[sid]
+        did = self._sub_dest[sid]
+        if self._sub_muted.pop(sid, None) is not None:
+            muted = self._expr_muted.get(eid)
+            if muted is not None and muted.get(did, (-1, 0.0))[0] == sid:
+                del muted[did]
+                if not muted:
+                    del self._expr_muted[eid]
+            self._drop_rows(eid, sid, muted=True)
+        elif self._expr_subs[eid].get(did) == sid:
+            self._unlink(eid, did)
+        self._sub_key[sid] = None
+        self._sub_owner[sid] = ""
+        self._free_subs.append(sid)
+        if not self._expr_subs[eid] and eid not in self._expr_muted:
+            self._release_expr(eid)
+        return True
+
+    def _intern(self, text: str) -> str:
+        return self._strings.setdefault(text, text)
+
+    def _acquire_term(self, phrase: Phrase, defer: bool) -> int:
+        key = phrase_key(phrase)
+        tid = self._term_ids.get(key)
+        if tid is None:
+            tid = self._term_ids[key] = len(self._term_phrase)
+            self._term_phrase.append(phrase)
+            self._term_refs.append(0)
+            self._in_main.append(0)
+        if not defer and not self._in_main[tid] and key not in self._delta_keys:
+            self._delta_keys[key] = tid
+            self._delta_dirty = True
+        self._term_refs[tid] += 1
+        return tid
+
+    def _acquire_expr(self, parsed: TopicExpression, defer: bool) -> int:
+        canon = parsed.canonical
+        eid = self._expr_ids.get(canon)
+        if eid is not None:
+            return eid
+        groups = tuple(
+            tuple(self._acquire_term(p, defer) for p in group) for group in parsed.groups
+        )
+        excl = tuple(self._acquire_term(p, defer) for p in parsed.excluded)
+        # Anchor on the group whose terms are least crowded, to keep candidate lists short.
+        anchor = min(groups, key=lambda g: sum(len(self._anchored.get(t, ())) for t in g))
+        trivial = len(groups) == 1 and not excl
+        if self._free_exprs:
+            eid = self._free_exprs.pop()
+            self._expr_canon[eid] = canon
+            self._expr_groups[eid] = groups
+            self._expr_excl[eid] = excl
+            self._expr_anchor[eid] = anchor
+            self._expr_subs[eid] = {}
+            self._trivial[eid] = trivial
+        else:
+            eid = len(self._expr_canon)
+            self._expr_canon.append(canon)
+            self._expr_groups.append(groups)
+            self._expr_excl.append(excl)
+            self._expr_anchor.append(anchor)
+            self._expr_subs.append({})
+            self._trivial.append(trivial)
+        self._expr_ids[canon] = eid
+        if len(groups) == 2:
+            self._pair(eid, add=True)
+        else:
+            for tid in anchor:
+                self._anchor_map(eid).setdefault(tid, set()).add(eid)
+        if len(groups) == 1:
+            for tid in excl:
+                self._vetoes.setdefault(tid, set()).add(eid)
+        return eid
+
+    def _pair(self, eid: int, *, add: bool) -> None:
+        """Register (or drop) a two-group expression under each pair of its terms."""
+        first, second = self._expr_groups[eid]
+        plain = not self._expr_excl[eid]
+        ways = ((first, second),) if plain else ((first, second), (second, first))
+        registry = self._pair_plain if plain else self._pairs
+        for this, other in ways:
+            for a in this:
+                for b in other:
+                    if add:
+                        registry.setdefault(a, {}).setdefault(b, set()).add(eid)
+                        continue
+                    partners = registry[a]
+                    partners[b].discard(eid)
+                    if not partners[b]:
+                        del partners[b]
+                        if not partners:
+                            del registry[a]
+
+    def _anchor_map(self, eid: int) -> dict[int, set[int]]:
+        if self._trivial[eid]:
+            return self._anchored_trivial
+        if len(self._expr_groups[eid]) == 1:
+            return self._anchored_veto if len(self._expr_excl[eid]) == 1 else self._anchored_excl
+        return self._anchored
+
+    def _reanchor(self) -> None:
+        """Anchor multi-group expressions on their least subscribed group (after a build)."""
+        refs = self._term_refs
+        for eid, groups in enumerate(self._expr_groups):
+            if len(groups) < 3 or self._expr_canon[eid] is None:
+                continue
+            best = min(groups, key=lambda g: sum(refs[t] for t in g))
+            if best == self._expr_anchor[eid]:
+                continue
+            for tid in self._expr_anchor[eid]:
+                anchored = self._anchored[tid]
+                anchored.discard(eid)
+                if not anchored:
+                    del self._anchored[tid]
+            self._expr_anchor[eid] = best
+            for tid in best:
+                self._anchored.setdefault(tid, set()).add(eid)
+
+    def _release_expr(self, eid: int) -> None:
+        canon = self._expr_canon[eid]
+        if canon is None:
+            return
+        del self._expr_ids[canon]
+        target = self._anchor_map(eid)
+        if len(self._expr_groups[eid]) == 2:
+            self._pair(eid, add=False)
+        if len(self._expr_groups[eid]) == 1:
+            for tid in self._expr_excl[eid]:
+                vetoed = self._vetoes.get(tid)
+                if vetoed is not None:
+                    vetoed.discard(eid)
+                    if not vetoed:
+                        del self._vetoes[tid]
+        for tid in self._expr_anchor[eid]:
+            anchored = target.get(tid)
+            if anchored is not None:
+                anchored.discard(eid)
+                if not anchored:
+                    del target[tid]
+        for group in self._expr_groups[eid]:
+            for tid in group:
+                self._term_refs[tid] -= 1
+        for tid in self._expr_excl[eid]:
+            self._term_refs[tid] -= 1
+        self._expr_vec.pop(eid, None)
+        self._expr_canon[eid] = None
+        self._expr_groups[eid] = ()
+        self._expr_excl[eid] = ()
+        self._expr_anchor[eid] = ()
+        self._free_exprs.append(eid)
+
+    def _rebuild_main(self) -> None:
+        """Build the main automaton over every live term (also drops dead ones)."""
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        in_main = bytearray(len(self._term_phrase))
+        refs = self._term_refs
+        for key, tid in self._term_ids.items():
+            if refs[tid] > 0:
+                automaton.add_word(key, tid)
+                in_main[tid] = 1
+        automaton.make_automaton()
+        self._main = automaton if len(automaton) else None
+        self._in_main = in_main
+        self._delta = None
+        self._delta_keys = {}
+        self._delta_dirty = False
+
+    def _refresh(self) -> None:
+        """Bring the automata up to date after incremental adds (cheap: delta only)."""
+        if not self._delta_dirty:
+            return
+        main_size = len(self._main) if self._main is not None else 0
+        if len(self._delta_keys) > max(2_000, main_size // 10):
+            self._rebuild_main()
+            return
+        delta = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for key, tid in self._delta_keys.items():
+            delta.add_word(key, tid)
+        delta.make_automaton()
+        self._delta = delta
+        self._delta_dirty = False
+
+    # --- matching ---------------------------------------------------------------------
+
+    def evidence(self, card: Card) -> _Evidence:
+        """Find every indexed term in the card's own fields."""
+        self._refresh()
+        automata = [a for a in (self._main, self._delta) if a is not None]
+        flags: dict[int, int] = {}
+        body: dict[int, int] = {}
+        for bit, text in card_fields(card):
+            counts = bit & (LEAD | BODY)
+            for automaton in automata:
+                # Counted in C: a long body has thousands of hits.
+                found = Counter(map(_SECOND, automaton.iter(text)))
+                for tid in found:
+                    flags[tid] = flags.get(tid, 0) | bit
+                if counts:
+                    for tid, k in found.items():
+                        body[tid] = body.get(tid, 0) + k
+        return _Evidence(flags, body, self.min_body_mentions)
+
+    def match(self, card: Card, now: float | None = None) -> MatchResult:
+        """Destinations whose subscriptions match the card (muted ones skipped if ``now``)."""
+        ev = self.evidence(card)
+        relevant = ev.relevant
+        present = ev.flags
+        arrays: list[IdArray] = []
+        term_vec = self._term_vec
+        pair_rows = self._pair_rows
+        anchored = self._anchored
+        anchored_excl = self._anchored_excl
+        pairs = self._pairs
+        candidates: set[int] = set()
+        fired: set[int] = set()
+        both: set[int] = set()
+        veto_rows = self._veto_rows
+        muted_rows = self._muted_rows
+        paired: list[_Rows] = []
+        vetoing: list[_Rows] = []
+        lapsing: list[_Rows] = []
+        for tid in relevant:
+            vec = term_vec.get(tid)
+            if vec is not None:
+                arrays.append(vec.view())
+            rows = pair_rows.get(tid)
+            if rows is not None:
+                paired.append(rows)
+            rows = veto_rows.get(tid)
+            if rows is not None:
+                vetoing.append(rows)
+            rows = muted_rows.get(tid)
+            if rows is not None:
+                lapsing.append(rows)
+            exprs = anchored.get(tid)
+            if exprs:
+                candidates |= exprs
+            exprs = anchored_excl.get(tid)
+            if exprs:
+                fired |= exprs
+            partners = pairs.get(tid)
+            if partners:
+                if len(partners) < len(relevant):
+                    for other in relevant.intersection(partners):
+                        both |= partners[other]
+                else:
+                    for other in relevant:
+                        exprs = partners.get(other)
+                        if exprs:
+                            both |= exprs
+        if fired:
+            vetoes = self._vetoes
+            for tid in present:
+                vetoed = vetoes.get(tid)
+                if vetoed:
+                    fired -= vetoed
+        groups_of = self._expr_groups
+        excl_of = self._expr_excl
+        matched: list[int] = list(fired)
+        for eid in both:
+            excl = excl_of[eid]
+            if excl and any(t in present for t in excl):
+                continue
+            matched.append(eid)
+        for eid in candidates:
+            excl = excl_of[eid]
+            if excl and any(t in present for t in excl):
+                continue
+            if all(any(t in relevant for t in g) for g in groups_of[eid]):
+                matched.append(eid)
+        n_terms = len(self._term_phrase)
+        if paired:
+            arrays.append(_select(paired, _term_mask(relevant, n_terms), now))
+        if vetoing:
+            arrays.append(_select(vetoing, ~_term_mask(present, n_terms), now))
+        if lapsing:
+            arrays.append(_select(lapsing, None, now))
+        expr_vec = self._expr_vec
+        for eid in matched:
+            vec = expr_vec.get(eid)
+            if vec is not None:
+                arrays.append(vec.view())
+        extra: list[tuple[int, int, int]] = []
+        if self._expr_muted:
+            extra = self._lapsed_mutes(relevant, matched, now)
+            if extra:
+                arrays.append(np.array([did for _, did, _ in extra], dtype=np.int32))
+        return MatchResult(self, ev, matched, now, self._distinct(arrays))
+
+    def _distinct(self, arrays: list[IdArray]) -> DestIds:
+        """The sorted distinct destination ids in ``arrays`` (C-level, no per-id Python)."""
+        if not arrays:
+            return _NO_DESTS
+        flat = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        size = len(self._dest_key)
+        if len(flat) * 4 < size:  # few: sorting beats scanning a bitmap of every dest
+            ordered = np.sort(flat)
+            first = np.empty(len(ordered), dtype=np.bool_)
+            first[:1] = True
+            np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+            return ordered[first].astype(np.intp)
+        seen = np.zeros(size, dtype=np.bool_)
+        seen[flat] = True
+        return np.flatnonzero(seen)
+
+    def _lapsed_mutes(
+        self, relevant: set[int], matched: list[int], now: float | None
+    ) -> list[tuple[int, int, int]]:
+        """Muted subscriptions of matched expressions whose mute is over at ``now``."""
+        muted_of = self._expr_muted
+        exprs = muted_of.keys() & matched  # rows cover the trivial, ``a b`` and ``a -b`` ones
+        return [
+            (eid, did, sid)
+            for eid in exprs
+            for did, (sid, until) in muted_of.get(eid, {}).items()
+            if now is None or until <= now
+        ]
+
+    def explain(self, card: Card, expression: str) -> Explanation:
+        """Why ``expression`` would (not) match ``card`` (raises TopicError if invalid)."""
+        parsed = parse_topic(expression)
+        probe = MatchIndex(self.min_body_mentions)
+        probe.add_raw("probe/1", "", "probe\x00dm:probe", parsed.text)
+        ev = probe.evidence(card)
+        eid = probe._expr_ids[parsed.canonical]
+        terms = [
+            ev.hit(tid, probe._term_phrase[tid], parsed.label(probe._term_phrase[tid]))
+            for group in probe._expr_groups[eid]
+            for tid in group
+            if tid in ev.relevant
+        ]
+        excluded = [
+            ev.hit(tid, probe._term_phrase[tid], parsed.label(probe._term_phrase[tid]))
+            for tid in probe._expr_excl[eid]
+            if tid in ev.flags
+        ]
+        matched = bool(probe.match(card))
+        score = sum(h.score for h in terms) if matched else 0.0
+        return Explanation(parsed.text, matched, tuple(terms), tuple(excluded), score)
+
+    # used by MatchResult
+    def _destination(self, did: int) -> Destination:
+        dest = self._dest_obj.get(did)
+        if dest is None:
+            tenant, _, dest_key = self._dest_key[did].partition("\x00")
+            dest = self._dest_obj[did] = Destination.parse(tenant, dest_key)
+        return dest
+
+    def _hits_for(self, eid: int, ev: _Evidence) -> tuple[tuple[TermHit, ...], float]:
+        phrases = self._term_phrase
+        hits = tuple(
+            ev.hit(tid, phrases[tid])
+            for group in self._expr_groups[eid]
+            for tid in group
+            if tid in ev.relevant
+        )
+        return hits, sum(h.score for h in hits)
+
+
+class MatchResult(Sequence[DestinationMatch]):
+    """The destinations a card goes to: distinct ids at once, per-destination detail lazily.
+
+    Walk it before the index is updated again (the Matcher only updates it between
+    awaits, so a synchronous loop over the result is always consistent).
+    """
+
+    def __init__(
+        self,
+        index: MatchIndex,
+        evidence: _Evidence,
+        matched: list[int],
+        now: float | None,
+        ids: DestIds,
+    ) -> None:
+        self._index = index
+        self._evidence = evidence
+        self._matched_nontrivial = matched
+        self._now = now
+        self._ids = ids
+        self._items: list[DestinationMatch] | None = None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def destination_ids(self) -> DestIds:
+        """Internal destination ids, distinct and ascending (read-only array)."""
+        return self._ids
+
+    @property
+    def expression_ids(self) -> set[int]:
+        """Internal ids of every expression that fired."""
+        index = self._index
+        exprs = set(self._matched_nontrivial)
+        relevant = self._evidence.relevant
+        present = self._evidence.flags
+        for tid in relevant:
+            fired = index._anchored_trivial.get(tid)
+            if fired:
+                exprs |= fired
+            partners = index._pair_plain.get(tid)
+            if partners:
+                for other in relevant.intersection(partners):
+                    exprs |= partners[other]
+            for eid in index._anchored_veto.get(tid, ()):
+                if index._expr_excl[eid][0] not in present:
+                    exprs.add(eid)
+        return exprs
+
+    def _materialise(self) -> list[DestinationMatch]:
+        if self._items is not None:
+            return self._items
+        index = self._index
+        per_expr: dict[int, tuple[tuple[TermHit, ...], float]] = {}
+        grouped: dict[int, list[SubscriptionMatch]] = {}
+
+        def make(eid: int, sid: int) -> SubscriptionMatch:
+            hits, score = per_expr[eid]
+            key = index._sub_key[sid] or "/"
+            tenant, _, sub_id = key.rpartition("/")
+            return SubscriptionMatch(
+                sub_id,
+                tenant,
+                index._sub_owner[sid],
+                index._expr_canon[eid] or "",
+                MODES[index._sub_mode[sid]],
+                hits,
+                score,
+            )
+
+        now = self._now
+        for eid in self.expression_ids:
+            per_expr[eid] = index._hits_for(eid, self._evidence)
+            for did, sid in index._expr_subs[eid].items():
+                entry = grouped.get(did)
+                if entry is None:
+                    grouped[did] = [make(eid, sid)]
+                else:
+                    entry.append(make(eid, sid))
+            for did, (sid, until) in index._expr_muted.get(eid, {}).items():
+                if now is None or until <= now:  # a mute that is over
+                    grouped.setdefault(did, []).append(make(eid, sid))
+        items = [
+            DestinationMatch(index._destination(did), tuple(subs))
+            for did, subs in grouped.items()
+        ]
+        self._items = items
+        return items
+
+    @overload
+    def __getitem__(self, i: int) -> DestinationMatch: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[DestinationMatch]: ...
+
+    def __getitem__(self, i: int | slice) -> DestinationMatch | Sequence[DestinationMatch]:
+        return self._materialise()[i]
+
+    def __iter__(self) -> Iterator[DestinationMatch]:
+        return iter(self._materialise())
+
+
+class Matcher:
+    """A MatchIndex loaded from Redis and kept current by following the change stream."""
+
+    def __init__(
+        self,
+        store: SubscriptionStore,
+        *,
+        min_body_mentions: int = 2,
+        block_ms: int = 500,
+        reconcile_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.min_body_mentions = min_body_mentions
+        self.block_ms = block_ms
+        self.reconcile_s = reconcile_s
+        self.index = MatchIndex(min_body_mentions)
+        self.position = "0-0"
+        self.seen = 0  # how many changes were ever added up to ``position``
+        # Each tenant's subscription version this index reflects (see ``reconcile``).
+        self.versions: dict[str, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def load(self) -> None:
+        """Build the index from every stored subscription (position taken first)."""
+        position, seen = await self.store.changes_state()
+        versions = await self.store.versions()  # before reading: later writes are newer
+        subs = [sub async for sub in self.store.all_subscriptions()]
+        index = MatchIndex(self.min_body_mentions)
+        index.build(subs)
+        del subs
+        self.index = index
+        # The index is millions of long-lived objects: move them out of the collector's
+        # sight so that a full collection (a pause inside some match) stays short.
+        gc.collect()
+        gc.freeze()
+        self.position = position
+        self.seen = seen
+        self.versions = versions
+        log.info("match index loaded: %d subscriptions", len(index))
+
+    async def start(self) -> None:
+        """Load, then follow changes in the background."""
+        await self.load()
+        self._task = asyncio.create_task(self._follow(), name="matcher-follow")
+
+    async def stop(self) -> None:
+        """Stop following changes."""
+        await cancel_and_wait(self._task)
+        self._task = None
+
+    async def __aenter__(self) -> Matcher:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def match(self, card: Card, now: float | None = None) -> MatchResult:
+        """See ``MatchIndex.match``."""
+        return self.index.match(card, now)
+
+    async def sync(self, block_ms: int | None = None) -> int:
+        """Apply the changes published since the last sync; returns how many."""
+        changes = await self.store.read_changes(self.position, block_ms=block_ms)
+        if not changes:
+            return 0
+        if await self.store.missed_changes(self.seen):
+            log.warning("change stream trimmed past %s: reloading the index", self.position)
+            await self.load()
+            return len(changes)
+        touched = {(c.tenant, c.sub_id): None for c in changes}
+        pipe = self.store.redis.pipeline(transaction=False)
+        for tenant, sub_id in touched:
+            pipe.hgetall(keys.sub_key(tenant, sub_id))
+        rows: list[dict[str, str]] = await pipe.execute()
+        for (tenant, sub_id), row in zip(touched, rows, strict=True):
+            if row:
+                self.index.add(Subscription.from_fields(row))
+            else:
+                self.index.remove(tenant, sub_id)
+        for change in changes:
+            if change.version > self.versions.get(change.tenant, 0):
+                self.versions[change.tenant] = change.version
+        self.position = changes[-1].stream_id
+        self.seen += len(changes)
+        return len(changes)
+
+    async def reconcile(self) -> int:
+        """Re-read tenants whose writes outran the change stream; how many were repaired.
+
+        A writer that dies between its write and its publish leaves the stream silent;
+        the tenant's version (bumped inside the write) then differs from the last one
+        applied here, and that tenant is read again from Redis.
+        """
+        repaired = 0
+        for tenant, version in (await self.store.versions()).items():
+            if version == self.versions.get(tenant, 0):
+                continue
+            subs = await self.store.tenant_subscriptions(tenant)
+            present = {sub.id for sub in subs}
+            for sub_id in self.index.ids_of(tenant):
+                if sub_id not in present:
+                    self.index.remove(tenant, sub_id)
+            for sub in subs:
+                self.index.add(sub)
+            self.versions[tenant] = version
+            repaired += 1
+            log.info("subscriptions of %s re-read (version %d)", tenant, version)
+        return repaired
+
+    async def _follow(self) -> None:
+        next_check = time.monotonic() + self.reconcile_s
+        while True:
+            try:
+                await self.sync(block_ms=self.block_ms)
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.reconcile_s
+                    await self.reconcile()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("following subscription changes failed; retrying in 1 s")
+                await asyncio.sleep(1.0)
+
