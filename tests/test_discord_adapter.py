@@ -185,11 +185,25 @@ async def test_requests_carry_tenant_user_channel_and_rights(
 ) -> None:
     await run(fake, slash("list"))
     (request,) = core.requests
-    assert request == Request(TENANT, str(ADMIN_ID), str(CHANNEL_ID), True, text="list")
+    assert request == Request(TENANT, str(ADMIN_ID), str(CHANNEL_ID), True, args=("list",))
     # Outside a guild (a DM with the bot): the shared tenant, no channel, no rights.
     body = await run(fake, slash("subscribe", {"topic": "syria"}, guild=False))
     assert "your DMs" in body["data"]["content"]
     assert core.requests[-1].tenant == "discord:dm" and core.requests[-1].channel is None
+
+
+async def test_slash_options_are_not_reparsed_as_text(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    """A topic typed in the topic option is the topic, whatever words it holds."""
+    body = await run(fake, slash("subscribe", {"topic": "music dm"}))
+    assert "this channel" in body["data"]["content"]
+    assert "music dm" in body["data"]["content"]
+    body = await run(fake, slash("subscribe", {"topic": "here and now", "dm": True},
+                                 user_id=MEMBER_ID, perms=MEMBER_PERMS))
+    assert "your DMs" in body["data"]["content"] and "here and now" in body["data"]["content"]
+    body = await run(fake, slash("list"))
+    assert "music dm" in body["data"]["content"]
 
 
 async def test_channel_subscribe_refused_without_manage_channels(
@@ -212,8 +226,9 @@ async def test_feed_commands_need_manage_channels(
     await run(fake, slash("feed add", {"url": " https://example.com/rss "}))
     await run(fake, slash("feed remove", {"url": "https://example.com/rss"}))
     await run(fake, slash("feed list"))
-    assert [r.text for r in core.requests] == [
-        "feed add https://example.com/rss", "feed remove https://example.com/rss", "feed list"
+    assert [r.args for r in core.requests] == [
+        ("feed", "add", "https://example.com/rss"), ("feed", "remove", "https://example.com/rss"),
+        ("feed", "list"),
     ]
     assert all(r.can_manage for r in core.requests)
 
@@ -308,7 +323,7 @@ async def test_summarize_link_message_command(
         "content": f"Have you seen this? <{SEED_URL}>."
     }, author={"id": str(MEMBER_ID), "username": "m", "discriminator": "0", "avatar": None})
     body = await run(fake, message_command(message, user_id=MEMBER_ID, perms=MEMBER_PERMS))
-    assert core.requests[-1].text == f"summarize {SEED_URL}"
+    assert core.requests[-1].args == ("summarize", SEED_URL)
     assert body["data"]["flags"] & EPHEMERAL
     assert body["data"]["embeds"][0]["url"] == SEED_URL
     plain = fake.message_obj(str(CHANNEL_ID), {"content": "no link here"})

@@ -14,7 +14,6 @@ from adapters.discord.invite import (
     run,
 )
 from adapters.discord.render import (
-    BUTTON_SUBS_MAX,
     EMBED_TOTAL_MAX,
     card_embed,
     content_text,
@@ -25,7 +24,7 @@ from adapters.discord.render import (
     render_reply,
     truncate,
 )
-from adapters.discord.views import scope_of, tenant_of
+from adapters.discord.views import BUTTON_SUBS_MAX, scope_of, subscription_view, tenant_of
 from bot.card import Card, KeyFigure
 from bot.chat.commands import Reply
 from bot.chat.contract import Destination, DigestItem, Post, SubscriptionRef
@@ -103,19 +102,21 @@ def test_mentions_are_neutralised() -> None:
 
 async def test_post_buttons_and_note() -> None:
     subs = tuple(SubscriptionRef(str(n), "climate change " * 10, "u") for n in range(15))
-    message = render_post(Post(DEST, "k", card=huge_card(), subscriptions=subs,
-                               note="<@1> hi"))
-    assert message.view is not None and message.content == "<@\u200b1> hi"
-    buttons = [c for c in message.view.children if isinstance(c, discord.ui.DynamicItem)]
+    post = Post(DEST, "k", card=huge_card(), subscriptions=subs, note="<@1> hi")
+    message = render_post(post)
+    view = subscription_view(DEST.tenant, post.subscriptions)
+    assert view is not None and message.content == "<@\u200b1> hi"
+    buttons = [c for c in view.children if isinstance(c, discord.ui.DynamicItem)]
     assert len(buttons) == 2 * BUTTON_SUBS_MAX <= 25
-    rows = message.view.to_components()
+    rows = view.to_components()
     labels = [b["label"] for row in rows for b in row["components"]]
     assert all(len(label) <= 80 for label in labels)
     ids = [b["custom_id"] for row in rows for b in row["components"]]
     assert ids[:2] == ["newsbot:unsub:222:0", "newsbot:mute:222:0"]
     assert all(len(i) <= 100 for i in ids)
-    note_only = render_post(Post(DEST, "k", note="Paused: I can no longer post in #news."))
-    assert note_only.embed is None and note_only.view is None
+    note_only = Post(DEST, "k", note="Paused: I can no longer post in #news.")
+    assert render_post(note_only).embed is None
+    assert subscription_view(DEST.tenant, note_only.subscriptions) is None
 
 
 def test_reply_rendering() -> None:

@@ -38,6 +38,7 @@ from bot.settings import Settings
 
 from .client import NewsClient, ShardedNewsClient, WatchFilter
 from .render import NO_MENTIONS, nonce_for, render_post
+from .views import subscription_view
 
 __all__ = ["DiscordAdapter", "configure_endpoints"]
 
@@ -183,8 +184,9 @@ class DiscordAdapter:
         extra: dict[str, Any] = {}
         if message.embed is not None:
             extra["embed"] = message.embed
-        if message.view is not None:
-            extra["view"] = message.view
+        view = subscription_view(dest.tenant, post.subscriptions)
+        if view is not None:
+            extra["view"] = view
         try:
             channel = await self._messageable(dest)
             sent = await channel.send(

@@ -85,7 +85,7 @@ async def own_topics(
     interaction: discord.Interaction[Any], current: str
 ) -> list[Choice[str]]:
     """Autocomplete: "all" plus the user's own subscriptions (value ``#id``)."""
-    reply = await run_core(interaction, request_for(interaction, "list"))
+    reply = await run_core(interaction, request_for(interaction, ("list",)))
     user = str(interaction.user.id)
     needle = current.strip().casefold()
     choices: list[Choice[str]] = []
@@ -128,21 +128,18 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
         interaction: discord.Interaction[Any], topic: str, dm: bool = False,
         digest: str = "instant",
     ) -> None:
-        text = f"subscribe {topic}" + (" dm" if dm else "")
-        if digest != "instant":
-            text += f" digest:{digest}"
-        await answer(interaction, text)
+        await answer(interaction, ("subscribe", topic, "dm" if dm else "here", f"digest:{digest}"))
 
     @news.command(name=_("unsubscribe"), description=_("Stop news about a topic (or all)"))
     @app_commands.rename(topic=_("topic"))
     @app_commands.describe(topic=_("One of your subscriptions, or all"))
     @app_commands.autocomplete(topic=own_topics)
     async def unsubscribe(interaction: discord.Interaction[Any], topic: str) -> None:
-        await answer(interaction, f"unsubscribe {topic}")
+        await answer(interaction, ("unsubscribe", topic))
 
     @news.command(name=_("list"), description=_("Your subscriptions and this channel's"))
     async def list_(interaction: discord.Interaction[Any]) -> None:
-        await answer(interaction, "list")
+        await answer(interaction, ("list",))
 
     @news.command(name=_("mute"), description=_("Pause a subscription for a while"))
     @app_commands.rename(topic=_("topic"), duration=_("duration"))
@@ -152,20 +149,20 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     )
     @app_commands.autocomplete(topic=own_topics)
     async def mute(interaction: discord.Interaction[Any], topic: str, duration: str) -> None:
-        await answer(interaction, f"mute {topic} {duration}")
+        await answer(interaction, ("mute", topic, duration))
 
     @news.command(name=_("unmute"), description=_("Resume a muted subscription"))
     @app_commands.rename(topic=_("topic"))
     @app_commands.describe(topic=_("One of your subscriptions, or all"))
     @app_commands.autocomplete(topic=own_topics)
     async def unmute(interaction: discord.Interaction[Any], topic: str) -> None:
-        await answer(interaction, f"unmute {topic}")
+        await answer(interaction, ("unmute", topic))
 
     @news.command(name=_("timezone"), description=_("Time zone of this server's daily digests"))
     @app_commands.rename(zone=_("zone"))
     @app_commands.describe(zone=_("A zone name like Europe/Paris (empty: show the current one)"))
     async def timezone(interaction: discord.Interaction[Any], zone: str = "") -> None:
-        await answer(interaction, f"timezone {zone.strip()}".strip())
+        await answer(interaction, ("timezone", zone.strip()) if zone.strip() else ("timezone",))
 
     @news.command(name=_("summarize"), description=_("Summarise an article from its link"))
     @app_commands.rename(url=_("url"), public=_("public"))
@@ -176,26 +173,26 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     async def summarize(
         interaction: discord.Interaction[Any], url: str, public: bool = False
     ) -> None:
-        await answer(interaction, f"summarize {url.strip()}", ephemeral=not public)
+        await answer(interaction, ("summarize", url.strip()), ephemeral=not public)
 
     @feed.command(name=_("add"), description=_("Post a news feed's articles in this channel"))
     @app_commands.rename(url=_("url"))
     @app_commands.describe(url=_("The RSS or Atom feed's link"))
     @app_commands.checks.has_permissions(manage_channels=True)
     async def feed_add(interaction: discord.Interaction[Any], url: str) -> None:
-        await answer(interaction, f"feed add {url.strip()}")
+        await answer(interaction, ("feed", "add", url.strip()))
 
     @feed.command(name=_("remove"), description=_("Stop posting a news feed in this channel"))
     @app_commands.rename(url=_("url"))
     @app_commands.describe(url=_("The feed's link, as listed by /news feed list"))
     @app_commands.checks.has_permissions(manage_channels=True)
     async def feed_remove(interaction: discord.Interaction[Any], url: str) -> None:
-        await answer(interaction, f"feed remove {url.strip()}")
+        await answer(interaction, ("feed", "remove", url.strip()))
 
     @feed.command(name=_("list"), description=_("The news feeds posted in this channel"))
     @app_commands.checks.has_permissions(manage_channels=True)
     async def feed_list(interaction: discord.Interaction[Any]) -> None:
-        await answer(interaction, "feed list")
+        await answer(interaction, ("feed", "list"))
 
     @app_commands.context_menu(name=_("Summarize link"))
     async def summarize_link(
@@ -208,7 +205,7 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
             await send(interaction, content="That message has no link to summarise.",
                        embed=None, ephemeral=True)
             return
-        await answer(interaction, f"summarize {url}", ephemeral=True)
+        await answer(interaction, ("summarize", url), ephemeral=True)
 
     @tree.error
     async def on_error(

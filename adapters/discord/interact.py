@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
 import discord
 
 from bot.chat import CommandHandler, Reply, Request
 
+from .render import render_reply
 from .text import NO_MENTIONS
 
 log = logging.getLogger(__name__)
@@ -40,16 +42,20 @@ def tenant_for(guild_id: int | None) -> str:
 
 
 def request_for(
-    interaction: discord.Interaction[Any], text: str, *, tenant: str | None = None
+    interaction: discord.Interaction[Any], args: Sequence[str], *, tenant: str | None = None
 ) -> Request:
-    """The neutral request for ``text`` typed by the user behind ``interaction``."""
+    """The neutral request for a command and its options, from the user behind ``interaction``.
+
+    Slash options arrive already structured, so they become ``Request.args`` as they are
+    (a topic "music dm" stays one argument) and never go back through the text grammar.
+    """
     in_guild = interaction.guild_id is not None
     return Request(
         tenant=tenant or tenant_for(interaction.guild_id),
         user=str(interaction.user.id),
         channel=str(interaction.channel_id) if in_guild and interaction.channel_id else None,
         can_manage=in_guild and interaction.permissions.manage_channels,
-        text=text,
+        args=tuple(args),
     )
 
 
@@ -85,19 +91,17 @@ async def send(
 
 async def answer(
     interaction: discord.Interaction[Any],
-    text: str,
+    args: Sequence[str],
     *,
     ephemeral: bool | None = None,
     tenant: str | None = None,
 ) -> Reply:
-    """Run ``text`` through the core and answer; defer first if it takes too long.
+    """Run the command ``args`` through the core and answer; defer first if it takes too long.
 
     ``ephemeral=None`` lets the reply decide; a deferral must choose before the reply is
     known, so it is private unless ``ephemeral=False`` was asked for.
     """
-    from .render import render_reply  # render imports views, which import this module
-
-    request = request_for(interaction, text, tenant=tenant)
+    request = request_for(interaction, args, tenant=tenant)
     task = asyncio.ensure_future(run_core(interaction, request))
     done, _ = await asyncio.wait({task}, timeout=wiring(interaction).defer_after)
     if not done and not interaction.response.is_done():

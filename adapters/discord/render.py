@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import discord
 
 from bot.card import Card
-from bot.chat import DigestItem, Post, Reply, SubscriptionRef
+from bot.chat import DigestItem, Post, Reply
 
 from .text import NO_MENTIONS, neutralise, truncate
-from .views import MuteButton, UnsubscribeButton
 
 __all__ = [
     "NO_MENTIONS",
@@ -41,8 +40,7 @@ EMBED_TOTAL_MAX = 6000
 CONTENT_MAX = 2000
 BUTTON_LABEL_MAX = 80
 NONCE_MAX = 25
-#: at most this many subscriptions get buttons (two each; a message holds 25 buttons)
-BUTTON_SUBS_MAX = 10
+
 
 def nonce_for(key: str) -> str:
     """A Discord nonce (at most 25 characters) derived from a post's idempotency key."""
@@ -145,24 +143,12 @@ def digest_embed(title: str | None, items: tuple[DigestItem, ...]) -> discord.Em
     return _fit_total(embed)
 
 
-def subscription_view(tenant: str, subs: tuple[SubscriptionRef, ...]) -> discord.ui.View | None:
-    """Persistent "Unsubscribe <topic>" and "Mute 24 h" buttons for the subs behind a post."""
-    if not subs:
-        return None
-    view = discord.ui.View(timeout=None)
-    for sub in subs[:BUTTON_SUBS_MAX]:
-        view.add_item(UnsubscribeButton(tenant, sub.id, sub.expression))
-        view.add_item(MuteButton(tenant, sub.id))
-    return view
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
-    """What to send: any of content, one embed and a view."""
+    """What to send: content and/or one embed (the adapter adds the post's buttons)."""
 
     content: str | None = None
     embed: discord.Embed | None = None
-    view: discord.ui.View | None = None
 
 
 def content_text(text: str) -> str:
@@ -172,15 +158,13 @@ def content_text(text: str) -> str:
 
 def render_post(post: Post) -> Message:
     """A neutral post as a Discord message (card embed, digest embed or a plain note)."""
-    tenant = post.destination.tenant
-    view = subscription_view(tenant, post.subscriptions)
     note = content_text(post.note) if post.note else None
     if post.card is not None:
         embed = card_embed(post.card, post.matched, post.also_reported_by)
-        return Message(note, embed, view)
+        return Message(note, embed)
     if post.digest:
-        return Message(note, digest_embed(post.digest_title, post.digest), view)
-    return Message(note or "\u200b", None, view)
+        return Message(note, digest_embed(post.digest_title, post.digest))
+    return Message(note or "\u200b", None)
 
 
 def reply_card(reply: Reply) -> Card | None:
@@ -197,4 +181,4 @@ def render_reply(reply: Reply) -> Message:
         text = None  # the embed already says it
     if embed is None and not text:
         text = "Done."
-    return Message(text, embed, None)
+    return Message(text, embed)

@@ -13,6 +13,8 @@ from typing import Any
 
 import discord
 
+from bot.chat import SubscriptionRef
+
 from .interact import DM_TENANT, answer, send, tenant_for
 from .text import truncate
 
@@ -23,6 +25,8 @@ _ID = r"(?P<id>[A-Za-z0-9_-]{1,40})"
 UNSUB_TEMPLATE = re.compile(rf"newsbot:unsub:{_SCOPE}:{_ID}")
 MUTE_TEMPLATE = re.compile(rf"newsbot:mute:{_SCOPE}:{_ID}")
 MUTE_FOR = "24h"
+#: at most this many subscriptions get buttons (two each; a message holds 25 buttons)
+BUTTON_SUBS_MAX = 10
 
 
 def scope_of(tenant: str) -> str:
@@ -35,7 +39,9 @@ def tenant_of(scope: str) -> str:
     return DM_TENANT if scope == "dm" else tenant_for(int(scope))
 
 
-async def _press(interaction: discord.Interaction[Any], tenant: str, text: str) -> None:
+async def _press(
+    interaction: discord.Interaction[Any], tenant: str, args: tuple[str, ...]
+) -> None:
     """Run a button's command for whoever pressed it, in the subscription's tenant."""
     if interaction.guild_id is not None and tenant != tenant_for(interaction.guild_id):
         await send(
@@ -43,14 +49,14 @@ async def _press(interaction: discord.Interaction[Any], tenant: str, text: str) 
             ephemeral=True,
         )
         return
-    await answer(interaction, text, ephemeral=True, tenant=tenant)
+    await answer(interaction, args, ephemeral=True, tenant=tenant)
 
 
 class _SubscriptionButton:
     """What both buttons share: state from the custom_id, a core command when pressed."""
 
-    #: the core command, with ``{id}`` for the subscription id
-    command: str
+    #: the core command; ``{id}`` stands for ``#<subscription id>``
+    command: tuple[str, ...]
     tenant: str
     sub_id: str
 
@@ -70,7 +76,8 @@ class _SubscriptionButton:
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Run the button's command for the presser (the core checks they may)."""
-        await _press(interaction, self.tenant, self.command.format(id=self.sub_id))
+        args = tuple(f"#{self.sub_id}" if word == "{id}" else word for word in self.command)
+        await _press(interaction, self.tenant, args)
 
 
 class UnsubscribeButton(
@@ -80,7 +87,7 @@ class UnsubscribeButton(
 ):
     """Removes the subscription."""
 
-    command = "unsubscribe #{id}"
+    command = ("unsubscribe", "{id}")
 
     def __init__(self, tenant: str, sub_id: str, expression: str = "") -> None:
         super().__init__(
@@ -100,7 +107,7 @@ class MuteButton(
 ):
     """Mutes the subscription for 24 hours."""
 
-    command = "mute #{id} " + MUTE_FOR
+    command = ("mute", "{id}", MUTE_FOR)
 
     def __init__(self, tenant: str, sub_id: str) -> None:
         super().__init__(
@@ -111,3 +118,14 @@ class MuteButton(
             )
         )
         self._init_state(tenant, sub_id)
+
+
+def subscription_view(tenant: str, subs: tuple[SubscriptionRef, ...]) -> discord.ui.View | None:
+    """Persistent "Unsubscribe <topic>" and "Mute 24 h" buttons for the subs behind a post."""
+    if not subs:
+        return None
+    view = discord.ui.View(timeout=None)
+    for sub in subs[:BUTTON_SUBS_MAX]:
+        view.add_item(UnsubscribeButton(tenant, sub.id, sub.expression))
+        view.add_item(MuteButton(tenant, sub.id))
+    return view
