@@ -11,6 +11,7 @@ from adapters.slack import blocks
 from adapters.slack.app import command_text
 from bot import parse_article
 from bot.card import Card, KeyFigure
+from bot.chat import parse_command
 from bot.chat.commands import Reply
 from bot.chat.contract import Destination, DigestItem, Post, Subscription, SubscriptionRef
 
@@ -199,9 +200,11 @@ def test_command_text_follows_the_core_grammar() -> None:
     assert command_text('subscribe "vladimir putin" dm digest:daily') == (
         'subscribe "vladimir putin" dm digest:daily'
     )
-    assert command_text("https://www.france24.com/a") == "summarize https://www.france24.com/a"
+    # A bare link means summarize: the core's grammar says so, once for every platform.
+    assert parse_command(command_text("https://www.france24.com/A")) == (
+        "summarize", ("https://www.france24.com/A",))
     assert command_text("<https://www.france24.com/a?x=1&amp;y=2>") == (
-        "summarize https://www.france24.com/a?x=1&y=2"
+        "https://www.france24.com/a?x=1&y=2"
     )
     assert command_text("feed add <https://x.example/rss|x.example/rss>") == (
         "feed add https://x.example/rss"

@@ -40,12 +40,8 @@ def tenant_of(team_id: str) -> str:
 
 
 def command_text(raw: str) -> str:
-    """Slash command text as the core reads it: unescaped; a bare link means summarize."""
-    text = unescape_links(raw).strip()
-    first = text.split(maxsplit=1)[0] if text else ""
-    if first.casefold().startswith(("http://", "https://")):
-        return f"summarize {text}"
-    return text
+    """Slash command text as the core reads it: Slack's link markup and escaping undone."""
+    return unescape_links(raw).strip()
 
 
 def unescape_links(raw: str) -> str:
@@ -62,6 +58,40 @@ def _team(body: Mapping[str, Any]) -> str:
         user = body.get("user")
         team = user.get("team_id") if isinstance(user, Mapping) else None
     return str(team or "")
+
+
+def _id(value: Any) -> str:
+    """An id given as a string or as an object with ``id`` (Slack uses both)."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return str(value or "")
+
+
+def request_for(
+    payload: Mapping[str, Any],
+    *,
+    can_manage: bool,
+    text: str = "",
+    args: tuple[str, ...] = (),
+    channel: bool = True,
+) -> Request:
+    """The neutral request behind any Slack payload: a slash command, a block action or an
+    event (``user``/``user_id``, ``channel``/``channel_id`` in their several shapes).
+
+    A conversation whose id starts with D is a DM with the bot: no channel there, so
+    "subscribe" means "to my DMs". ``channel=False`` asks for no channel at all (App Home).
+    """
+    user = _id(payload.get("user_id") or payload.get("user"))
+    where = _id(payload.get("channel_id") or payload.get("channel")) if channel else ""
+    in_dm = where.startswith("D") or payload.get("channel_name") == "directmessage"
+    return Request(
+        tenant=tenant_of(_team(payload)),
+        user=user,
+        channel=None if in_dm or not where else where,
+        can_manage=can_manage,
+        args=args,
+        text=text,
+    )
 
 
 class SlackListeners:
@@ -121,7 +151,8 @@ class SlackListeners:
 
     async def publish_home(self, team: str, user: str) -> None:
         """Publish the user's App Home: their subscriptions with remove and mute buttons."""
-        reply = await self.ask(Request(tenant_of(team), user, None, False, text="list"))
+        home = {"team_id": team, "user": user}
+        reply = await self.ask(request_for(home, can_manage=False, args=("list",), channel=False))
         subs = [s for s in reply.subscriptions if s.owner == user]
         view = blocks.home_view(subs, self.clock())
         try:
@@ -152,13 +183,9 @@ class SlackListeners:
         self, command: dict[str, Any], text: str, name: str, respond: AsyncRespond
     ) -> None:
         team = _team(command)
-        user = str(command.get("user_id") or "")
-        channel_id = str(command.get("channel_id") or "")
-        # a DM with the bot is no channel: "subscribe" there means "to my DMs"
-        in_dm = channel_id.startswith("D") or command.get("channel_name") == "directmessage"
-        channel = None if in_dm or not channel_id else channel_id
+        user = _id(command.get("user_id"))
         manage = await self.can_manage(team, user)
-        reply = await self.ask(Request(tenant_of(team), user, channel, manage, text=text))
+        reply = await self.ask(request_for(command, can_manage=manage, text=text))
         out_text, out_blocks = blocks.reply_message(reply)
         await respond(
             text=out_text,
@@ -173,37 +200,35 @@ class SlackListeners:
     ) -> None:
         """The "Unsubscribe <topic>" / "Remove" button."""
         await ack()
-        await self._guarded_button(body, action, "unsubscribe #{id}")
+        await self._guarded_button(body, action, ("unsubscribe", "#{id}"))
 
     async def on_mute_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         """The "Mute 24 h" button."""
         await ack()
-        await self._guarded_button(body, action, "mute #{id} 24h")
+        await self._guarded_button(body, action, ("mute", "#{id}", "24h"))
 
     async def _guarded_button(
-        self, body: dict[str, Any], action: dict[str, Any], template: str
+        self, body: dict[str, Any], action: dict[str, Any], template: tuple[str, ...]
     ) -> None:
         try:
             await self._button(body, action, template)
         except Exception:
             log.exception("a button press failed after ack")
 
-    async def _button(self, body: dict[str, Any], action: dict[str, Any], template: str) -> None:
+    async def _button(
+        self, body: dict[str, Any], action: dict[str, Any], template: tuple[str, ...]
+    ) -> None:
         sub_id = str(action.get("value") or "")
         if not _SUB_ID.fullmatch(sub_id):
             log.info("ignored a button with a malformed subscription id")
             return
         team = _team(body)
-        user = str((body.get("user") or {}).get("id") or "")
-        channel_info = body.get("channel") or {}
-        channel = channel_info.get("id") if isinstance(channel_info, Mapping) else None
-        if channel is not None and str(channel).startswith("D"):
-            channel = None
+        user = _id(body.get("user"))
         manage = await self.can_manage(team, user)
-        text = template.format(id=sub_id)
-        reply = await self.ask(Request(tenant_of(team), user, channel, manage, text=text))
+        args = tuple(word.format(id=sub_id) for word in template)
+        reply = await self.ask(request_for(body, can_manage=manage, args=args))
         response_url = body.get("response_url")
         if isinstance(response_url, str) and response_url:
             out_text, out_blocks = blocks.reply_message(reply)
@@ -237,17 +262,14 @@ class SlackListeners:
 
     async def _unfurl(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         team = _team(body)
-        user = str(event.get("user") or "")
         channel = str(event.get("channel") or "")
         unfurls: dict[str, dict[str, Any]] = {}
         for link in list(event.get("links") or [])[:MAX_UNFURLS]:
             url = str(link.get("url") or "")
             if not url.startswith(("http://", "https://")) or url in unfurls:
                 continue
-            request = Request(
-                tenant_of(team), user, channel or None, False, text=f"summarize {url}"
-            )
-            reply = await self.ask(request)
+            reply = await self.ask(request_for(
+                {**event, "team_id": team}, can_manage=False, args=("summarize", url)))
             card = reply.card
             if reply.ok and card is not None:
                 unfurls[url] = blocks.unfurl(card)

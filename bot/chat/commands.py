@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -79,10 +79,16 @@ def split_args(text: str) -> list[str]:
 
 def parse_command(text: str) -> tuple[str, tuple[str, ...]]:
     """``'mute syria 2h'`` → ``('mute', ('syria', '2h'))``; a leading ``/`` is ignored."""
-    parts = split_args(text.strip().lstrip("/"))
-    if not parts:
+    return command_of(split_args(text.strip().lstrip("/")))
+
+
+def command_of(words: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The command name and its arguments; a bare link (``/news https://…``) means summarize."""
+    if not words:
         return "help", ()
-    return parts[0].casefold(), tuple(parts[1:])
+    if words[0].casefold().startswith(("http://", "https://")):
+        return "summarize", tuple(words)  # the link keeps its own case
+    return words[0].casefold(), tuple(words[1:])
 
 
 def parse_duration(text: str) -> int:
@@ -348,17 +354,8 @@ COMMANDS: dict[str, Command] = {
 
 
 async def handle(ctx: CommandContext, request: Request) -> Reply:
-    """Run the command in ``request.text`` (or, if no text, ``args[0]``); errors → a reply."""
-    if request.text:
-        name, args = parse_command(request.text)
-    elif request.args:
-        name, args = request.args[0].casefold(), request.args[1:]
-    else:
-        name, args = "help", ()
-    raw = split_args(request.text.strip().lstrip("/")) if request.text else list(request.args)
-    if raw and raw[0].casefold().startswith(("http://", "https://")):
-        # A bare link (``/news https://…``) means summarize it; keep the link's own case.
-        name, args = "summarize", (raw[0], *args)
+    """Run the command in ``request.text`` (or, if no text, ``args``); errors → a reply."""
+    name, args = parse_command(request.text) if request.text else command_of(request.args)
     command = COMMANDS.get(name)
     if command is None:
         return Reply(f"I don't know `{name}`. " + "Try `help`.", ok=False)
