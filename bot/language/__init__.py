@@ -6,6 +6,8 @@ Imports nothing of the core.
 """
 
 from .detect import FUNCTION_WORDS, detect_language
-from .places import COUNTRIES, DEMONYMS, place_of
+from .places import COUNTRIES, DEMONYMS, PLACES, Place, place_of
 
-__all__ = ["COUNTRIES", "DEMONYMS", "FUNCTION_WORDS", "detect_language", "place_of"]
+__all__ = [
+    "COUNTRIES", "DEMONYMS", "FUNCTION_WORDS", "PLACES", "Place", "detect_language", "place_of",
+]

@@ -1,149 +1,214 @@
-"""Countries and their demonyms, so "Russian" and "Russia" are one subject."""
+"""One table of countries and regions with every other name they go by in English text.
+
+Two uses read it: the card's topics fold "Russian" into "russia" (``place_of``), and the
+subscription matcher folds both an expression and an article's text into one token per
+place (``PLACES``: ``United States``, ``US``, ``Americans`` → ``usa``), so both agree.
+
+A row is ``name [token]: alias, alias, ...`` (an indented line continues it). ``name`` is
+how a card shows the place; ``token`` is the one-word form the matcher uses (default: the
+name without spaces).
+Aliases written with capitals (``US``, ``U.K.``) count only when written that way, since
+"us" is also a pronoun; every other alias ignores case.
+"""
 
 from __future__ import annotations
 
-# country (lower-case) -> its demonyms and common short names.
+from dataclasses import dataclass
+
 _TABLE = """
-afghanistan: afghan afghans
-albania: albanian albanians
-algeria: algerian algerians
-argentina: argentine argentinian argentinians argentines
-armenia: armenian armenians
-australia: australian australians
-austria: austrian austrians
-azerbaijan: azerbaijani azerbaijanis azeri
-bangladesh: bangladeshi bangladeshis
-belarus: belarusian belarusians
-belgium: belgian belgians
-bolivia: bolivian bolivians
-bosnia: bosnian bosnians
-brazil: brazilian brazilians
-bulgaria: bulgarian bulgarians
-cambodia: cambodian cambodians
-cameroon: cameroonian cameroonians
-canada: canadian canadians
-chile: chilean chileans
-china: chinese
-colombia: colombian colombians
+afghanistan: afghan, afghans, afghani
+africa: african, africans
+albania: albanian, albanians
+algeria: algerian, algerians
+angola: angolan, angolans
+argentina: argentine, argentines, argentinian, argentinians, argentinean
+armenia: armenian, armenians
+asia: asian, asians
+australia: australian, australians, aussie
+austria: austrian, austrians
+azerbaijan: azerbaijani, azerbaijanis, azeri
+bahrain: bahraini, bahrainis
+bangladesh: bangladeshi, bangladeshis
+belarus: belarusian, belarusians, belarussian
+belgium: belgian, belgians
+bolivia: bolivian, bolivians
+bosnia: bosnian, bosnians
+brazil: brazilian, brazilians
+bulgaria: bulgarian, bulgarians
+cambodia: cambodian, cambodians
+cameroon: cameroonian, cameroonians
+canada: canadian, canadians
+central america:
+chad: chadian, chadians
+chile: chilean, chileans
+china: chinese, prc
+colombia: colombian, colombians
 congo: congolese
-croatia: croatian croatians croat croats
-cuba: cuban cubans
-cyprus: cypriot cypriots
-czechia: czech czechs
-denmark: danish dane danes
-ecuador: ecuadorian ecuadorians
-egypt: egyptian egyptians
-estonia: estonian estonians
-ethiopia: ethiopian ethiopians
-finland: finnish finn finns
-france: french frenchman frenchwoman
-georgia: georgian georgians
-germany: german germans
-ghana: ghanaian ghanaians
-greece: greek greeks
-hungary: hungarian hungarians
-iceland: icelandic icelander icelanders
-india: indian indians
-indonesia: indonesian indonesians
-iran: iranian iranians
-iraq: iraqi iraqis
+costa rica: costa rican, costa ricans
+croatia: croatian, croatians, croat, croats
+cuba: cuban, cubans
+cyprus: cypriot, cypriots
+czechia: czech, czechs, czech republic
+denmark: danish, dane, danes
+dominican republic:
+ecuador: ecuadorian, ecuadorians, ecuadorean
+egypt: egyptian, egyptians
+el salvador: salvadoran, salvadorans
+eritrea: eritrean, eritreans
+estonia: estonian, estonians
+ethiopia: ethiopian, ethiopians
+europe: european, europeans
+finland: finnish, finn, finns
+france: french, frenchman, frenchwoman
+georgia: georgian, georgians
+germany: german, germans, deutschland
+ghana: ghanaian, ghanaians
+greece: greek, greeks, hellenic
+guatemala: guatemalan, guatemalans
+haiti: haitian, haitians
+honduras: honduran, hondurans
+hong kong:
+hungary: hungarian, hungarians
+iceland: icelandic, icelander, icelanders
+india: indian, indians
+indonesia: indonesian, indonesians
+iran: iranian, iranians, persia, persian
+iraq: iraqi, iraqis
 ireland: irish
-israel: israeli israelis
-italy: italian italians
+israel: israeli, israelis
+italy: italian, italians
+ivory coast:
+jamaica: jamaican, jamaicans
 japan: japanese
-jordan: jordanian jordanians
-kazakhstan: kazakh kazakhs
-kenya: kenyan kenyans
-kosovo: kosovar kosovars
-kuwait: kuwaiti kuwaitis
-latvia: latvian latvians
+jordan: jordanian, jordanians
+kazakhstan: kazakh, kazakhs, kazakhstani
+kenya: kenyan, kenyans
+kosovo: kosovar, kosovars
+kuwait: kuwaiti, kuwaitis
+kyrgyzstan: kyrgyz
+laos: laotian, laotians, lao
+latin america:
+latvia: latvian, latvians
 lebanon: lebanese
-libya: libyan libyans
-lithuania: lithuanian lithuanians
-malaysia: malaysian malaysians
-mali: malian malians
-mexico: mexican mexicans
-moldova: moldovan moldovans
-morocco: moroccan moroccans
-myanmar: burmese burma
-nepal: nepali nepalese
-netherlands: dutch holland
-new zealand: new zealander new zealanders kiwi
-nigeria: nigerian nigerians
-north korea: north korean north koreans
-norway: norwegian norwegians
-pakistan: pakistani pakistanis
-palestine: palestinian palestinians
-peru: peruvian peruvians
-philippines: filipino filipinos philippine
-poland: polish pole poles
+libya: libyan, libyans
+lithuania: lithuanian, lithuanians
+luxembourg: luxembourgish
+madagascar: malagasy
+malaysia: malaysian, malaysians
+mali: malian, malians
+malta: maltese
+mexico: mexican, mexicans
+moldova: moldovan, moldovans
+mongolia: mongolian, mongolians
+morocco: moroccan, moroccans
+mozambique: mozambican, mozambicans
+myanmar: burmese, burma
+namibia: namibian, namibians
+nepal: nepali, nepalese
+netherlands: dutch, holland
+new zealand: new zealander, new zealanders
+nicaragua: nicaraguan, nicaraguans
+niger: nigerien, nigeriens
+nigeria: nigerian, nigerians
+north america:
+north korea: north korean, north koreans
+north macedonia [macedonia]:
+northern ireland:
+norway: norwegian, norwegians
+oman: omani, omanis
+pakistan: pakistani, pakistanis
+palestine: palestinian, palestinians
+panama: panamanian, panamanians
+paraguay: paraguayan, paraguayans
+peru: peruvian, peruvians
+philippines: filipino, filipinos, philippine
+poland: polish, pole, poles
 portugal: portuguese
-qatar: qatari qataris
-romania: romanian romanians
-russia: russian russians
-rwanda: rwandan rwandans
-saudi arabia: saudi saudis
+qatar: qatari, qataris
+romania: romanian, romanians
+russia: russian, russians
+rwanda: rwandan, rwandans
+saudi arabia [saudi]: saudis
+scotland: scottish, scot, scots
 senegal: senegalese
-serbia: serbian serbians serb serbs
-singapore: singaporean singaporeans
-slovakia: slovak slovaks slovakian
-slovenia: slovenian slovenians slovene
-somalia: somali somalis
-south africa: south african south africans
-south korea: south korean south koreans korea korean koreans
-spain: spanish spaniard spaniards
-sri lanka: sri lankan sri lankans
+serbia: serbian, serbians, serb, serbs
+singapore: singaporean, singaporeans
+slovakia: slovak, slovaks, slovakian
+slovenia: slovenian, slovenians, slovene
+somalia: somali, somalis
+south africa: south african, south africans
+south america:
+south korea: south korean, south koreans, korea, korean, koreans
+south sudan:
+spain: spanish, spaniard, spaniards
+sri lanka: sri lankan, sri lankans
 sudan: sudanese
-sweden: swedish swede swedes
+sweden: swedish, swede, swedes
 switzerland: swiss
-syria: syrian syrians
+syria: syrian, syrians
 taiwan: taiwanese
-thailand: thai thais
-tunisia: tunisian tunisians
-turkey: turkish turk turks turkiye
-uganda: ugandan ugandans
-ukraine: ukrainian ukrainians
-united arab emirates: emirati emiratis uae
-united kingdom: british briton britons uk britain u.k u.k.
-united states: american americans us usa u.s u.s. u.s.a u.s.a.
-uruguay: uruguayan uruguayans
-uzbekistan: uzbek uzbeks
-venezuela: venezuelan venezuelans
+tajikistan: tajik, tajiks
+tanzania: tanzanian, tanzanians
+thailand: thai, thais
+tunisia: tunisian, tunisians
+turkey: turkish, turk, turks, turkiye
+turkmenistan: turkmen
+uganda: ugandan, ugandans
+ukraine: ukrainian, ukrainians
+united arab emirates [uae]: emirati, emiratis, emirates, UAE
+united kingdom [uk]: great britain, britain, british, briton, britons, brit, UK, U.K., U.K
+united states [usa]: united states of america, america, american, americans,
+  US, U.S., U.S, U.S.A., U.S.A, USA
+uruguay: uruguayan, uruguayans
+uzbekistan: uzbek, uzbeks
+venezuela: venezuelan, venezuelans
 vietnam: vietnamese
-yemen: yemeni yemenis
-zimbabwe: zimbabwean zimbabweans
-europe: european europeans
-africa: african africans
-asia: asian asians
+wales: welsh
+yemen: yemeni, yemenis
+zambia: zambian, zambians
+zimbabwe: zimbabwean, zimbabweans
 """
 
 
-def _load() -> tuple[dict[str, str], frozenset[str]]:
-    aliases: dict[str, str] = {}
-    countries: set[str] = set()
-    for line in _TABLE.strip().splitlines():
-        country, _, rest = line.partition(":")
-        countries.add(country)
-        words = rest.split()
-        # Two-word demonyms ("south korean") are written with a space in the table.
-        i = 0
-        while i < len(words):
-            if i + 1 < len(words) and f"{words[i]} {words[i + 1]}" in (
-                "new zealander", "new zealanders", "north korean", "north koreans",
-                "south korean", "south koreans", "south african", "south africans",
-                "sri lankan", "sri lankans",
-            ):
-                aliases[f"{words[i]} {words[i + 1]}"] = country
-                i += 2
-            else:
-                aliases[words[i]] = country
-                i += 1
-    return aliases, frozenset(countries)
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A country or region: its card name, its matcher token and its other names."""
+
+    name: str
+    token: str
+    aliases: tuple[str, ...]
+
+    @property
+    def case_sensitive(self) -> tuple[str, ...]:
+        """Aliases that count only as written (``US``: "us" is a pronoun)."""
+        return tuple(a for a in self.aliases if a != a.casefold())
+
+    @property
+    def any_case(self) -> tuple[str, ...]:
+        """Aliases that count in any case."""
+        return tuple(a for a in self.aliases if a == a.casefold())
 
 
-DEMONYMS, COUNTRIES = _load()
+def _load() -> tuple[Place, ...]:
+    places = []
+    for line in _TABLE.strip().replace(",\n  ", ", ").splitlines():
+        head, _, rest = line.partition(":")
+        name, _, token = head.partition("[")
+        name = name.strip()
+        aliases = tuple(a.strip() for a in rest.split(",") if a.strip())
+        places.append(Place(name, token.strip(" ]") or name.replace(" ", ""), aliases))
+    return tuple(places)
+
+
+PLACES = _load()
+#: every name of a place, lower-case (capitalised aliases too: a card's names are already
+#: known to be names) → the place's card name
+DEMONYMS: dict[str, str] = {
+    alias.casefold(): p.name for p in PLACES for alias in (p.name, p.token, *p.aliases)
+}
+COUNTRIES = frozenset(p.name for p in PLACES)
 
 
 def place_of(phrase: str) -> str:
-    """The country a demonym or alias names ("russian" -> "russia"), else the phrase."""
+    """The place a demonym or alias names ("russian" -> "russia"), else the phrase."""
     return DEMONYMS.get(phrase.lower(), phrase.lower())

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from bot.errors import TopicError
+from bot.language import PLACES
 
 MAX_EXPRESSION_CHARS = 100
 MAX_TERMS = 10
@@ -27,194 +28,25 @@ Phrase = tuple[str, ...]
 
 # --- normalisation --------------------------------------------------------------------
 
-_TOKEN_RE = re.compile(r"U\.S\.A?\.?|U\.K\.?|\w+(?:['’]\w+)*")
+_TOKEN_RE = re.compile(r"U\.S(?:\.A)?\.?|U\.K\.?|\w+(?:['’]\w+)*")
 _NON_WORD_RE = re.compile(r"[^\w']")
 _COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
-# Raw (case-sensitive) spellings that only mean the country when written this way.
-_RAW_ALIASES = {
-    "US": "usa", "U.S.": "usa", "U.S": "usa", "U.S.A.": "usa", "U.S.A": "usa",
-    "UK": "uk", "U.K.": "uk", "U.K": "uk", "UAE": "uae",
-}
-
-# country: demonyms and other names that count as the same topic.
-_COUNTRIES = """
-afghanistan: afghan afghans afghani
-albania: albanian
-algeria: algerian
-angola: angolan
-argentina: argentine argentinian argentinean
-armenia: armenian
-australia: australian aussie
-austria: austrian
-azerbaijan: azerbaijani azeri
-bahrain: bahraini
-bangladesh: bangladeshi
-belarus: belarusian belarussian
-belgium: belgian
-bolivia: bolivian
-bosnia: bosnian
-brazil: brazilian
-bulgaria: bulgarian
-cambodia: cambodian
-cameroon: cameroonian
-canada: canadian
-chad: chadian
-chile: chilean
-china: chinese prc
-colombia: colombian
-congo: congolese
-croatia: croatian croat
-cuba: cuban
-cyprus: cypriot
-czechia: czech
-denmark: danish dane
-ecuador: ecuadorian ecuadorean
-egypt: egyptian
-eritrea: eritrean
-estonia: estonian
-ethiopia: ethiopian
-finland: finnish finn
-france: french
-georgia: georgian
-germany: german deutschland
-ghana: ghanaian
-greece: greek hellenic
-guatemala: guatemalan
-haiti: haitian
-honduras: honduran
-hungary: hungarian
-iceland: icelandic icelander
-india: indian
-indonesia: indonesian
-iran: iranian persia persian
-iraq: iraqi
-ireland: irish
-israel: israeli
-italy: italian
-jamaica: jamaican
-japan: japanese
-jordan: jordanian
-kazakhstan: kazakh kazakhstani
-kenya: kenyan
-korea: korean
-kosovo: kosovar
-kuwait: kuwaiti
-kyrgyzstan: kyrgyz
-laos: laotian lao
-latvia: latvian
-lebanon: lebanese
-libya: libyan
-lithuania: lithuanian
-luxembourg: luxembourgish
-madagascar: malagasy
-malaysia: malaysian
-mali: malian
-malta: maltese
-mexico: mexican
-moldova: moldovan
-mongolia: mongolian
-morocco: moroccan
-mozambique: mozambican
-myanmar: burma burmese
-namibia: namibian
-nepal: nepali nepalese
-netherlands: dutch holland
-nicaragua: nicaraguan
-niger: nigerien
-nigeria: nigerian
-norway: norwegian
-oman: omani
-pakistan: pakistani
-palestine: palestinian
-panama: panamanian
-paraguay: paraguayan
-peru: peruvian
-philippines: filipino philippine
-poland: polish pole
-portugal: portuguese
-qatar: qatari
-romania: romanian
-russia: russian russians
-rwanda: rwandan
-saudi: saudis
-scotland: scottish scot
-senegal: senegalese
-serbia: serbian serb
-singapore: singaporean
-slovakia: slovak slovakian
-slovenia: slovenian slovene
-somalia: somali
-spain: spanish spaniard
-sudan: sudanese
-sweden: swedish swede
-switzerland: swiss
-syria: syrian syrians
-taiwan: taiwanese
-tajikistan: tajik
-tanzania: tanzanian
-thailand: thai
-tunisia: tunisian
-turkey: turkish turkiye
-turkmenistan: turkmen
-uae: emirati emirates
-uganda: ugandan
-uk: britain british briton britons brit
-ukraine: ukrainian
-uruguay: uruguayan
-usa: america american americans
-uzbekistan: uzbek
-venezuela: venezuelan
-vietnam: vietnamese
-wales: welsh
-yemen: yemeni
-zambia: zambian
-zimbabwe: zimbabwean
-"""
-
-# Multi-word names: words (as written) → the single canonical token.
-_MULTIWORD = {
-    "united states": "usa",
-    "united states of america": "usa",
-    "united kingdom": "uk",
-    "great britain": "uk",
-    "saudi arabia": "saudi",
-    "united arab emirates": "uae",
-    "south korea": "southkorea",
-    "north korea": "northkorea",
-    "south africa": "southafrica",
-    "south african": "southafrica",
-    "new zealand": "newzealand",
-    "sri lanka": "srilanka",
-    "sri lankan": "srilanka",
-    "costa rica": "costarica",
-    "el salvador": "elsalvador",
-    "czech republic": "czechia",
-    "dominican republic": "dominicanrepublic",
-    "ivory coast": "ivorycoast",
-    "south sudan": "southsudan",
-    "north macedonia": "macedonia",
-    "hong kong": "hongkong",
-    "latin america": "latinamerica",
-    "south america": "southamerica",
-    "north america": "northamerica",
-    "central america": "centralamerica",
-    "northern ireland": "northernireland",
-}
+def _place_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """From the one table of places: case-sensitive spellings, one-word and multi-word names,
+    each → the place's matcher token."""
+    raw: dict[str, str] = {}
+    words: dict[str, str] = {}
+    multi: dict[str, str] = {}
+    for place in PLACES:
+        raw.update(dict.fromkeys(place.case_sensitive, place.token))
+        for name in (place.token, place.name, *place.any_case):
+            (multi if " " in name else words)[name] = place.token
+    return raw, words, multi
 
 
-def _build_aliases() -> dict[str, str]:
-    aliases: dict[str, str] = {}
-    for line in _COUNTRIES.strip().splitlines():
-        country, _, rest = line.partition(":")
-        country = country.strip()
-        aliases[country] = country
-        for name in rest.split():
-            aliases[name] = country
-    return aliases
-
-
-_ALIASES = _build_aliases()
+# Raw (case-sensitive) spellings that only mean the place when written this way ("US").
+_RAW_ALIASES, _ALIASES, _MULTIWORD = _place_tables()
 _NO_UNDOUBLE = frozenset("lsz")
 _VOWELS = frozenset("aeiouy")
 
