@@ -23,11 +23,19 @@ log = logging.getLogger(__name__)
 _MAX_SOCKET_PATH = 100
 
 
+def url_password(url: str) -> str | None:
+    """The password a Redis URL carries (``redis://user:password@host``), if any."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced, fit for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    if url_password(url) is None:
         return url
+    parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"

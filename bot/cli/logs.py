@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bot.redis_server import url_password
 from bot.settings import Settings
 
 # Extra fields a log call may pass (``extra={"tenant": ...}``) that belong in JSON lines.
@@ -59,10 +60,9 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.slack_signing_secret, settings.ingest_token,
     ]
     out = [v.get_secret_value() for v in values if v is not None]
-    if settings.redis_url and "@" in settings.redis_url:
-        # redis://user:password@host: the password part.
-        userinfo = settings.redis_url.split("://", 1)[-1].split("@", 1)[0]
-        out.append(userinfo.split(":", 1)[-1])
+    password = url_password(settings.redis_url) if settings.redis_url else None
+    if password:
+        out.append(password)
     return out
 
 
