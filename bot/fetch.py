@@ -3,6 +3,8 @@
 Every address a host name resolves to is checked inside the connector's resolver, so the
 address that is checked is the address that is connected to (no DNS-rebinding window).
 Literal IP addresses never reach the resolver and are checked before any request.
+
+At the end, pages named on the command line: a URL, a local file or standard input.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import ipaddress
 import logging
 import re
 import socket
+import sys
 import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from yarl import URL
 
 from bot.errors import (
     BlockedAddressError,
+    CommandError,
     ConnectError,
     ContentDecodeError,
     FetchError,
@@ -600,3 +604,42 @@ class Fetcher:
         except _CorruptError:
             raise ContentDecodeError(original, resp.headers.get("Content-Encoding", "")) from None
         return bytes(out)
+
+
+# --- pages from the command line: a URL, a local file or standard input -----------------
+
+LOCAL_SUFFIXES = (".html", ".htm", ".txt", ".xhtml")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A page's content and the URL it came from, when known."""
+
+    content: str | bytes
+    url: str | None
+
+
+def is_url(source: str) -> bool:
+    """True for an http(s) link (anything else is taken as a local path)."""
+    return source.startswith(("http://", "https://"))
+
+
+def read_local(source: str) -> Source:
+    """Read ``-`` (stdin) or a local file; a clear error when it can't be read."""
+    if source == "-":
+        return Source(sys.stdin.buffer.read(), None)
+    try:
+        with open(source, "rb") as handle:
+            return Source(handle.read(), None)
+    except OSError as exc:
+        raise CommandError(f"Can't read {source}: {exc.strerror or exc}") from None
+
+
+async def read_source(source: str, fetcher: Fetcher | None) -> Source:
+    """The page for ``source``: fetched when it is a URL and a fetcher is given, else read."""
+    if is_url(source):
+        if fetcher is None:
+            raise CommandError("Fetching links is not possible here.")
+        page = await fetcher.fetch(source)
+        return Source(page.text, page.url)
+    return read_local(source)

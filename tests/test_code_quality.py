@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -48,3 +49,120 @@ def test_core_never_imports_a_platform_library() -> None:
             ):
                 offenders.append(f"{path.relative_to(ROOT)}: {line.strip()}")
     assert not offenders, offenders
+
+
+# --- the shape of the core: wings, faces, layers ------------------------------------------
+
+WINGS = ("article", "chat", "cli", "feeds", "language", "pipeline", "subscriptions")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules of bot/ and adapters/ that a file imports (outside ``if TYPE_CHECKING``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for child in node.body for n in ast.walk(child))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if _exists(sub) else base)
+    return {m for m in found if m.split(".")[0] in ("bot", "adapters")}
+
+
+def _exists(module: str) -> bool:
+    path = ROOT.joinpath(*module.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def _graph() -> dict[str, set[str]]:
+    return {
+        _module_name(path): _imports(path)
+        for top in ("bot", "adapters")
+        for path in (ROOT / top).rglob("*.py")
+    }
+
+
+def test_no_import_circles() -> None:
+    graph = _graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append([*stack[stack.index(nxt):], nxt])
+            elif nxt in graph and not state.get(nxt):
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if not state.get(node):
+            visit(node)
+    assert not circles, circles
+
+
+def test_wings_are_reached_through_their_faces() -> None:
+    """Another wing's modules are not imported directly; only the chat contract may be."""
+    offenders = []
+    for module, imports in _graph().items():
+        parts = module.split(".")
+        mine = parts[1] if parts[0] == "bot" and len(parts) > 1 else None
+        for target in imports:
+            t = target.split(".")
+            if (t[0] == "bot" and len(t) > 2 and t[1] in WINGS and t[1] != mine
+                    and target != "bot.chat.contract"):
+                offenders.append(f"{module} -> {target}")
+    assert not offenders, offenders
+
+
+def test_layers() -> None:
+    graph = _graph()
+    assert graph["bot.chat.contract"] <= {"bot.card", "bot.errors"}
+    for module, imports in graph.items():
+        if module.startswith("bot.") and not module.startswith("bot.cli"):
+            assert not any(i.startswith("adapters") for i in imports), module
+    top = [p for p in (ROOT / "bot").glob("*.py") if p.name != "__init__.py"]
+    assert len(top) <= 12, sorted(p.name for p in top)
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("bot.keys", ("trafilatura", "lxml", "redis", "aiohttp")),
+        ("bot", ("trafilatura", "lxml")),
+        ("bot.article", ("redis", "aiohttp", "discord", "slack_sdk")),
+        ("bot.chat", ("redis", "trafilatura", "discord", "slack_sdk")),
+        ("bot.cli", ("trafilatura", "discord", "slack_sdk")),
+    ],
+)
+def test_imports_stay_cheap(module: str, absent: tuple[str, ...]) -> None:
+    """Importing a wing loads only what it needs (``newsbot worker --help`` stays fast)."""
+    code = f"import sys, {module}; print(sorted({{m.split('.')[0] for m in sys.modules}}))"
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True)
+    loaded = set(ast.literal_eval(res.stdout.strip()))
+    assert not loaded & set(absent), sorted(loaded & set(absent))

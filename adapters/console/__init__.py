@@ -25,8 +25,8 @@ from rich.text import Text
 from adapters.console.card import render_card
 from bot.article import parse_article
 from bot.chat import CommandHandler, Post, Reply, Request, split_args
-from bot.cli.sources import is_url, read_local
 from bot.errors import NewsbotError
+from bot.fetch import is_url, read_local
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,11 +8,9 @@ import json
 from typing import Any
 
 from bot.errors import TopicError
-from bot.fetch import Fetcher, FetchPolicy, make_session
+from bot.fetch import Fetcher, FetchPolicy, Source, is_url, make_session, read_local, read_source
 from bot.settings import Settings
 from bot.subscriptions import Explanation, MatchIndex
-
-from .sources import Source, is_url, read_local, read_source
 
 
 def add_parser(subparsers: Any) -> None:

@@ -15,10 +15,8 @@ from adapters.console.card import render_card
 from bot.article import parse_article
 from bot.card import Card
 from bot.errors import NewsbotError
-from bot.fetch import Fetcher, FetchPolicy, make_session
+from bot.fetch import Fetcher, FetchPolicy, is_url, make_session, read_source
 from bot.settings import Settings
-
-from .sources import is_url, read_source
 
 
 def add_parser(subparsers: Any) -> None:
