@@ -40,7 +40,7 @@ from bot.metrics import Metrics  # noqa: E402
 from bot.pipeline.ingest import Ingest  # noqa: E402
 from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.subscriptions import SubscriptionStore  # noqa: E402
-from tests.fakeplatform import FakePlatform, PageServer, article_html, story  # noqa: E402
+from tests.fakes import FakePlatform, PageServer, article_html, story  # noqa: E402
 
 GLOBAL = (40, 1.0)
 CHANNEL = (5, 5.0)
@@ -57,7 +57,7 @@ async def start_worker(redis_url: str, platform: FakePlatform) -> asyncio.subpro
         if name.startswith(("NEWSBOT_DISCORD_", "NEWSBOT_RATE_", "NEWSBOT_DELIVERY_")):
             del env[name]  # the defaults are what is measured
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.crash_worker", platform.url, cwd=ROOT, env=env,
+        sys.executable, "-m", "tests.crash_worker", platform.base_url, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None

@@ -1,6 +1,7 @@
 """Feed polling at scale: thousands of feeds served locally, polled by one process.
 
-A separate server process serves N RSS feeds (20 items each, ETag and Last-Modified).
+A separate server process (a ``tests.fakes.LocalServer``) serves N RSS feeds (20 items
+each, ETag and Last-Modified).
 One poller (``FeedPoller``, the bot's default concurrency) first adds every feed (the
 first read: full fetch and parse, items recorded as seen), then runs full polling
 cycles: before each, a tenth of the feeds gain a new item, the rest are unchanged and
@@ -43,6 +44,7 @@ from bot.metrics import Metrics  # noqa: E402
 from bot.pipeline.ingest import Ingest  # noqa: E402
 from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
+from tests.fakes import LocalServer  # noqa: E402
 
 ITEMS = 20
 CHANGE_EVERY = 10  # a tenth of the feeds change per cycle
@@ -87,13 +89,10 @@ def serve(port_out: Any, cycle: Any) -> None:
                                                 "Content-Type": "application/rss+xml"})
 
     async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/f/{n}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
-        await site.start()
-        port_out.value = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        server = LocalServer()
+        server.app.router.add_get("/f/{n}", handle)
+        await server.start()
+        port_out.value = server.port
         await asyncio.Event().wait()
 
     asyncio.run(main())

@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.redis_server import EmbeddedValkey
-from tests.fakeplatform import FakePlatform, PageServer
+from tests.fakes import FakePlatform, PageServer
 
 
 @pytest.fixture(scope="session")

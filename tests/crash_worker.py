@@ -13,7 +13,7 @@ import sys
 from bot.cli.worker import serve
 from bot.service import Newsbot
 from bot.settings import load_settings
-from tests.fakeplatform import HttpAdapter
+from tests.fakes.platform import HttpAdapter
 
 
 def _ready(bot: Newsbot) -> None:

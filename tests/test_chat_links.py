@@ -9,7 +9,7 @@ from bot.chat.commands import Request
 from bot.chat.contract import Destination
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
-from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
+from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import drained, pipeline_settings
 
 G = "discord:g1"
@@ -29,7 +29,7 @@ async def test_a_summarised_link_is_posted_to_matching_subscribers_once(
     await store.add(G, "u2", there, "syria")
     await store.add(OTHER, "u3", elsewhere, "syria")
     bot = Newsbot(pipeline_settings(), redis=redis, http=False, block_ms=100)
-    bot.register_adapter(HttpAdapter("discord", platform.url))
+    bot.register_adapter(HttpAdapter("discord", platform.base_url))
     async with bot:
         reply = await bot.handle(Request(G, "u9", "c1", False,
                                          text=f"summarize {pages.url('/syria-1')}"))

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot.cli.summarize import summarize_all
 from bot.errors import NewsbotError
-from bot.httpserver import HttpServer
 from bot.settings import Settings
+from tests.fakes import LocalServer
 
 DATA = Path(__file__).parent / "data"
 PAGES = Path(__file__).parent / "pages"
@@ -92,9 +92,8 @@ async def page_server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/article", page)
     app.router.add_get("/doc.pdf", pdf)
-    server = HttpServer(app, "127.0.0.1", 0)
-    await server.start()
-    yield server.url
+    server = await LocalServer(app).start()
+    yield server.base_url
     await server.stop()
 
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from adapters.console import ConsoleAdapter
 from bot.feeds.poller import FeedPoller
 from bot.service import Newsbot
-from tests.feedserver import Feed, FeedServer
+from tests.fakes import Feed, FeedServer
 from tests.pipeline_helpers import drained, pipeline_settings
 
 ROOT = Path(__file__).resolve().parent.parent

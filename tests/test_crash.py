@@ -15,7 +15,7 @@ from bot.chat.contract import Destination
 from bot.metrics import Metrics
 from bot.pipeline.ingest import Ingest
 from bot.subscriptions import SubscriptionStore
-from tests.fakeplatform import FakePlatform, PageServer, article_html, story
+from tests.fakes import FakePlatform, PageServer, article_html, story
 from tests.pipeline_helpers import drained
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ async def _start_worker(redis_url: str, platform: FakePlatform) -> asyncio.subpr
         "NEWSBOT_LOG_LEVEL": "WARNING",
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.crash_worker", platform.url,
+        sys.executable, "-m", "tests.crash_worker", platform.base_url,
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None

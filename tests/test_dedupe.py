@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 
 from bot.card import Card
 from bot.pipeline.dedupe import Deduper, bands, hamming, simhash
-from tests.fakeplatform import story
+from tests.fakes import story
 
 
 def _card(url: str, paragraphs: list[str], *, canonical: str | None = None,

@@ -23,7 +23,7 @@ from bot.pipeline.digests import (
 )
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
-from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
+from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import drained, pipeline_settings
 
 G = "discord:g1"
@@ -54,7 +54,7 @@ async def rig(redis: aioredis.Redis) -> AsyncIterator[Rig]:
     platform = await FakePlatform().start()
     store = SubscriptionStore(redis)
     bot = Newsbot(pipeline_settings(), redis=redis, block_ms=200, http=False)
-    adapter = HttpAdapter("discord", platform.url)
+    adapter = HttpAdapter("discord", platform.base_url)
     bot.register_adapter(adapter)
     try:
         async with bot:

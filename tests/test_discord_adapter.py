@@ -26,7 +26,7 @@ from bot.chat.contract import (
 from bot.errors import ConfigError, FetchError
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
-from tests.fake_discord import (
+from tests.fakes.discord import (
     ADMIN_ID,
     APP_ID,
     CHANNEL_ID,

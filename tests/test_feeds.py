@@ -22,8 +22,7 @@ from bot.metrics import Metrics
 from bot.pipeline.ingest import Ingest
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
-from tests.fakeplatform import FakePlatform, HttpAdapter
-from tests.feedserver import Feed, FeedServer
+from tests.fakes import FakePlatform, Feed, FeedServer, HttpAdapter
 from tests.pipeline_helpers import drained, pipeline_settings
 
 G = "discord:g1"
@@ -86,7 +85,7 @@ async def rig(redis: aioredis.Redis, server: FeedServer,
     await store.add(G, "u2", C2, "syria")
     settings = pipeline_settings()
     bot = Newsbot(settings, redis=redis, block_ms=200, http=False)
-    bot.register_adapter(HttpAdapter("discord", platform.url))
+    bot.register_adapter(HttpAdapter("discord", platform.base_url))
     async with bot:
         clock = Clock()
         poller = FeedPoller(bot.feed_store, bot.fetcher, bot.ingest, settings, clock=clock)

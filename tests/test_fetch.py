@@ -14,7 +14,7 @@ import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -43,6 +43,7 @@ from bot.fetch import (
     parse_content_type,
 )
 from bot.settings import load_settings
+from tests.fakes import LocalServer
 
 MAX_BYTES = 1_000_000
 HTML = "<!doctype html><html><head><title>Héllo</title></head><body>Ça va ? 10 €</body></html>"
@@ -71,13 +72,16 @@ BOMB = _make_bomb(50 * 1024 * 1024)
 # --- local servers --------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    port: int
-    hits: list[str] = field(default_factory=list)
-    seen_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+class Server(LocalServer):
+    """The fetch tests' routes; records each path hit and the headers it came with."""
 
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        self.seen_headers: dict[str, dict[str, str]] = {}
+        super().__init__(_build_app(self))
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        """Absolute URL of ``path``, optionally under another host name for this port."""
         return f"http://{host}:{self.port}{path}"
 
 
@@ -217,14 +221,9 @@ def _build_app(server: Server) -> web.Application:
 
 @pytest.fixture(scope="module")
 async def server() -> AsyncIterator[Server]:
-    srv = Server(port=0)
-    runner = web.AppRunner(_build_app(srv), shutdown_timeout=0.2, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    srv.port = runner.addresses[0][1]
+    srv = await Server().start()
     yield srv
-    await runner.cleanup()
+    await srv.stop()
 
 
 @pytest.fixture(scope="module")

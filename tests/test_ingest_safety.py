@@ -15,7 +15,7 @@ from bot.errors import BacklogFullError
 from bot.metrics import Metrics
 from bot.pipeline.ingest import Ingest
 from bot.service import Newsbot
-from tests.fakeplatform import PageServer
+from tests.fakes import PageServer
 from tests.pipeline_helpers import TOKEN, pipeline_settings
 
 

@@ -17,7 +17,7 @@ from bot.pipeline import DigestQueue
 from bot.pipeline.outbox import post_from_json, post_to_json
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
-from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
+from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import TOKEN, drained, pipeline_settings
 
 G = "discord:g1"
@@ -53,7 +53,7 @@ async def rig(redis: aioredis.Redis, pages: PageServer,
     store = SubscriptionStore(redis)
     await _subscribe(store)
     bot = Newsbot(pipeline_settings(), redis=redis, block_ms=200)
-    bot.register_adapter(HttpAdapter("discord", platform.url))
+    bot.register_adapter(HttpAdapter("discord", platform.base_url))
     async with bot:
         yield Rig(bot, pages, platform, store, redis)
 
@@ -175,7 +175,7 @@ async def test_mute_respected_at_delivery_time(
         await drained(redis, ())
         assert int(await redis.xlen(keys.delivery_stream("discord"))) == 2
         await store.mute(G, "u1", "syria", until=2e9)  # muted after matching, before posting
-        await bot.add_adapter(HttpAdapter("discord", platform.url))
+        await bot.add_adapter(HttpAdapter("discord", platform.base_url))
         await drained(redis)
         assert [m.channel for m in platform.order] == [str(C2)]
         skipped = bot.metrics.posts_skipped.labels(platform="discord", reason="muted")
@@ -239,7 +239,7 @@ async def _retry_rig(redis: aioredis.Redis, pages: PageServer, platform: FakePla
     await _subscribe(store)
     await store.add(G, "u6", Destination(G, "channel", "c3"), "syria")
     bot = Newsbot(pipeline_settings(**settings), redis=redis, block_ms=200)
-    bot.register_adapter(HttpAdapter("discord", platform.url))
+    bot.register_adapter(HttpAdapter("discord", platform.base_url))
     for i in range(10):
         pages.pages[f"/r/{i}"] = article_html(f"Syria {i}", story(100 + i, "Syria"))
     return bot

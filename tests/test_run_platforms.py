@@ -34,9 +34,10 @@ from aiohttp import web
 
 from bot import keys
 from bot.redis_server import EmbeddedValkey
-from tests.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, slash
+from tests.fakes import FakeDiscord, FakeSlack, LocalServer
+from tests.fakes.discord import APP_ID, CHANNEL_ID, GUILD_ID, slash
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, command_body, sign
 from tests.guarded_run import GUARD_MARK
-from tests.slack_fake import BOT_TOKEN, SIGNING_SECRET, FakeSlack, command_body, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = Path(__file__).parent / "data" / "seed_france24_putin_syria.txt"
@@ -58,37 +59,24 @@ def all_text(obj: Any) -> str:
     return str(obj)
 
 
-class SeedPage:
+class SeedPage(LocalServer):
     """Serves the seed article as text/plain on 127.0.0.1 and counts the fetches."""
 
+    PATH = "/en/putin-orders-partial-withdrawal-syria"
+
     def __init__(self) -> None:
+        super().__init__()
         self.hits = 0
-        self.port = 0
-        self._runner: web.AppRunner | None = None
+        self.app.router.add_get(self.PATH, self._page)
 
     @property
-    def url(self) -> str:
+    def article_url(self) -> str:
         """Where the seed article is."""
-        return f"http://127.0.0.1:{self.port}/en/putin-orders-partial-withdrawal-syria"
+        return self.url(self.PATH)
 
     async def _page(self, request: web.Request) -> web.Response:
         self.hits += 1
         return web.Response(text=SEED.read_text(encoding="utf-8"), content_type="text/plain")
-
-    async def start(self) -> None:
-        """Listen on a free port."""
-        app = web.Application()
-        app.router.add_get("/en/putin-orders-partial-withdrawal-syria", self._page)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 @dataclass
@@ -378,7 +366,7 @@ async def test_run_with_discord_and_slack_posts_once_each_and_stops_on_sigterm(
     assert len(discord.identifies) == 1
     assert [c.token for c in slack.calls_to("auth.test")] == [BOT_TOKEN]
 
-    await subscribe_and_ingest(base, discord, slack, seed_page.url)
+    await subscribe_and_ingest(base, discord, slack, seed_page.article_url)
 
     channel = str(CHANNEL_ID)
     await poll(lambda: discord.messages.get(channel), 20, "the Discord post", bot)
@@ -410,7 +398,7 @@ async def test_sigterm_during_a_post_leaves_it_pending_for_the_next_process(
     lease = {"NEWSBOT_DELIVERY_LEASE_S": "1"}
     bot = await launch(**lease)
     base = await started(bot, discord)
-    await subscribe_and_ingest(base, discord, slack, seed_page.url)
+    await subscribe_and_ingest(base, discord, slack, seed_page.article_url)
     channel = str(CHANNEL_ID)
     await poll(lambda: discord.messages.get(channel), 20, "the Discord post", bot)
     await poll(lambda: slack_posts(slack), 20, "the Slack post", bot)

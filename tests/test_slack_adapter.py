@@ -2,7 +2,7 @@
 
 Requests are signed the way Slack signs them and sent over HTTP to bolt mounted on a
 plain aiohttp app; the Web API, response URLs and the Socket Mode websocket are the fake
-in ``tests/slack_fake.py``; the core is the real command handler on the real Redis.
+in ``tests/fakes/slack.py``; the core is the real command handler on the real Redis.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from bot.chat.contract import (
 from bot.errors import ConfigError, ParseError
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
-from tests.slack_fake import (
+from tests.fakes.slack import (
     APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,

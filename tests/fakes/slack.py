@@ -14,11 +14,13 @@ import itertools
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
+
+from .base import LocalServer
 
 BOT_TOKEN = "xoxb-test-bot-token-0000"
 APP_TOKEN = "xapp-test-app-token-0000"
@@ -46,51 +48,40 @@ class Scripted:
     times: int
 
 
-@dataclass
-class FakeSlack:
+class FakeSlack(LocalServer):
     """The fake server; ``start()`` it, point ``NEWSBOT_SLACK_API_URL`` at ``api_url``."""
 
-    admins: set[str] = field(default_factory=set)
-    calls: list[Call] = field(default_factory=list)
-    responses: list[dict[str, Any]] = field(default_factory=list)
-    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    scripted: dict[str, list[Scripted]] = field(default_factory=dict)
-    #: calls of these methods are recorded on arrival, then answered once the event is set
-    holds: dict[str, asyncio.Event] = field(default_factory=dict)
-    port: int = 0
-    _runner: web.AppRunner | None = None
-    _ws: web.WebSocketResponse | None = None
-    _ws_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_post("/response/{rid}", self._response)
-        app.router.add_get("/ws", self._websocket)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+    def __init__(self, *, admins: set[str] | None = None) -> None:
+        super().__init__()
+        self.admins: set[str] = admins if admins is not None else set()
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []
+        self.acks: dict[str, dict[str, Any]] = {}
+        self.scripted: dict[str, list[Scripted]] = {}
+        #: calls of these methods are recorded on arrival, then answered once the event is set
+        self.holds: dict[str, asyncio.Event] = {}
+        self._ws: web.WebSocketResponse | None = None
+        self._ws_ready = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._ts = itertools.count(1)
+        self.app.router.add_route("*", "/api/{method}", self._api)
+        self.app.router.add_post("/response/{rid}", self._response)
+        self.app.router.add_get("/ws", self._websocket)
 
     async def stop(self) -> None:
         """Close the websocket and the server."""
         if self._ws is not None:
             await self._ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().stop()
 
     @property
     def api_url(self) -> str:
         """Base URL of the fake Web API."""
-        return f"http://127.0.0.1:{self.port}/api/"
+        return self.url("/api/")
 
     def response_url(self, name: str = "r1") -> str:
         """A response_url that records what the bot sends to it."""
-        return f"http://127.0.0.1:{self.port}/response/{name}"
+        return self.url(f"/response/{name}")
 
     def script(
         self,
@@ -175,7 +166,7 @@ class FakeSlack:
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ts)}.0001"}
         if method == "apps.connections.open":
-            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/ws"}
+            return {"ok": True, "url": f"{self.ws_base_url}/ws"}
         return {"ok": True}
 
     async def _response(self, request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""A local feed server for the feed tests and ``bench/poll.py``.
+"""A local feed server for the feed tests.
 
 Serves RSS 2.0, Atom and RSS 1.0 documents built from ``Feed`` objects, with ETag and
 Last-Modified validators (a matching ``If-None-Match`` gets a 304), plain pages and
@@ -14,8 +14,8 @@ from email.utils import formatdate
 
 from aiohttp import web
 
-from bot.httpserver import HttpServer
-from tests.fakeplatform import article_html, story
+from .base import LocalServer
+from .pages import article_html, story
 
 
 @dataclass
@@ -93,10 +93,11 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     """Feeds, pages and articles on 127.0.0.1, with validators and request counts."""
 
     def __init__(self, *, validators: bool = True) -> None:
+        super().__init__()
         self.feeds: dict[str, Feed] = {}
         self.raw: dict[str, tuple[bytes, str]] = {}
         self.pages: dict[str, str] = {}
@@ -105,12 +106,7 @@ class FeedServer:
         self.not_modified = 0
         self.validators = validators
         self.cache_control: str | None = None
-        self.port = 0
-        self._server: HttpServer | None = None
-
-    def url(self, path: str) -> str:
-        """Absolute URL of ``path``."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        self.app.router.add_get("/{tail:.*}", self._handle)
 
     def article(self, path: str, seed: int, topic: str = "Syria") -> str:
         """Serve an article page about ``topic`` at ``path``; its URL."""
@@ -148,16 +144,3 @@ class FeedServer:
                 self.not_modified += 1
                 return web.Response(status=304, headers=headers)
         return web.Response(body=body, headers={**headers, "Content-Type": media})
-
-    async def start(self) -> FeedServer:
-        """Start on a free port."""
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._handle)
-        self._server = HttpServer(app, "127.0.0.1", 0)
-        self.port = await self._server.start()
-        return self
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            await self._server.stop()

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from .base import LocalServer
+
 APP_ID = 111111111111111111
 BOT_ID = APP_ID
 GUILD_ID = 222222222222222222
@@ -187,10 +189,11 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     """The fake: start it, point discord.py at ``api_base`` and ``gateway_url``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[Recorded] = []
         self.sessions: list[Session] = []
         self.identifies: list[dict[str, Any]] = []
@@ -202,42 +205,27 @@ class FakeDiscord:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._interaction_types: dict[str, int] = {}
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-        app = web.Application()
-        app.router.add_get("/gateway", self._gateway)
-        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
-        self.app = app
+        self.app.router.add_get("/gateway", self._gateway)
+        self.app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
-        self._runner = web.AppRunner(self.app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
     async def stop(self) -> None:
-        """Close every socket and stop listening."""
+        """Close every gateway socket and stop listening."""
         for session in self.sessions:
             if session.ws is not None and not session.ws.closed:
                 await session.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().stop()
 
     @property
     def api_base(self) -> str:
         """The REST base for ``NEWSBOT_DISCORD_API_BASE``."""
-        return f"http://127.0.0.1:{self.port}/api/v10"
+        return self.url("/api/v10")
 
     @property
     def gateway_url(self) -> str:
         """The gateway for ``NEWSBOT_DISCORD_GATEWAY_URL``."""
-        return f"ws://127.0.0.1:{self.port}/gateway"
+        return f"{self.ws_base_url}/gateway"
 
     # --- waiting -----------------------------------------------------------------------
 

@@ -1,19 +1,18 @@
-"""Local stand-ins at the network boundary: a page server, a fake chat platform, an adapter.
+"""A fake chat platform at the network boundary, and the adapter that posts to it.
 
-* ``PageServer`` serves generated article pages on 127.0.0.1.
 * ``FakePlatform`` records messages posted to it, enforces per-channel and global
   sliding-window budgets (429 + Retry-After when exceeded, counted), can answer 500s and
   404s (channel gone), and honours the nonce: a repeated nonce returns the first message.
 * ``HttpAdapter`` is an ``Adapter`` that posts each ``Post`` as JSON to that platform.
 
-Used by the pipeline tests, the crash test's worker process and ``bench/deliver.py``.
+Used by the pipeline tests, the crash test's worker process and ``bench/deliver.py``
+(article pages for them come from ``tests.fakes.pages``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import random
 import time
 from collections import deque
@@ -24,83 +23,8 @@ import aiohttp
 from aiohttp import web
 
 from bot.chat.contract import DestinationGoneError, Post, RateLimitedError, TransientPostError
-from bot.httpserver import HttpServer
 
-WORDS = (
-    "government minister talks border city council report economy market energy price "
-    "water school hospital court election vote police army region river harbour bridge "
-    "factory farmers union strike budget tax museum festival weather storm rail airport "
-    "contract company shares bank inflation housing rent doctors nurses teachers science"
-).split()
-
-
-def story(seed: int, topic: str, paragraphs: int = 6) -> list[str]:
-    """Deterministic article paragraphs about ``topic`` (mentioned in the lead)."""
-    rng = random.Random(seed)
-    out = []
-    for p in range(paragraphs):
-        words = [rng.choice(WORDS) for _ in range(rng.randint(28, 40))]
-        if p < 2:
-            words.insert(3, topic)
-        sentence = " ".join(words)
-        out.append(sentence[0].upper() + sentence[1:] + f" (ref {seed}-{p}).")
-    return out
-
-
-def article_html(
-    headline: str, paragraphs: list[str], *, site: str = "Example News", chrome: int = 0,
-    canonical: str | None = None,
-) -> str:
-    """An article page; ``chrome`` varies the navigation, sidebar and footer around it."""
-    nav = " ".join(f'<a href="/s{chrome}-{i}">Section {chrome}-{i}</a>' for i in range(6))
-    side = "".join(
-        f"<li><a href='/o{chrome}{i}'>Other story {chrome}{i}</a></li>" for i in range(5)
-    )
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    link = f'<link rel="canonical" href="{html.escape(canonical)}">' if canonical else ""
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(headline)} | {html.escape(site)}</title>"
-        f"<meta property='og:site_name' content='{html.escape(site)}'>{link}</head><body>"
-        f"<header><nav>{nav}</nav></header><main><article><h1>{html.escape(headline)}</h1>"
-        f"{body}</article></main><aside><h2>Most read</h2><ul>{side}</ul></aside>"
-        f"<footer>© {html.escape(site)} {chrome} · Contact · Privacy</footer></body></html>"
-    )
-
-
-class PageServer:
-    """Serves ``pages[path]`` as text/html on 127.0.0.1; counts hits per path."""
-
-    def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
-        self.hits: dict[str, int] = {}
-        self.port = 0
-        self._server: HttpServer | None = None
-
-    def url(self, path: str) -> str:
-        """Absolute URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    async def _page(self, request: web.Request) -> web.Response:
-        path = request.path
-        self.hits[path] = self.hits.get(path, 0) + 1
-        text = self.pages.get(path)
-        if text is None:
-            return web.Response(status=404, text="not found")
-        return web.Response(text=text, content_type="text/html")
-
-    async def start(self) -> PageServer:
-        """Start on a free port."""
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._page)
-        self._server = HttpServer(app, "127.0.0.1", 0)
-        self.port = await self._server.start()
-        return self
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            await self._server.stop()
+from .base import LocalServer
 
 
 @dataclass
@@ -137,8 +61,8 @@ class Message:
     also: list[str]
 
 
-class FakePlatform:
-    """A chat platform's message endpoint with budgets, failures and nonce dedupe."""
+class FakePlatform(LocalServer):
+    """A chat platform's ``POST /messages`` with budgets, failures and nonce dedupe."""
 
     def __init__(
         self,
@@ -151,6 +75,7 @@ class FakePlatform:
         delay_s: float = 0.0,
         seed: int = 1,
     ) -> None:
+        super().__init__()
         self.channel_budget = channel_budget
         self.global_budget = global_budget
         self.fail_rate = fail_rate
@@ -170,14 +95,8 @@ class FakePlatform:
         self._global: Window | None = (
             Window(*global_budget) if global_budget is not None else None
         )
-        self.port = 0
-        self._server: HttpServer | None = None
         self.changed = asyncio.Event()
-
-    @property
-    def url(self) -> str:
-        """Base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        self.app.router.add_post("/messages", self._post)
 
     def count(self, nonce_prefix: str = "") -> int:
         """Messages created (once per nonce) whose nonce starts with the prefix."""
@@ -226,19 +145,6 @@ class FakePlatform:
         self.order.append(message)
         self.changed.set()
         return web.json_response({"id": nonce})
-
-    async def start(self) -> FakePlatform:
-        """Start on a free port."""
-        app = web.Application()
-        app.router.add_post("/messages", self._post)
-        self._server = HttpServer(app, "127.0.0.1", 0)
-        self.port = await self._server.start()
-        return self
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            await self._server.stop()
 
     async def wait_for(self, n: int, timeout: float, prefix: str = "") -> None:  # noqa: ASYNC109
         """Wait until at least ``n`` messages (with the nonce prefix) exist."""
