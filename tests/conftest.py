@@ -6,6 +6,15 @@
   on that server, with the database flushed before the test, closed after it.
 * ``redis_factory`` (function): makes further independent clients (e.g. to stand in
   for a second bot process); all are closed after the test.
+* ``network_guard`` (function, autouse): no test reaches beyond this machine. One
+  ``tests.netguard.NetworkGuard`` is installed for the whole run (from ``pytest_configure``,
+  so imports at collection are covered too); it refuses, before they happen, connections
+  to anything but 127.0.0.1/localhost (and the host of ``NEWSBOT_REDIS_URL`` when set)
+  and name lookups of any other host; Unix sockets pass. A test during which something
+  was refused fails, even if the code under test swallowed the error; the fixture's value
+  is the list of refused attempts. (A child process installs its own guard:
+  ``tests/guarded_run.py``.)
+* ``pages`` and ``platform``: a page server and a fake chat platform (``tests.fakes``).
 
 Never an in-memory imitation of Redis, never mocks of it.
 """
@@ -14,12 +23,72 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio as aioredis
 
 from bot.redis_server import EmbeddedValkey
 from tests.fakes import FakePlatform, PageServer
+from tests.netguard import LOOPBACK_HOSTS, NetworkGuard
+
+pytest_plugins = ["pytester"]  # tests/test_network_guard.py runs an inner session
+
+
+def _allowed_hosts() -> set[str]:
+    hosts = set(LOOPBACK_HOSTS)
+    configured = urlsplit(os.environ.get("NEWSBOT_REDIS_URL") or "").hostname
+    if configured:
+        hosts.add(configured)  # an external test server the person running tests chose
+    return hosts
+
+
+_GUARD = NetworkGuard(_allowed_hosts())
+
+
+def _fail_on_refusals(during: str) -> None:
+    if _GUARD.refused:
+        attempts = list(_GUARD.refused)
+        _GUARD.refused.clear()
+        pytest.fail(f"{during} tried to reach beyond this machine: {attempts}", pytrace=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the guard before anything is collected or imported by a test module."""
+    _GUARD.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Put the socket functions back."""
+    _GUARD.uninstall()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test during which a connection or lookup was refused fails."""
+    result = yield
+    _fail_on_refusals("the test")
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A refusal after the last test (in a session fixture's teardown) fails the run."""
+    if _GUARD.refused:
+        print(f"\nthe tests tried to reach beyond this machine: {_GUARD.refused}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def installed_network_guard() -> NetworkGuard:
+    """The session's guard (to look behind it: its ``real_*`` functions)."""
+    return _GUARD
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[list[str]]:
+    """The refused attempts of this test; its fixtures' refusals fail it at teardown."""
+    yield _GUARD.refused
+    _fail_on_refusals("the test's fixtures")
 
 
 @pytest.fixture(scope="session")

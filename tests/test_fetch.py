@@ -1,7 +1,7 @@
 """Tests for bot.fetch against a real local aiohttp server on 127.0.0.1.
 
-A guard on the event loop refuses (and reports) any connection to an address other than
-127.0.0.1, so a regression can never make these tests reach the network.
+The session's network guard (``tests/conftest.py``) refuses, and fails the test on, any
+connection outside 127.0.0.1, so a regression can never make these tests reach the network.
 """
 
 from __future__ import annotations
@@ -249,33 +249,6 @@ async def raw_server() -> AsyncIterator[int]:
     yield srv.sockets[0].getsockname()[1]
     srv.close()
     await srv.wait_closed()
-
-
-@pytest.fixture(autouse=True)
-async def network_guard(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[Any]]:
-    """Refuse, and fail the test on, any connection not to 127.0.0.1."""
-    loop = asyncio.get_running_loop()
-    violations: list[Any] = []
-    real_sock_connect = loop.sock_connect
-    real_create_connection = loop.create_connection
-
-    async def sock_connect(sock: socket.socket, address: Any) -> None:
-        if address[0] != "127.0.0.1":
-            violations.append(address)
-            raise ConnectionRefusedError(f"test guard: no connection to {address[0]}")
-        await real_sock_connect(sock, address)
-
-    async def create_connection(*args: Any, **kwargs: Any) -> Any:
-        host = args[1] if len(args) > 1 else kwargs.get("host")
-        if host is not None and host != "127.0.0.1":
-            violations.append(host)
-            raise ConnectionRefusedError(f"test guard: no connection to {host}")
-        return await real_create_connection(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "sock_connect", sock_connect)
-    monkeypatch.setattr(loop, "create_connection", create_connection)
-    yield violations
-    assert violations == [], f"tests tried to connect outside 127.0.0.1: {violations}"
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -135,34 +134,6 @@ class Harness:
     async def press(self, payload: dict[str, Any]) -> None:
         status, _ = await self.send(action_body(payload), FORM)
         assert status == 200
-
-
-@pytest.fixture(autouse=True)
-async def network_guard(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[Any]]:
-    """Refuse, and fail the test on, any connection not to 127.0.0.1 (never slack.com)."""
-    loop = asyncio.get_running_loop()
-    violations: list[Any] = []
-    real_sock_connect = loop.sock_connect
-    real_create_connection = loop.create_connection
-
-    async def sock_connect(sock: socket.socket, address: Any) -> None:
-        # a str address is a Unix socket (the embedded Valkey): local by definition
-        if not isinstance(address, str) and address[0] != "127.0.0.1":
-            violations.append(address)
-            raise ConnectionRefusedError(f"test guard: no connection to {address[0]}")
-        await real_sock_connect(sock, address)
-
-    async def create_connection(*args: Any, **kwargs: Any) -> Any:
-        host = args[1] if len(args) > 1 else kwargs.get("host")
-        if host is not None and host != "127.0.0.1":
-            violations.append(host)
-            raise ConnectionRefusedError(f"test guard: no connection to {host}")
-        return await real_create_connection(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "sock_connect", sock_connect)
-    monkeypatch.setattr(loop, "create_connection", create_connection)
-    yield violations
-    assert violations == [], f"tests tried to connect outside 127.0.0.1: {violations}"
 
 
 @pytest.fixture
