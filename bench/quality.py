@@ -22,6 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trafilatura
+from trafilatura.settings import Document
 
 from bot import parse_article
 from bot.errors import NewsbotError
@@ -76,7 +77,7 @@ def ours(html: str, url: str | None) -> dict[str, Any]:
 def bare(html: str, url: str | None) -> dict[str, Any]:
     """Bare trafilatura with metadata, default options."""
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
-    if doc is None:
+    if not isinstance(doc, Document):  # None when nothing was found (a dict only with as_dict)
         return {"headline": None, "date": None, "authors": [], "body": ""}
     authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
     return {"headline": doc.title, "date": doc.date, "authors": authors, "body": doc.text or ""}

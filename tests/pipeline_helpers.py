@@ -35,6 +35,14 @@ def pipeline_settings(**overrides: Any) -> Settings:
     return load_settings(**values)
 
 
+async def stream_entries(redis: aioredis.Redis, stream: str) -> list[tuple[str, dict[str, str]]]:
+    """The whole stream (XRANGE) as ``(id, fields)`` pairs of strings."""
+    return [
+        (str(entry_id), {str(k): str(v) for k, v in (fields or {}).items()})
+        for entry_id, fields in await redis.xrange(stream) or []
+    ]
+
+
 async def drained(redis: aioredis.Redis, platforms: tuple[str, ...] = ("discord",),
                   timeout: float = 20.0) -> None:  # noqa: ASYNC109
     """Wait until the ingest and delivery streams are empty (every entry acknowledged)."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from bot.chat.commands import Request
-from bot.chat.contract import Destination
+from bot.chat.contract import Destination, Request
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
 from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story

@@ -6,6 +6,7 @@ import ast
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,18 @@ def test_mypy_strict_is_clean() -> None:
     res = subprocess.run([*_tool("mypy")], cwd=ROOT, capture_output=True, text=True,
                          timeout=600)
     assert res.returncode == 0, res.stdout[-5000:] + res.stderr
+
+
+def test_the_gates_cover_tests_bench_and_docs() -> None:
+    """``mypy`` with no arguments checks every tree, with the pydantic plugin; ruff skips none."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    trees = {"bot", "adapters", "tests", "bench", "docs"}
+    assert trees <= set(config["mypy"]["files"])
+    assert config["mypy"]["strict"] is True
+    assert "pydantic.mypy" in config["mypy"]["plugins"]
+    assert config["pydantic-mypy"]["init_forbid_extra"] is True
+    excluded = config["ruff"].get("exclude", []) + config["ruff"].get("extend-exclude", [])
+    assert not trees & {str(p).strip("/") for p in excluded}
 
 
 def test_core_never_imports_a_platform_library() -> None:

@@ -7,13 +7,12 @@ import redis.asyncio as aioredis
 
 from bot.chat.commands import (
     CommandContext,
-    Reply,
-    Request,
     handle,
     parse_command,
     parse_duration,
     split_args,
 )
+from bot.chat.contract import Reply, Request
 from bot.errors import CommandError
 from bot.subscriptions import SubscriptionStore
 
@@ -157,7 +156,8 @@ async def test_help_and_unknown_command(redis: aioredis.Redis) -> None:
 
 async def test_option_words_inside_a_topic_stay_in_the_topic(redis: aioredis.Redis) -> None:
     """Only trailing words are options: "dm" and "here" may be part of what to follow."""
-    from bot.chat.commands import CommandContext, Request, handle
+    from bot.chat.commands import CommandContext, handle
+    from bot.chat.contract import Request
     from bot.subscriptions import SubscriptionStore
 
     ctx = CommandContext(SubscriptionStore(redis))

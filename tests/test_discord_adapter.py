@@ -14,12 +14,14 @@ import redis.asyncio as aioredis
 from adapters.discord import DiscordAdapter
 from bot import parse_article
 from bot.card import Card
-from bot.chat.commands import CommandContext, Reply, Request, handle
+from bot.chat.commands import CommandContext, handle
 from bot.chat.contract import (
     Destination,
     DestinationGoneError,
     Post,
     RateLimitedError,
+    Reply,
+    Request,
     SubscriptionRef,
     TransientPostError,
 )
@@ -74,7 +76,7 @@ class TestCore:
 
 def make_settings(fake: FakeDiscord, **extra: Any) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         discord_token="MTExMTExMTExMTExMTExMTEx.fake.token",
         discord_api_base=fake.api_base,
         discord_gateway_url=fake.gateway_url,

@@ -26,8 +26,7 @@ from adapters.discord.render import (
 )
 from adapters.discord.views import BUTTON_SUBS_MAX, scope_of, subscription_view, tenant_of
 from bot.card import Card, KeyFigure
-from bot.chat.commands import Reply
-from bot.chat.contract import Destination, DigestItem, Post, SubscriptionRef
+from bot.chat.contract import Destination, DigestItem, Post, Reply, SubscriptionRef
 from bot.errors import ConfigError
 from bot.settings import Settings
 
@@ -153,6 +152,6 @@ def test_application_id_from_token(capsys: pytest.CaptureFixture[str]) -> None:
     assert application_id_from_token("MTExMTExMTExMTExMTExMTEx.abc.def") == 111111111111111111
     with pytest.raises(ConfigError):
         application_id_from_token("not-a-token")
-    settings = Settings(_env_file=None, discord_token="MTIz.x.y")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, discord_token="MTIz.x.y")
     assert run(None, settings) == 0
     assert "client_id=123&" in capsys.readouterr().out

@@ -11,8 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.chat.commands import Reply, Request
-from bot.chat.contract import Destination
+from bot.chat.contract import Destination, Reply, Request
 from bot.errors import ConfigError, FeedError
 from bot.feeds.parse import cache_max_age, discover_feed, parse_feed
 from bot.feeds.poller import FeedPoller, PollStats
@@ -146,7 +145,7 @@ def test_interval_rules() -> None:
     assert poller.interval_for(0, None) == 600
     assert poller.interval_for(1800, None) == 1800  # ttl longer: honoured
     assert poller.interval_for(0, 120) == 600  # shorter max-age: our interval
-    assert poller.interval_for(0, 10 * DAY) == 6 * 3600  # capped
+    assert poller.interval_for(0, int(10 * DAY)) == 6 * 3600  # capped
     assert poller.backoff_for(600, 1) == 1200 and poller.backoff_for(600, 30) == 6 * 3600
     assert settings.feed_interval_s >= 60
     with pytest.raises(ConfigError, match="FEED_INTERVAL_S"):
@@ -235,7 +234,7 @@ async def test_three_formats_end_to_end(rig: Rig) -> None:
     stats = await rig.poll()
     assert (stats.polled, stats.new_items) == (3, 3)
     await rig.settle()
-    assert sorted(h for _c, h in rig.headlines()) == [
+    assert sorted(h or "" for _c, h in rig.headlines()) == [
         "News about Brexit 40", "News about Brexit 41", "News about Brexit 42"]
 
 
@@ -288,6 +287,7 @@ async def test_failing_feed_backs_off_then_disabled_with_notice(rig: Rig) -> Non
         assert after is not None
         if not after.disabled:
             waits.append(after.next_poll_at - before)
+    assert record is not None
     assert record.disabled and "503" in record.disabled
     assert rig.clock() - start >= DAY
     assert waits[1] > waits[0] * 1.5 and waits[2] > waits[1] * 1.5  # exponential

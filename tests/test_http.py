@@ -14,6 +14,7 @@ from bot import keys
 from bot.httpserver import HttpServer, build_app
 from bot.metrics import Metrics
 from bot.pipeline.ingest import Ingest
+from tests.pipeline_helpers import stream_entries
 
 TOKEN = "s3cret"
 
@@ -58,7 +59,7 @@ async def test_links_validation(server: tuple[str, dict[str, Any]],
                 assert resp.status == status, (body, headers)
         async with http.post(url + "/v1/links", data="x" * 20_000, headers=auth) as resp:
             assert resp.status == 413
-    [(_id, fields)] = await redis.xrange(keys.INGEST_STREAM)
+    [(_id, fields)] = await stream_entries(redis, keys.INGEST_STREAM)
     assert fields["tenant"] == "slack:T1" and fields["origin"] == "http"
 
 

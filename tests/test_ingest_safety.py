@@ -16,13 +16,13 @@ from bot.metrics import Metrics
 from bot.pipeline.ingest import Ingest
 from bot.service import Newsbot
 from tests.fakes import PageServer
-from tests.pipeline_helpers import TOKEN, pipeline_settings
+from tests.pipeline_helpers import TOKEN, pipeline_settings, stream_entries
 
 
 async def _dead_letters(redis: aioredis.Redis, n: int) -> list[dict[str, str]]:
     deadline = time.monotonic() + 10.0
     while True:
-        entries = await redis.xrange(keys.DEAD_LETTER_STREAM)
+        entries = await stream_entries(redis, keys.DEAD_LETTER_STREAM)
         if len(entries) >= n or time.monotonic() > deadline:
             return [fields for _id, fields in entries]
         await asyncio.sleep(0.05)

@@ -11,14 +11,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.chat.commands import Request
-from bot.chat.contract import Destination
+from bot.chat.contract import Destination, Request
 from bot.pipeline import DigestQueue
 from bot.pipeline.outbox import post_from_json, post_to_json
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
 from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
-from tests.pipeline_helpers import TOKEN, drained, pipeline_settings
+from tests.pipeline_helpers import TOKEN, drained, pipeline_settings, stream_entries
 
 G = "discord:g1"
 C1 = Destination(G, "channel", "c1")
@@ -269,7 +268,7 @@ async def test_429_and_500_retried_until_delivered_once_and_dead_letters(
         for channel in (C1, C2):
             times = [m.at for m in platform.order if m.channel == str(channel)]
             assert len(times) == 10
-        dead = await redis.xrange(keys.DEAD_LETTER_STREAM)
+        dead = await stream_entries(redis, keys.DEAD_LETTER_STREAM)
         assert len(dead) == 10
         for _id, fields in dead:
             assert fields["platform"] == "discord"

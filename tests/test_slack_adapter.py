@@ -25,7 +25,7 @@ from aiohttp.test_utils import TestServer
 from adapters.slack import SlackAdapter, build
 from bot import parse_article
 from bot.card import Card
-from bot.chat.commands import CommandContext, Reply, Request, handle, parse_command
+from bot.chat.commands import CommandContext, handle, parse_command
 from bot.chat.contract import (
     Adapter,
     Destination,
@@ -34,6 +34,8 @@ from bot.chat.contract import (
     Post,
     PostError,
     RateLimitedError,
+    Reply,
+    Request,
     SubscriptionRef,
     TransientPostError,
 )
@@ -102,7 +104,7 @@ def slack_settings(fake: FakeSlack, **overrides: Any) -> Settings:
         "slack_managers": ["UMGR"],
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @dataclass
@@ -546,7 +548,7 @@ async def test_socket_mode_bad_app_token(fake: FakeSlack, redis: aioredis.Redis)
 
 
 def test_enabled_only_with_a_bot_token(fake: FakeSlack) -> None:
-    assert build(Settings(_env_file=None), Core.__new__(Core)) is None  # type: ignore[call-arg]
+    assert build(Settings(_env_file=None), Core.__new__(Core)) is None
     adapter = build(slack_settings(fake), Core.__new__(Core))
     assert isinstance(adapter, SlackAdapter) and adapter.platform == "slack"
     assert isinstance(adapter, Adapter)

@@ -12,8 +12,14 @@ from adapters.slack.app import command_text
 from bot import parse_article
 from bot.card import Card, KeyFigure
 from bot.chat import parse_command
-from bot.chat.commands import Reply
-from bot.chat.contract import Destination, DigestItem, Post, Subscription, SubscriptionRef
+from bot.chat.contract import (
+    Destination,
+    DigestItem,
+    Post,
+    Reply,
+    Subscription,
+    SubscriptionRef,
+)
 
 SEED = Path(__file__).parent / "data" / "seed_france24_putin_syria.txt"
 SEED_URL = (

@@ -136,7 +136,7 @@ async def test_mute_expiry_and_unmute(redis: aioredis.Redis) -> None:
 async def test_digest_mode_is_stored(redis: aioredis.Redis) -> None:
     store = SubscriptionStore(redis)
     for mode in ("instant", "hourly", "daily"):
-        sub = await store.add(T1, "u1", dm("u1"), f"topic {mode}", mode)  # type: ignore[arg-type]
+        sub = await store.add(T1, "u1", dm("u1"), f"topic {mode}", mode)
         again = await store.get(T1, sub.id)
         assert again is not None and again.mode == mode
 
@@ -159,7 +159,8 @@ async def test_tenants_are_isolated(redis: aioredis.Redis) -> None:
 async def test_all_keys_of_a_tenant_share_a_hash_tag(redis: aioredis.Redis) -> None:
     store = SubscriptionStore(redis)
     await store.add(T1, "u1", channel("c1"), "syria")
-    names = [k for k in await redis.keys("newsbot:*") if k not in (keys.TENANTS, keys.SUB_CHANGES)]
+    names = [str(k) for k in await redis.keys("newsbot:*")
+             if k not in (keys.TENANTS, keys.SUB_CHANGES)]
     assert names and all(k.startswith("newsbot:{t:discord:1234}:") for k in names)
 
 

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.chat.commands import CommandContext, Request, handle
-from bot.chat.contract import Destination
+from bot.chat.commands import CommandContext, handle
+from bot.chat.contract import Destination, Request
 from bot.pipeline.digests import DigestQueue, DigestScheduler, next_daily_boundary
 from bot.pipeline.outbox import post_from_json
 from bot.subscriptions import SubscriptionStore
 from bot.subscriptions.tenants import TenantSettings
+from tests.pipeline_helpers import stream_entries
 
 PARIS = "discord:paris"
 DELHI = "slack:delhi"
@@ -58,10 +59,10 @@ async def test_daily_digests_follow_each_tenants_zone(redis: aioredis.Redis) -> 
     # waits five and a half hours more.
     assert await scheduler.flush("daily", delhi_8am + 60) == 1
     sent = [post_from_json(fields["post"]) for _id, fields in
-            await redis.xrange(keys.delivery_stream("slack"))]
+            await stream_entries(redis, keys.delivery_stream("slack"))]
     assert [p.destination for p in sent] == [delhi_dest]
-    assert not await redis.xrange(keys.delivery_stream("discord"))
+    assert not await stream_entries(redis, keys.delivery_stream("discord"))
     assert await scheduler.flush("daily", delhi_8am + 5.5 * 3600 + 60) == 1
-    assert len(await redis.xrange(keys.delivery_stream("discord"))) == 1
+    assert len(await stream_entries(redis, keys.delivery_stream("discord"))) == 1
     # The scheduler wakes at quarter hours, so a :30 boundary is met on time.
     assert scheduler.next_wake(delhi_8am - 100) <= delhi_8am
