@@ -14,6 +14,7 @@ from bot.cli.worker import serve
 from bot.service import Newsbot
 from bot.settings import load_settings
 from tests.fakes.platform import HttpAdapter
+from tests.guarded_run import install_guard
 
 
 def _ready(bot: Newsbot) -> None:
@@ -21,7 +22,8 @@ def _ready(bot: Newsbot) -> None:
 
 
 def main() -> int:
-    """Run until SIGTERM."""
+    """Run until SIGTERM; like every test process, it reaches nothing outside 127.0.0.1."""
+    install_guard()
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(levelname)s %(name)s: %(message)s")
