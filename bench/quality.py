@@ -6,6 +6,12 @@ Scores headline (exact after whitespace normalisation; lenient also accepts the
 truth's variants), publication day, authors (set, case-insensitive) and body token F1
 against ``truth.json`` files laid out as ``cases/<name>/{page.html,truth.json}`` (the
 format of ``../shared/devset``). The last output line is a JSON object.
+
+The card's understanding fields are scored against the labels in ``bench/data/``:
+topics against the publisher's own tags (``publisher_tags.json``; bare trafilatura's
+topics are its ``tags`` and ``categories``), key figures against hand-picked figures
+(``key_figures.json``), and figure values and summaries against the true body
+(``body_ref``). ``--labelled`` runs only the cases that have one of these.
 """
 
 from __future__ import annotations
@@ -27,7 +33,13 @@ from trafilatura.settings import Document
 from bot import parse_article
 from bot.errors import NewsbotError
 
-DEFAULT_CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "devset" / "cases"
+_HERE = Path(__file__).resolve().parent
+# ../shared next to the checkout (or next to a folder holding several worktrees).
+DEFAULT_CASES = next((p / "shared" / "devset" / "cases" for p in _HERE.parents
+                      if (p / "shared" / "devset" / "cases").is_dir()),
+                     _HERE.parent.parent / "shared" / "devset" / "cases")
+TAGS = _HERE / "data" / "publisher_tags.json"
+FIGURES = _HERE / "data" / "key_figures.json"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
@@ -65,12 +77,16 @@ def ours(html: str, url: str | None) -> dict[str, Any]:
     try:
         card = parse_article(html, url)
     except NewsbotError:
-        return {"headline": None, "date": None, "authors": [], "body": ""}
+        return {"headline": None, "date": None, "authors": [], "body": "", "topics": [],
+                "figures": [], "summary": ""}
     return {
         "headline": card.headline,
         "date": (card.published or "")[:10] or None,
         "authors": list(card.authors),
         "body": card.body,
+        "topics": list(card.topics),
+        "figures": [(f.value, f.label) for f in card.key_figures],
+        "summary": card.summary,
     }
 
 
@@ -78,9 +94,12 @@ def bare(html: str, url: str | None) -> dict[str, Any]:
     """Bare trafilatura with metadata, default options."""
     doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
     if not isinstance(doc, Document):  # None when nothing was found (a dict only with as_dict)
-        return {"headline": None, "date": None, "authors": [], "body": ""}
+        return {"headline": None, "date": None, "authors": [], "body": "", "topics": []}
     authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
-    return {"headline": doc.title, "date": doc.date, "authors": authors, "body": doc.text or ""}
+    topics = [t for value in [*(doc.tags or []), *(doc.categories or [])]
+              for t in str(value).split(",")]
+    return {"headline": doc.title, "date": doc.date, "authors": authors, "body": doc.text or "",
+            "topics": topics}
 
 
 def score(pred: dict[str, Any], truth: dict[str, Any]) -> dict[str, float]:
@@ -102,6 +121,136 @@ def score(pred: dict[str, Any], truth: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+# --- understanding fields: topics, key figures, summaries -------------------------------
+
+_NUMBER_WORDS = {
+    w: n for n, words in {
+        1: "one ein eine eins un une uno una um", 2: "two zwei deux dos dois due",
+        3: "three drei trois tres três tre", 4: "four vier quatre cuatro quatro quattro",
+        5: "five fünf cinq cinco cinque", 6: "six sechs seis sei", 7: "seven sieben sept siete sete sette",
+        8: "eight acht huit ocho oito otto", 9: "nine neun neuf nueve nove",
+        10: "ten zehn dix diez dez dieci", 11: "eleven elf onze once", 12: "twelve zwölf douze doce",
+    }.items() for w in words.split()
+}
+_SCALE_WORDS = {
+    "k": 1e3, "thousand": 1e3, "mil": 1e3, "tausend": 1e3, "lakh": 1e5, "lakhs": 1e5,
+    "crore": 1e7, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6, "millionen": 1e6,
+    "mio": 1e6, "millones": 1e6, "milhões": 1e6, "milioni": 1e6, "bn": 1e9, "b": 1e9,
+    "billion": 1e9, "billions": 1e9, "milliard": 1e9, "milliards": 1e9, "milliarden": 1e9,
+    "mrd": 1e9, "trillion": 1e12,
+}
+_NUM_TOKEN = re.compile(r"(\d+(?:[.,\u00a0\u202f ]\d+)*)\s*([^\W\d_]+)?")
+
+
+def _readings(digits: str) -> set[float]:
+    """Every value a written number can have (1.234 is 1234 in German, 1.234 in English)."""
+    digits = re.sub(r"[\u00a0\u202f ]", "", digits)
+    out: set[float] = set()
+    for thousands, decimal in ((",", "."), (".", ",")):
+        text = digits.replace(thousands, "").replace(decimal, ".")
+        try:
+            out.add(float(text))
+        except ValueError:
+            continue
+    return out
+
+
+def numbers(value: str) -> set[float]:
+    """The numbers a figure's value states, scale words applied ("$4.8 billion": 4.8e9)."""
+    out: set[float] = set()
+    low = value.lower()
+    for m in _NUM_TOKEN.finditer(low):
+        scale = _SCALE_WORDS.get((m.group(2) or "").rstrip("."), 1.0)
+        out |= {round(v * scale, 6) for v in _readings(m.group(1))}
+    if not out:
+        words = re.findall(r"[^\W\d_]+", low)
+        for i, word in enumerate(words):
+            if word in _NUMBER_WORDS:
+                scale = _SCALE_WORDS.get(words[i + 1], 1.0) if i + 1 < len(words) else 1.0
+                out.add(_NUMBER_WORDS[word] * scale)
+    return out
+
+
+def _matches(shown: str, wanted: str) -> bool:
+    a, b = numbers(shown), numbers(wanted)
+    return bool(a & b)
+
+
+def norm_tag(tag: str) -> str:
+    """A topic or tag in comparable form (the labels' own normalisation)."""
+    import html as _html
+    import unicodedata
+
+    tag = unicodedata.normalize("NFKC", _html.unescape(tag))
+    tag = " ".join(tag.lower().split())
+    return tag.strip(" \t#.,;:!?\"'“”‘’«»()[]{}|-–—")
+
+
+def topic_scores(topics: list[str], tags: list[str]) -> dict[str, float]:
+    """Recall of the publisher's tags among the topics, and the topics' precision."""
+    want = {norm_tag(t) for t in tags} - {""}
+    got = list(dict.fromkeys(t for t in (norm_tag(x) for x in topics) if t))
+    out = {"topics_recall": len(want & set(got)) / len(want)}
+    if got:
+        out["topics_precision"] = sum(t in want for t in got) / len(got)
+    out["topics_shown"] = float(len(got))
+    return out
+
+
+
+def _label_ok(label: str, lang: str) -> bool:
+    """A label a reader accepts: words, not starting or ending with a function word."""
+    try:
+        import stopwordsiso
+
+        stop = set(stopwordsiso.stopwords(lang)) if stopwordsiso.has_lang(lang) else set()
+    except ImportError:
+        stop = set()
+    words = re.findall(r"[^\W\d_][\w'’-]*", label.lower())
+    if not words:
+        return False
+    return words[0] not in stop and words[-1] not in stop
+
+
+def figure_scores(figures: list[tuple[str, str]], label: dict[str, Any]) -> dict[str, float]:
+    """Must-have figures found in the top five, and the share of shown figures accepted."""
+    top = figures[:5]
+    must, ok = label["must"], label["ok"]
+    found = sum(any(_matches(v, m) for v, _ in top) for m in must)
+    out = {"figures_must_top5": found / len(must)}
+    if figures:
+        accepted = sum(
+            any(_matches(v, w) for w in [*must, *ok]) and _label_ok(lab, label["lang"])
+            for v, lab in figures)
+        out["figures_accepted"] = accepted / len(figures)
+    return out
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split()).lower()
+
+
+def in_body_scores(pred: dict[str, Any], body_ref: str) -> dict[str, float]:
+    """Share of shown figure values found in the true body, and of summary tokens."""
+    out: dict[str, float] = {}
+    body = _squash(body_ref)
+    if pred.get("figures"):
+        def present(value: str) -> bool:
+            parts = [p for p in re.findall(r"\d+(?:[.,\s]\d+)*", value)]
+            if parts:
+                return all(_squash(p) in body for p in parts)
+            return _squash(value).split()[0] in body
+
+        out["figures_in_body"] = (sum(present(v) for v, _ in pred["figures"])
+                                  / len(pred["figures"]))
+    if pred.get("summary"):
+        toks = tokens(pred["summary"])
+        ref = set(tokens(body_ref))
+        if toks:
+            out["summary_in_body"] = sum(t in ref for t in toks) / len(toks)
+    return out
+
+
 def main() -> None:
     """Run both extractors over the cases and print the comparison."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -109,8 +258,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="every 4th case only")
     ap.add_argument("--show", help="print our misses for this field")
     ap.add_argument("--only", help="substring filter on case names")
+    ap.add_argument("--labelled", action="store_true",
+                    help="only cases with tag or figure labels or a true body")
     args = ap.parse_args()
+    tag_labels = json.loads(TAGS.read_text(encoding="utf-8")) if TAGS.exists() else {}
+    fig_labels = json.loads(FIGURES.read_text(encoding="utf-8")) if FIGURES.exists() else {}
+    fig_labels.pop("_about", None)
     cases = sorted(p for p in args.cases.iterdir() if (p / "truth.json").exists())
+    if args.labelled:
+        cases = [c for c in cases if c.name in tag_labels or c.name in fig_labels
+                 or json.loads((c / "truth.json").read_text()).get("body_ref")]
     if args.only:
         cases = [c for c in cases if args.only in c.name]
     if args.quick:
@@ -132,6 +289,20 @@ def main() -> None:
         t_ours += t1 - t0
         t_bare += t2 - t1
         s_mine, s_base = score(mine, truth), score(base, truth)
+        if case.name in tag_labels:
+            s_mine.update(topic_scores(mine["topics"], tag_labels[case.name]))
+            s_base.update(topic_scores(base["topics"], tag_labels[case.name]))
+        if case.name in fig_labels:
+            s_mine.update(figure_scores(mine["figures"], fig_labels[case.name]))
+        if truth.get("body_ref"):
+            s_mine.update(in_body_scores(mine, truth["body_ref"]))
+        if args.show in ("topics", "figures", "summary"):
+            if args.show == "topics" and case.name in tag_labels:
+                print(f"{case.name}:\n  got  {mine['topics']}\n  tags {tag_labels[case.name]}")
+            elif args.show == "figures" and case.name in fig_labels:
+                print(f"{case.name}: {mine['figures']}\n  must {fig_labels[case.name]['must']}")
+            elif args.show == "summary" and truth.get("body_ref"):
+                print(f"{case.name}: {mine['summary']!r}")
         for k, v in s_mine.items():
             totals["newsbot"][k].append(v)
         for k, v in s_base.items():
@@ -148,14 +319,19 @@ def main() -> None:
                 print(f"  traf {base[field]!r}")
     summary: dict[str, Any] = {"cases": len(cases)}
     print(f"{'field':18} {'newsbot':>8} {'trafilatura':>12} {'n':>5}")
-    for field in ("headline", "headline_lenient", "date", "authors", "body_f1"):
+    for field in ("headline", "headline_lenient", "date", "authors", "body_f1",
+                  "topics_recall", "topics_precision", "topics_shown", "figures_must_top5",
+                  "figures_accepted", "figures_in_body", "summary_in_body"):
         a, b = totals["newsbot"][field], totals["trafilatura"][field]
         if not a:
             continue
-        ma, mb = sum(a) / len(a), sum(b) / len(b)
-        print(f"{field:18} {ma:8.3f} {mb:12.3f} {len(a):5}")
+        ma = sum(a) / len(a)
+        mb = sum(b) / len(b) if b else None
+        shown_b = f"{mb:12.3f}" if mb is not None else f"{'-':>12}"
+        print(f"{field:18} {ma:8.3f} {shown_b} {len(a):5}")
         summary[field] = round(ma, 4)
-        summary[f"trafilatura_{field}"] = round(mb, 4)
+        if mb is not None:
+            summary[f"trafilatura_{field}"] = round(mb, 4)
     summary["newsbot_s"] = round(t_ours, 2)
     summary["trafilatura_s"] = round(t_bare, 2)
     print(json.dumps(summary))
