@@ -127,9 +127,10 @@ _NUMBER_WORDS = {
     w: n for n, words in {
         1: "one ein eine eins un une uno una um", 2: "two zwei deux dos dois due",
         3: "three drei trois tres três tre", 4: "four vier quatre cuatro quatro quattro",
-        5: "five fünf cinq cinco cinque", 6: "six sechs seis sei", 7: "seven sieben sept siete sete sette",
-        8: "eight acht huit ocho oito otto", 9: "nine neun neuf nueve nove",
-        10: "ten zehn dix diez dez dieci", 11: "eleven elf onze once", 12: "twelve zwölf douze doce",
+        5: "five fünf cinq cinco cinque", 6: "six sechs seis sei",
+        7: "seven sieben sept siete sete sette", 8: "eight acht huit ocho oito otto",
+        9: "nine neun neuf nueve nove", 10: "ten zehn dix diez dez dieci",
+        11: "eleven elf onze once", 12: "twelve zwölf douze doce",
     }.items() for w in words.split()
 }
 _SCALE_WORDS = {

@@ -28,6 +28,17 @@ class ParseError(NewsbotError):
     """The content could not be read as an article."""
 
 
+class NotAnArticleError(ParseError):
+    """The page is readable but is no article: a cookie wall, consent, login or error page.
+
+    ``kind`` says which ("consent", "login" or "error"); such a page never becomes a card.
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 # --- fetching -------------------------------------------------------------------------
 
 

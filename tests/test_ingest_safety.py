@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -17,6 +18,8 @@ from bot.pipeline.ingest import Ingest
 from bot.service import Newsbot
 from tests.fakes import PageServer
 from tests.pipeline_helpers import TOKEN, pipeline_settings, stream_entries
+
+PAGES = Path(__file__).parent / "pages"
 
 
 async def _dead_letters(redis: aioredis.Redis, n: int) -> list[dict[str, str]]:
@@ -32,13 +35,18 @@ async def test_unreadable_links_are_dead_lettered_with_the_reason(
         redis: aioredis.Redis, pages: PageServer) -> None:
     pages.pages["/error"] = "<html><head><title>404 Page not found</title></head>" \
                             "<body><h1>404 Page not found</h1></body></html>"
+    pages.pages["/consent"] = (PAGES / "cookie_wall.html").read_text(encoding="utf-8")
     async with Newsbot(pipeline_settings(), redis=redis, http=False, block_ms=100) as bot:
         await bot.submit(pages.url("/missing"))
         await bot.submit(pages.url("/error"))
-        letters = await _dead_letters(redis, 2)
+        await bot.submit(pages.url("/consent"))
+        letters = await _dead_letters(redis, 3)
     reasons = {f["url"].rsplit("/", 1)[-1]: f["reason"] for f in letters}
     assert reasons["missing"] == "The site answered with an error (HTTP 404)."
     assert reasons["error"] == "That page looks like an error page, not an article."
+    # A cookie wall is never a card for subscribers: it waits with what it is.
+    assert reasons["consent"] == (
+        "That page is a cookie or consent wall, not the article: nothing to summarise.")
     assert all(f["origin"] == "chat" for f in letters)
 
 

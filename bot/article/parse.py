@@ -28,6 +28,7 @@ from bot.urls import clean_url, registered_domain
 from .dates import dateline, find_dates, parse_timestamp, url_date
 from .figures import key_figures
 from .htmlmeta import PageMeta, read_meta, squash
+from .notarticle import check_article
 from .subjects import subjects
 from .summary import summarise
 from .text import is_clutter_line, looks_like_prose, normalise_space, word_count
@@ -56,11 +57,6 @@ _PAYWALL = re.compile(
     r"your privacy choices|consent to (the use of )?cookies|we value your privacy|"
     r"such as cookies|accept and continue|partners store and/or access|"
     r"before you continue|cookie policy)",
-    re.I,
-)
-_ERROR_TITLE = re.compile(
-    r"\b(404|410|500|page not found|not found|error|seite nicht gefunden|page introuvable|"
-    r"página no encontrada|pagina non trovata)\b",
     re.I,
 )
 # Bylines that name an organisation or a desk rather than a person.
@@ -473,9 +469,9 @@ def _from_html(text: str, url: str | None) -> Card:
     if not paragraphs and meta.ld_body:
         paragraphs = [p.strip() for p in meta.ld_body.split("\n") if p.strip()]
     body = "\n\n".join(paragraphs)
-    title_text = " ".join(filter(None, [meta.title_tag, *meta.h1s]))
-    if _ERROR_TITLE.search(title_text) and word_count(body) < 150:
-        raise ParseError("That page looks like an error page, not an article.")
+    # Cookie walls, consent, login and error pages are refused, with what they are.
+    check_article(headline, [meta.title_tag or "", *meta.h1s], paragraphs,
+                  bool(tree.xpath("//input[@type='password']")))
     paywalled = _is_paywalled(meta, body, get_lines)
     if not paywalled and (not headline or word_count(body) < 25):
         raise ParseError("I couldn't find an article on that page.")
@@ -520,6 +516,7 @@ def _from_text(text: str, url: str | None) -> Card:
     body = "\n\n".join(found.paragraphs)
     if not found.paragraphs or word_count(body) < 25:
         raise ParseError("I couldn't find an article in that text.")
+    check_article(found.headline, [], found.paragraphs)
     latest = _latest_allowed()
     pub, upd = dateline("\n".join(found.date_lines), latest, today=_today())
     published = pub.isoformat() if pub else None

@@ -1,13 +1,26 @@
 """The language wing: what the core knows about words, shared by cards and matching.
 
-Face: ``detect_language`` and the function words it is built on, and one table of
-countries with their demonyms and other names (``place_of``, ``DEMONYMS``, ``COUNTRIES``).
-Imports nothing of the core.
+Face: ``detect_language`` and the function words it is built on; per-language stop words
+and word frequencies (``stop_words``, ``is_stop_word``, ``zipf``, ``is_common_word``);
+and one table of countries with their demonyms and other names (``place_of``,
+``DEMONYMS``, ``COUNTRIES``, ``PLACES``). Imports nothing of the core.
 """
 
 from .detect import FUNCTION_WORDS, detect_language
 from .places import COUNTRIES, DEMONYMS, PLACES, Place, place_of
+from .words import is_common_word, is_stop_word, knows_language, stop_words, zipf
 
 __all__ = [
-    "COUNTRIES", "DEMONYMS", "FUNCTION_WORDS", "PLACES", "Place", "detect_language", "place_of",
+    "COUNTRIES",
+    "DEMONYMS",
+    "FUNCTION_WORDS",
+    "PLACES",
+    "Place",
+    "detect_language",
+    "is_common_word",
+    "is_stop_word",
+    "knows_language",
+    "place_of",
+    "stop_words",
+    "zipf",
 ]

@@ -48,6 +48,8 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 }
 #: Every language's function words together (for telling content words from glue).
 FUNCTION_WORDS: frozenset[str] = frozenset().union(*_STOPWORDS.values())
+#: The same, per language code.
+LANGUAGE_FUNCTION_WORDS: dict[str, frozenset[str]] = dict(_STOPWORDS)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _SCRIPTS: list[tuple[str, re.Pattern[str]]] = [
     ("ja", re.compile(r"[\u3040-\u30ff]")),
