@@ -29,7 +29,7 @@ from .dates import dateline, find_dates, parse_timestamp, url_date
 from .figures import key_figures
 from .htmlmeta import PageMeta, read_meta, squash
 from .notarticle import check_article
-from .subjects import subjects
+from .subjects import publisher_tags, subjects
 from .summary import summarise
 from .text import is_clutter_line, looks_like_prose, normalise_space, word_count
 from .textpage import BYLINE as _BYLINE
@@ -490,7 +490,7 @@ def _from_html(text: str, url: str | None) -> Card:
         url=url, canonical=canonical, headline=headline or "", body=body,
         published=published, updated=updated, site=site, section=section,
         authors=_authors(meta.authors, tree), language=meta.language, image=image,
-        paywalled=paywalled, keywords=meta.keywords,
+        paywalled=paywalled, keywords=publisher_tags(tree, meta),
     )
 
 
@@ -529,7 +529,7 @@ def _from_text(text: str, url: str | None) -> Card:
         published=published, updated=upd.isoformat() if upd else None,
         site=registered_domain(url) if url else None, section=found.section,
         authors=tuple(found.authors), language=None, image=None,
-        paywalled=bool(_PAYWALL.search(body)) and word_count(body) < 150, keywords=[],
+        paywalled=bool(_PAYWALL.search(body)) and word_count(body) < 150, keywords=([], []),
     )
 
 
@@ -548,7 +548,8 @@ def _latest_allowed() -> date:
 def _card(*, url: str | None, canonical: str | None, headline: str, body: str,
           published: str | None, updated: str | None, site: str | None,
           section: str | None, authors: tuple[str, ...], language: str | None,
-          image: str | None, paywalled: bool, keywords: list[str]) -> Card:
+          image: str | None, paywalled: bool,
+          keywords: tuple[list[str], list[str]]) -> Card:
     headline = squash(headline)
     language = language or detect_language(body)
     return Card(
@@ -563,7 +564,9 @@ def _card(*, url: str | None, canonical: str | None, headline: str, body: str,
         language=language,
         summary=summarise(headline, body),
         key_figures=key_figures(body, headline),
-        topics=subjects(headline, body, keywords),
+        topics=subjects(headline, body, declared=keywords[0], keywords=keywords[1], site=site,
+                        url_site=registered_domain(url) if url else None, section=section,
+                        language=language),
         image=image,
         body=body,
         paywalled=paywalled,

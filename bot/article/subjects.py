@@ -1,17 +1,32 @@
-"""The article's main subjects (people, places, organisations, themes) as topic phrases.
+"""The article's subjects as topic phrases: the publisher's own tags first, then names.
 
-No model: capitalised name sequences found mid-sentence, demonyms folded into their
-country, a person's full name folded into the surname the article uses, weighted by
-the headline and the lead; then the headline's own content words as themes.
+Publishers tag their articles (``article:tag``, JSON-LD ``keywords``, ``news_keywords``);
+those tags, cleaned (lists split, the site's own name, section names, furniture such as
+"News" and machine tags such as "smg2_world" dropped, nothing longer than four words),
+are the best topics a card can have. Then what the text itself names: capitalised name
+sequences found mid-sentence in the prose (not in share bars or captions), demonyms
+folded into a country the text names, a person's full name folded into the surname the
+article uses, weighted by the headline and the lead; then themes, the rarer words the
+headline and body keep returning to. Words that are common in the page's language (per
+``bot.language``: stop words and word frequencies) are never subjects, and nothing pads
+the list: a card has as many topics as it has subjects.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 
-from bot.language import DEMONYMS, place_of
-from bot.language import FUNCTION_WORDS as _FUNCTION_WORDS
+from lxml import html as lxml_html
+
+from bot.language import COUNTRIES, DEMONYMS, FUNCTION_WORDS, is_common_word, place_of, zipf
+
+from .dates import MONTH_PATTERN
+from .htmlmeta import PageMeta
+from .text import looks_like_prose
 
 # Upper-case letters of the Latin, Greek and Cyrillic blocks ("Ř" yes, "ř" no).
 _UPPER = "".join(
@@ -19,130 +34,123 @@ _UPPER = "".join(
 )
 _NAME_WORD = rf"(?:(?:al-|el-|bin )?[{_UPPER}][\w'’.-]*[\w]|[A-Z])"
 _CONNECT = r"(?:\s(?:of|de|du|des|la|le|del|von|van|der|bin|al|el|y)\s|\s|-)"
-_NAME = re.compile(rf"{_NAME_WORD}(?:{_CONNECT}{_NAME_WORD})*")
+# A name starts a word: "Pad" in "iPad" or "Query" in "jQuery" is no name.
+_NAME = re.compile(rf"(?<![\w’']){_NAME_WORD}(?:{_CONNECT}{_NAME_WORD})*")
+# Where every noun is capitalised, "Abgabe von Selbsttötungsmitteln" is no name: only
+# spaces and hyphens join the words of one.
+_NAME_TIGHT = re.compile(rf"(?<![\w’']){_NAME_WORD}(?:[\s-]{_NAME_WORD})*")
+_CJK = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+# Words a name never starts with, in any language (articles, pronouns, titles, weekdays).
 _COMMON = frozenset(
     "the a an this that these those it its he she they we i you his her their our my "
     "but and or so if when while as at in on for from with by to of after before "
-    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
-    "january february march april may june july august september october november december "
     "mr mrs ms dr president prime minister officials official sources source according "
     "however although meanwhile also there here what who why how where which "
     "le la les un une des il elle ils der die das ein eine und el los las una "
     "read more photo image video advertisement getty reuters afp ap tv pm am ok".split()
 )
-_STOP_THEMES = _COMMON | frozenset(
-    "says said new old over under into about after amid against more less than first last "
-    "will would could can may might should has have had is are was were be been being "
-    "not no yes up down out off all any some many much most such very just only also "
-    "two three four five six seven eight nine ten one year years day days week weeks "
-    "man men woman women people time times way back top big small million millions "
-    "billion billions thousand thousands percent cent rose rise rises fell falls told "
-    "make makes made take takes took come comes came went going added including "
-    "according get gets got give gives gave used uses using like well even still "
-    "year's now later early late based near easy hard makes set sets puts despite although "
-    "though because since unless whether across among toward towards within without upon "
-    "credit credits photo photos image images continue continues".split()
+_WEEKDAYS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag sonnabend heute gestern "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche lunes martes miércoles jueves "
+    "viernes sábado domingo lunedì martedì mercoledì giovedì venerdì sabato domenica "
+    "segunda terça quarta quinta sexta maandag dinsdag woensdag donderdag vrijdag zaterdag "
+    "zondag".split()
 )
-_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_MONTH = re.compile(rf"(?:{MONTH_PATTERN})\.?", re.I)
+# Share bars, sign-up prompts and other furniture words that reach a body as text.
+_FURNITURE = frozenset(
+    "twitter facebook whatsapp linkedin pinterest reddit telegram email e-mail share "
+    "print comments newsletter subscribe copyright cookies".split()
+)
+# Tags that are a site's furniture rather than a subject, in the main languages.
+_FURNITURE_TAGS = frozenset(
+    "news article articles story stories top stories top news breaking breaking news "
+    "latest latest news home homepage frontpage front page featured feature main standard "
+    "video videos photo photos gallery galleries live exclusive trending headlines "
+    "nachrichten aktuell aktuelles meldungen artikel startseite actualités actualité "
+    "actualite info infos à la une noticias noticia portada última hora notizie notizia "
+    "ultime notizie notícias notícia últimas nieuws".split()
+)
+_MACHINE_TAG = re.compile(r"[_/=@\[\]{}<>|]|https?:|www\.|\.(com|net|org)\b|^\d+$|^[\w-]*\d{4,}")
+_GLUE = FUNCTION_WORDS | _COMMON
+_WORD = re.compile(r"(?<!\w)[^\W\d_][\w'’-]*", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s\b")
+_GLUED = re.compile(r"(?<=[a-z])\.(?=[A-Z][a-z])")  # "Trump.An" -> "Trump. An"
+# Languages whose nouns are all capitalised: one capitalised word proves nothing there.
+_CAPITAL_NOUNS = frozenset({"de", "lb"})
+_DETERMINERS = frozenset(
+    "der die das den dem des ein eine einen einem einer eines kein keine jeder jede "
+    "diese dieser dieses mehr viele alle zwei drei".split()
+)
 
 
-def _key(phrase: str) -> str:
-    phrase = re.sub(r"['’]s$", "", phrase.strip(" .-'’"))
-    return place_of(phrase)
+# --- the publisher's own tags --------------------------------------------------------
 
 
-def subjects(headline: str, body: str, keywords: list[str] | None = None,
-             limit: int = 10) -> tuple[str, ...]:
-    """Up to ``limit`` lower-case topic phrases, most salient first."""
-    # The lead (first two paragraphs) counts twice: it says what the story is about.
-    second = body.find("\n\n", body.find("\n\n") + 2)
-    lead_end = len(body) if second < 0 else second
-    counts: Counter[str] = Counter()
-    mid_sentence: set[str] = set()
-    named_in_body: set[str] = set()
-    headline_only: set[str] = set()
-    for text in (headline, body):
-        # "Russia's Hmeymim air base" names two things, not one (same length: offsets hold).
-        scanned = _POSSESSIVE.sub(", ", text)
-        for m in _NAME.finditer(scanned):
-            words = m.group(0).split()
-            # Drop leading function words a sentence starts with ("The Kremlin").
-            while words and words[0].lower() in _COMMON:
-                words = words[1:]
-            if not words or len(words) > 4:
-                continue  # nothing left, or a Title Case heading rather than a name
-            key = _key(" ".join(words))
-            if len(key) < 2 or key in _COMMON:
+def _norm_tag(tag: str) -> str:
+    tag = unicodedata.normalize("NFKC", html.unescape(tag))
+    tag = " ".join(tag.lower().split())
+    return tag.strip(" \t#.,;:!?\"'“”‘’«»()[]{}|-–—")
+
+
+def publisher_tags(tree: lxml_html.HtmlElement, meta: PageMeta) -> tuple[list[str], list[str]]:
+    """The tags a page declares (``article:tag``, JSON-LD, ``news_keywords``), and its
+    plain ``keywords`` meta (often SEO filler, so only a fallback), both raw."""
+    article_tags: list[str] = []
+    named: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        key = (el.get("property") or el.get("name") or "").strip().lower()
+        value = el.get("content")
+        if not value:
+            continue
+        if key == "article:tag":
+            article_tags.append(value)
+        elif key in ("news_keywords", "keywords") and key not in named:
+            named[key] = value
+    # htmlmeta keeps JSON-LD keywords, or else the first of these meta tags: tell which.
+    fallback = named.get("news_keywords") or named.get("keywords") or ""
+    from_meta = [k.strip() for k in " ".join(fallback.split()).split(",") if k.strip()][:20]
+    ld_keywords = any('"keywords"' in (s.text or "")
+                      for s in tree.xpath('//script[contains(@type, "ld+json")]'))
+    ld = list(meta.keywords) if ld_keywords or meta.keywords != from_meta else []
+    declared = [*article_tags, *ld]
+    if named.get("news_keywords"):
+        declared.append(named["news_keywords"])
+    return declared, [named["keywords"]] if named.get("keywords") else []
+
+
+def clean_tags(values: Iterable[str], *, site: str | None = None, url_site: str | None = None,
+               section: str | None = None, text: str = "") -> list[str]:
+    """Tags split at commas and normalised, without the site's name, furniture, machine
+    tags and anything longer than four words; the section's name only when ``text``
+    (lower-case) names it too ("Amazon" is a subject, "Dies & Das" a shelf)."""
+    # The site's name, however written: "Folha de S.Paulo", "kotaku.com" -> "kotaku".
+    site_keys = {re.sub(r"\W", "", s.lower()) for s in (site, url_site) if s}
+    site_keys |= {re.sub(r"\W", "", s.lower().split(".")[0]) for s in (site, url_site)
+                  if s and "." in s}
+    site_keys.discard("")
+    section_key = _norm_tag(section) if section else None
+    if section_key and re.search(rf"(?<!\w){re.escape(section_key)}(?!\w)", text):
+        section_key = None
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            if _MACHINE_TAG.search(part):
                 continue
-            opening = _opens_sentence(scanned, m.start())
-            if text is headline:
-                counts[key] += 3
-                mid_sentence.add(key)
-                headline_only.add(key)
+            tag = _norm_tag(part)
+            flat = re.sub(r"\W", "", tag)
+            if (not tag or len(flat) < 2 or len(tag) > 40 or len(tag.split()) > 4
+                    or (_CJK.search(tag) and len(tag) > 12)
+                    or tag in _FURNITURE_TAGS or tag == section_key
+                    or flat in site_keys):
                 continue
-            counts[key] += 2 if m.start() < lead_end else 1
-            # Mid-sentence capitals, or a multi-word name opening a sentence
-            # ("Westline Rail returned ..."), are names; "The" is not.
-            if not opening or len(words) > 1:
-                mid_sentence.add(key)
-                named_in_body.add(key)
-    # A word only ever seen capitalised at a sentence start is not a name, nor is one that
-    # only a Title Case headline capitalises ("Despite Everything, ...").
-    for key in list(counts):
-        if key not in mid_sentence or (key in headline_only and key not in named_in_body):
-            del counts[key]
-    # "Vladimir Putin" and "Putin" are one person: keep the form the article uses most.
-    for key in sorted(counts, key=lambda k: -len(k)):
-        parts = key.split()
-        if len(parts) < 2 or key in DEMONYMS.values():
-            continue
-        tail = re.sub(r"^(al|el)-", "", parts[-1])
-        # Only a surname the body itself uses alone ("Putin"), not a headline's first word.
-        if tail in counts and tail != key and tail in named_in_body:
-            if counts[tail] >= counts[key]:
-                counts[tail] += counts.pop(key)
-            else:
-                counts[key] += counts.pop(tail)
-    ranked = [k for k, c in counts.most_common() if c >= 2 or k in _lower_words(headline)]
-    topics: list[str] = []
-    for key in ranked:
-        if key not in topics:
-            topics.append(key)
-    # Themes: the headline's content words that the body uses too, folded to the form
-    # the body uses most ("tolls" -> "toll").
-    body_words = Counter(w.lower() for w in _WORD.findall(body))
-    for word in _WORD.findall(headline):
-        low = _POSSESSIVE.sub("", word.lower())
-        if (low in _STOP_THEMES or low in _FUNCTION_WORDS or len(low) < 3
-                or "'" in low or "’" in low):
-            continue  # glue words and contractions ("we’re") are not subjects
-        forms = [f for f in (low, low.rstrip("s"), low + "s") if body_words[f]]
-        if not forms:
-            continue
-        best = max(forms, key=lambda f: body_words[f])
-        if best.endswith(("ing", "ed")) and body_words[best] < 3:
-            continue  # a verb of the headline ("explains", "requiring"), not its subject
-        theme = place_of(best)
-        if not any(theme in t.split() or best in t.split() for t in topics):
-            topics.append(theme)
-    # Then what the body keeps coming back to ("salmon" in a story about a marine park).
-    lower_only = Counter(w for w in _WORD.findall(body) if w.islower())
-    for word, count in lower_only.most_common(40):
-        if (count < 2 or len(word) < 5 or word in _STOP_THEMES or word in _FUNCTION_WORDS
-                or "'" in word or "’" in word):
-            continue
-        if not any(word in t.split() or word.rstrip("s") in t.split() for t in topics):
-            topics.append(word)
-    for kw in keywords or []:
-        low = kw.lower().strip()
-        if low and low not in topics and len(low) < 40 and low in body.lower():
-            topics.append(low)
-    seen: list[str] = []
-    for t in topics:
-        if t not in seen:
-            seen.append(t)
-    return tuple(seen[:limit])
+            if tag not in out:
+                out.append(tag)
+    return out
+
+
+# --- names and themes from the text ---------------------------------------------------
 
 
 def _opens_sentence(text: str, start: int) -> bool:
@@ -153,6 +161,192 @@ def _opens_sentence(text: str, start: int) -> bool:
     return i < 0 or text[i] in ".!?…\n:;"
 
 
-def _lower_words(text: str) -> set[str]:
-    words = {place_of(w.lower()) for w in _WORD.findall(text)}
-    return words | {w.lower() for w in _WORD.findall(text)}
+def _after_determiner(text: str, start: int) -> bool:
+    before = text[max(0, start - 12) : start].split()
+    return bool(before) and before[-1].lower() in _DETERMINERS
+
+
+def _is_calendar(word: str) -> bool:
+    low = word.lower().rstrip(".")
+    return low in _WEEKDAYS or bool(_MONTH.fullmatch(low))
+
+
+def _plain_word(word: str, lang: str | None) -> bool:
+    """A single word that cannot be a subject on its own: glue, calendar, everyday."""
+    low = word.lower().strip(".")
+    return (len(low) < 3 or low in _COMMON or bool(_CJK.search(low)) or low in _FURNITURE
+            or _is_calendar(low) or is_common_word(low, lang, 5.0) or "'" in low or "’" in low)
+
+
+def _key(words: list[str]) -> str:
+    phrase = re.sub(r"['’]s$", "", " ".join(words).strip(" .-'’"))
+    return place_of(phrase)
+
+
+def _names(headline: str, paragraphs: list[str], lang: str | None,
+           country_named: set[str]) -> Counter[str]:
+    """Name phrases with their weight: headline 3, lead 2, elsewhere 1."""
+    counts: Counter[str] = Counter()
+    mid_sentence: set[str] = set()
+    in_body: set[str] = set()
+    in_headline: set[str] = set()
+    capital_nouns = (lang or "").split("-")[0] in _CAPITAL_NOUNS
+    sources = [(headline, 3, True)] + [(p, 2 if i < 2 else 1, False)
+                                       for i, p in enumerate(paragraphs)]
+    for text, weight, is_headline in sources:
+        # "Russia's Hmeymim air base" names two things (same length: offsets hold).
+        scanned = _GLUED.sub(" ", _POSSESSIVE.sub(", ", text))
+        for m in (_NAME_TIGHT if capital_nouns else _NAME).finditer(scanned):
+            words = m.group(0).split()
+            # Only glue words are trimmed: "Rhodium Group" and "United States" stay whole.
+            while words and (words[0].lower() in _COMMON or words[0].lower() in _GLUE):
+                words = words[1:]
+            while words and words[-1].lower() in _GLUE:
+                words = words[:-1]
+            if not words or len(words) > 4:
+                continue  # nothing left, or a Title Case heading rather than a name
+            if len(words) == 1:
+                word = words[0]
+                if _plain_word(word, lang):
+                    continue
+                if "." in word.strip(".") and not re.fullmatch(r"(?:[A-Z]\.)+[A-Z]?", word):
+                    continue  # glued tokens ("trump.an"), not abbreviations ("U.S.")
+                if capital_nouns and (_after_determiner(scanned, m.start())
+                                      or zipf(word, lang) >= 4.0):
+                    continue  # a German noun ("die Regierung"), not a name
+            elif all(_plain_word(w, lang) for w in words):
+                continue
+            key = _key(words)
+            if _CJK.search(key):
+                continue  # a Latin name running into CJK text has no end we can see
+            if key in DEMONYMS.values() and key not in country_named:
+                continue  # "Irish for Trump" is not about Ireland
+            if len(key) < 3 and not key.isupper():
+                continue
+            counts[key] += weight
+            if is_headline:
+                in_headline.add(key)
+                mid_sentence.add(key)
+            else:
+                in_body.add(key)
+                # Mid-sentence capitals, or a multi-word name opening a sentence
+                # ("Westline Rail returned ..."), are names; "The" is not.
+                if not _opens_sentence(scanned, m.start()) or len(words) > 1:
+                    mid_sentence.add(key)
+    for key in list(counts):
+        # A word only ever capitalised at a sentence start is not a name, nor one only a
+        # Title Case headline capitalises ("Despite Everything, ...").
+        if key not in mid_sentence or key not in in_body:
+            del counts[key]
+    # "Vladimir Putin" and "Putin" are one person: keep the form the article uses most.
+    for key in sorted(counts, key=lambda k: -len(k)):
+        parts = key.split()
+        if len(parts) < 2 or key in DEMONYMS.values() or key not in counts:
+            continue
+        tail = re.sub(r"^(al|el)-", "", parts[-1])
+        if tail in counts and tail != key:
+            if counts[tail] >= counts[key]:
+                counts[tail] += counts.pop(key)
+            else:
+                counts[key] += counts.pop(tail)
+    return counts
+
+
+# Short names of countries, matched as written ("US" yes, "us" no).
+_SHORT_NAMES = {"US": "united states", "U.S.": "united states", "USA": "united states",
+                "U.S.A.": "united states", "UK": "united kingdom", "U.K.": "united kingdom",
+                "Britain": "united kingdom", "UAE": "united arab emirates",
+                "Holland": "netherlands", "Burma": "myanmar", "Korea": "south korea"}
+_SHORT = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, _SHORT_NAMES)) + r")(?!\w)")
+
+
+def _countries_named(text: str) -> set[str]:
+    """Countries the text names itself, by name or short name ("U.S."), not by demonym."""
+    low = text.lower()
+    found = {c for c in COUNTRIES if c in low and re.search(rf"\b{c}\b", low)}
+    found |= {_SHORT_NAMES[m] for m in _SHORT.findall(text)}
+    return found
+
+
+def _themes(headline: str, body: str, lang: str | None, topics: list[str]) -> list[str]:
+    """Rarer words the headline and the body keep returning to."""
+    body_words = Counter(w.lower() for w in _WORD.findall(body))
+    out: list[str] = []
+
+    def taken(word: str) -> bool:
+        return any(word in t.split() or word.rstrip("s") in t.split() for t in [*topics, *out])
+
+    for word in _WORD.findall(headline):
+        low = _POSSESSIVE.sub("", word.lower())
+        if _plain_word(low, lang):
+            continue
+        forms = [f for f in (low, low.rstrip("s"), low + "s") if body_words[f]]
+        if not forms:
+            continue
+        best = max(forms, key=lambda f: body_words[f])
+        if best.endswith(("ing", "ed")) and body_words[best] < 3:
+            continue  # a verb of the headline ("explains", "requiring"), not its subject
+        if zipf(best, lang) >= 4.5 and body_words[best] < 3:
+            continue  # an everyday word the body hardly uses: not what it is about
+        theme = place_of(best)
+        if theme in DEMONYMS.values() and theme not in _countries_named(body):
+            continue
+        if not taken(best) and not taken(theme):
+            out.append(theme)
+    # Words written in lower case somewhere (so not names), counted in every form.
+    lower_seen = {w for w in _WORD.findall(body) if w.islower()}
+    lower_only = Counter({w: body_words[w] for w in lower_seen})
+    for word, count in lower_only.most_common(30):
+        rarity = zipf(word, lang)
+        if (len(word) < 5 or _plain_word(word, lang) or rarity >= 4.6
+                or count < (2 if rarity < 4.2 else 3)):
+            continue
+        if not taken(word):
+            out.append(word)
+        if len(out) >= 4:
+            break
+    return out
+
+
+def _covered(name: str, tags: list[str]) -> bool:
+    words = set(name.split())
+    return any(name == t or words <= set(t.split()) or set(t.split()) <= words
+               or place_of(t) == name for t in tags)
+
+
+def subjects(headline: str, body: str, *, declared: Iterable[str] = (),
+             keywords: Iterable[str] = (), site: str | None = None,
+             url_site: str | None = None, section: str | None = None,
+             language: str | None = None, limit: int = 15) -> tuple[str, ...]:
+    """Up to ``limit`` lower-case topic phrases: declared tags, then names and themes."""
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    prose = [p for p in paragraphs if looks_like_prose(p)] or paragraphs
+    text = "\n\n".join(prose)
+    low_text = f"{headline}\n{text}".lower()
+    tags = clean_tags(declared, site=site, url_site=url_site, section=section, text=low_text)
+    countries = _countries_named(f"{headline}\n{text}")
+    names = _names(headline, prose, language, countries)
+    ranked = [k for k, c in names.most_common() if c >= 2]
+    if tags:
+        # The publisher's tags are the topics, in their order; the tags the text
+        # mentions are kept first when the list must be cut. A name the tags miss
+        # joins only when the story is plainly about it (in the headline and the body).
+        if len(tags) > limit:
+            keep = sorted(tags, key=lambda t: t not in low_text)[:limit]
+            tags = [t for t in tags if t in keep]
+        extra = [k for k in ranked if not _covered(k, tags) and names[k] >= 5
+                 and k in headline.lower()]
+        room = 1 if len(tags) >= 3 else 3 - len(tags)
+        return tuple([*tags[:limit], *extra[:room]][:limit])
+    topics = ranked[:8]
+    topics += _themes(headline, text, language, topics)
+    # Without declared tags, the page's plain keywords count where the text mentions them.
+    for kw in clean_tags(keywords, site=site, url_site=url_site, section=section,
+                         text=low_text):
+        if kw not in topics and kw in low_text and len(topics) < min(limit, 10):
+            topics.append(kw)
+    seen: list[str] = []
+    for t in topics:
+        if t not in seen:
+            seen.append(t)
+    return tuple(seen[:min(limit, 10)])
