@@ -1,4 +1,16 @@
-"""Key figures: the numbers that matter in an article, each with a label from its context."""
+"""Key figures: the numbers that matter in an article, each with the noun phrase it counts.
+
+A value is read whole, as the page writes it: currency and scale words stay with the
+number ("300 Milliarden Dollar", "24 lakh", "R4bn", "RM6.162 million", "10 000", "1,2 %"),
+ranges and scores are one value ("400 to 600", "4-1"), and small numbers written as
+words count ("three days", "zwei Kläger"). Refused: dates and day-of-month fragments,
+clock times, years on their own, HTML entity numbers, model and version numbers
+("iPhone 11", "OS X 10.10"), and every sentence of paywall, subscription, shop or
+newsletter furniture. Labels are the noun phrase the number counts or measures
+("aircraft being withdrawn", "service personnel killed"), never starting or ending with
+a function word of the page's language. Values are always spans of the body, so a
+figure is always in the article; the headline and the lead decide the order.
+"""
 
 from __future__ import annotations
 
@@ -6,52 +18,91 @@ import re
 from dataclasses import dataclass
 
 from bot.card import KeyFigure
+from bot.language import FUNCTION_WORDS, is_stop_word, zipf
 
 from .dates import MONTH_PATTERN
 from .text import split_sentences
 
-_NUM = r"\d+(?:[.,]\d+)*"
-_SCALE = r"(?:\s?(?:million|billion|trillion|thousand|bn|mn|m|k|milliards?|millions?|" \
-         r"mrd\.?|mio\.?|millones|mil millones))?"
-_CURRENCY_WORDS = r"(?:dollars?|euros?|pounds?|yuan|yen|rupees?|francs?|roubles?|rubles?|" \
-                  r"usd|eur|gbp|chf|dólares|libras)"
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("money", re.compile(rf"(?:US\$|A\$|C\$|[$€£¥₹])\s?{_NUM}{_SCALE}\b", re.I)),
-    ("money", re.compile(rf"\b{_NUM}{_SCALE}\s?(?:{_CURRENCY_WORDS}|[€£$])(?!\w)", re.I)),
-    ("percent", re.compile(
-        rf"\b{_NUM}\s?(?:%|percent\b|per cent\b|pour cent\b|prozent\b|por ciento\b|"
-        r"per cento\b|procent\b)", re.I)),
-    ("date", re.compile(
-        rf"\b(?:[0-3]?\d\.?\s+(?:de\s+)?)?(?:{MONTH_PATTERN})\.?\s+(?:[0-3]?\d,?\s+)?"
-        r"(?:de\s+)?(?:19|20)\d\d\b", re.I)),
-    ("duration", re.compile(
-        rf"\b{_NUM}\s(?:years?|months?|weeks?|days?|hours?|minutes?|decades?|centuries)\b",
-        re.I)),
-    ("measure", re.compile(
-        rf"\b{_NUM}\s?(?:km|kilomet(?:er|re)s?|miles?|kg|kilograms?|tonnes?|tons?|mw|gw|"
-        r"mph|km/h|square (?:kilomet(?:er|re)s|miles)|hectares?|acres?|met(?:er|re)s|feet|"
-        r"°c|°f|degrees)(?![\w])", re.I)),
-    ("count", re.compile(
-        rf"(?<![\w.,:/$€£¥-]){_NUM}{_SCALE}(?![\w%]|[.,:/]\d|\s?[%€£$])", re.I)),
-]
-_WEIGHT = {"money": 3.0, "percent": 3.0, "count": 2.5, "measure": 2.0, "duration": 1.5,
-           "date": 1.0}
-_STOP = frozenset(
-    "the a an of to in on at for from by with and or but as than that this these those "
-    "is are was were be been being have has had will would could can may might should "
-    "its their his her our your my he she they it we you who which what when where while "
-    "per each about over under more less most least some any all no not only also just "
-    "since until after before during into onto up down out off so if then there here "
-    "last past next first below above beneath higher lower across around among between "
-    "behind beyond within without via "
-    "le la les de des du un une et en au aux der die das den dem und von zu im el los "
-    "las y del al".split()
+_CUR_PREFIX = (r"(?:US\$|A\$|C\$|NZ\$|HK\$|S\$|R\$|\$|€|£|¥|₹|₦|₩|₱|RM|Rs\.?|CHF|"
+               r"R(?=\d)|Fr\.)")
+_NUMBER = (r"(?:\d{1,3}(?:,\d{2})+,\d{3}"  # Indian grouping: 1,00,000
+           r"|\d{1,3}(?:[,.](?=\d{3}(?!\d))\d{3})+(?:[.,]\d+)?"  # 1,234,567.8 / 1.234,5
+           r"|\d{1,3}(?:[ \u00a0\u202f]\d{3}(?!\d))+(?:,\d+)?"  # 10 000 / 2 209,5
+           r"|\d+(?:[.,]\d+)?)")
+_SCALE = (r"(?:million|billion|trillion|thousand|crore|lakh|bn|mn|m|k|"
+          r"milliarden|millionen|milliarde|million|mio\.?|mrd\.?|tsd\.?|"
+          r"milliards?|millions?|mille|"
+          r"mil millones|millones|millón|mil|milhões|milhão|bilhões|bilhão|"
+          r"miliardi|miliardo|milioni|milione|mila|miljoen|miljard|"
+          r"mln|mld|tys\.?|тыс\.?|млн|млрд)")
+_CUR_WORD = (r"(?:dollars?|euros?|pounds?|yen|yuan|rupees?|francs?|roubles?|rubles?|"
+             r"dollar|euro|pfund|franken|dólares|libras|pesos|reais|rand|ringgit|naira|"
+             r"usd|eur|gbp|chf|inr|cents?|pence|cent|centimes|рублей|долларов)")
+_PERCENT = (r"(?:%|percent\b|per cent\b|pour cent\b|prozent\b|por ciento\b|por cento\b|"
+            r"per cento\b|procent\b|процент\w*)")
+_UNIT = (r"(?:km/h|km²|km|kilomet(?:er|re)s?|miles?|mph|kg|kilos?|kilograms?|tonnes?|tons?|"
+         r"tonnen|mw|gw|kwh|mwh|gwh|hectares?|acres?|met(?:er|re)s|meter|feet|ft|°c|°f|"
+         r"degrees?|grad|megapixels?|mb|gb|tb)")
+_NUMBER_WORDS = frozenset(
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
+    "forty fifty hundred hundreds dozen dozens thousands millions "
+    "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig hundert "
+    "dutzend tausende deux trois quatre cinq sept huit neuf dix onze douze quinze vingt "
+    "trente cent dizaine dizaines centaines milliers dos tres cuatro cinco seis siete ocho "
+    "nueve diez once doce quince veinte treinta cien cientos miles docena due tre quattro "
+    "cinque sei sette otto nove dieci undici dodici venti trenta cento migliaia dois duas "
+    "três quatro cinco oito nove dez doze vinte trinta twee drie vier vijf zes zeven acht "
+    "negen tien twaalf twintig honderd duizenden".split()
 )
+_FIGURE = re.compile(
+    rf"(?P<pre>{_CUR_PREFIX}\s?)?(?P<num>{_NUMBER})"
+    rf"(?P<range>\s?(?:-|–|—|\bto\b|\bbis\b|\bà\b|\bal?\b)\s?(?:{_CUR_PREFIX}\s?)?{_NUMBER})?"
+    rf"(?P<scale>\s?{_SCALE}\b\.?)?"
+    rf"(?P<post>\s?(?:{_PERCENT}|{_CUR_WORD}\b|[€£$¥₹](?!\w)|{_UNIT}(?![\w/])))?",
+    re.I,
+)
+# "between 400 and 600": the only place where "and" joins a range.
+_BETWEEN = re.compile(
+    rf"\b(?:between|zwischen|entre|tra|fra)\s(?P<pre>{_CUR_PREFIX}\s?)?(?P<num>{_NUMBER})"
+    rf"(?P<range>\s(?:and|und|et|y|e)\s(?:{_CUR_PREFIX}\s?)?{_NUMBER})"
+    rf"(?P<scale>\s?{_SCALE}\b\.?)?"
+    rf"(?P<post>\s?(?:{_PERCENT}|{_CUR_WORD}\b|[€£$¥₹](?!\w)|{_UNIT}(?![\w/])))?",
+    re.I,
+)
+_WORD_FIGURE = re.compile(
+    r"(?<![\w-])(?P<word>" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+    + r")(?P<scale>\s(?:million|billion|millionen|milliarden|millions|milliards|millones))?"
+    r"(?=\s[^\W\d_])",
+    re.I,
+)
+_MONTH = rf"(?:{MONTH_PATTERN})"
+_DATE_NEAR = re.compile(
+    rf"(?:\b{_MONTH}\.?,?\s*(?:de\s+|del\s+)?$)|(?:^\.?\s*(?:de\s+|di\s+)?{_MONTH}\b)", re.I)
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}[./]\d{1,2}\.(?!\d)")
+_CLOCK_AFTER = re.compile(
+    r"^\s?(?:uhr\b|h\b|h\d\d|hrs?\b|heures?\b|horas?\b|ore\b|a\.?m\.?(?!\w)|p\.?m\.?(?!\w)|"
+    r"gmt\b|utc\b|cet\b|cest\b|et\b|pt\b|est\b|pst\b|hs\b)", re.I)
+_CLOCK_BEFORE = re.compile(r"(?:\bum|\bà|\bat|\ba las|\balle|\bab|\bgegen|\bbis)\s*$", re.I)
+_MODEL_BEFORE = re.compile(
+    r"(?:\b(?:version|versión|v|model|modell|series|serie|episode|season|staffel|saison|"
+    r"chapter|kapitel|article|artikel|page|seite|line|linie|route|gate|room|platform|"
+    r"number|nummer|no\.?|nr\.?|n°|level|stufe|type|typ|iphone|ipad|galaxy|windows|ios|"
+    r"android|os x|macos|playstation|xbox|ps|covid|sars-cov|a|b|c)\s?|#|&#?)$", re.I)
+# Sentences of page furniture: paywalls, subscriptions, shops, newsletters, reading time.
+_FURNITURE = re.compile(
+    r"(il vous reste|de cet article à lire|subscri|abonn|\babo\b|newsletter|sign[ -]up|"
+    r"free trial|cancel any ?time|per month|a month\b|/ ?month|/ ?mo\b|/ ?year|"
+    r"bestellwert|versand|gutschein|rabatt|coupon|promo ?code|discount code|blitzangebot|"
+    r"amazon-preis|warenkorb|add to (cart|basket)|shop now|buy now|jetzt kaufen|"
+    r"free shipping|livraison|suscr[ií]b|suscripci|assin[ae]|temps de lecture|lesezeit|"
+    r"reading time|min(ute)?s? read|\bcomments?\b|kommentare|commentaires|"
+    r"©|copyright|all rights reserved|cookies?)", re.I)
+_WORDS = re.compile(r"\d+[^\W\d_][\w'’-]*|[^\W\d_][\w'’-]*|\d+|[^\w\s]")
 _AUX = frozenset("have has had been be being were was are is will would".split())
 _NOT_VERBS = frozenset(
     "during including according following morning evening nothing something anything "
     "everything thing king ring spring meeting funding housing training wedding ceiling "
-    "building clothing wing sibling shooting bombing killing fighting".split()
+    "building clothing wing sibling".split()
 )
 _IRREGULAR = {
     "withdraw": "withdrawn", "take": "taken", "give": "given", "send": "sent", "build": "built",
@@ -61,16 +112,39 @@ _IRREGULAR = {
     "find": "found", "write": "written", "steal": "stolen", "shoot": "shot", "choose": "chosen",
     "grow": "grown", "drive": "driven", "fly": "flown", "lend": "lent", "raise": "raised",
 }
-_WORD = re.compile(r"[\w'’-]+|[^\w\s]")
-_MONTH_WORD = re.compile(rf"(?:{MONTH_PATTERN})\b", re.I)
-_SCALE_RE = re.compile(r"\b(million|billion|trillion|bn|mn|milliards?|millones)\b", re.I)
-_DIGIT = re.compile(r"\d")
-_SCALES = frozenset("million billion trillion thousand bn mn m k".split())
 _CHANGE_VERBS = frozenset(
     "rose rise rises risen fell fall falls fallen grew grow grows increased increase "
     "decreased decrease climbed climb jumped jump dropped drop reached reach reaches "
-    "totalled totaled total totals hit soared surged slumped declined doubled".split()
+    "totalled totaled total totals hit soared surged slumped declined doubled cost costs "
+    "cut cuts reduced lowered raised boosted gained lost "
+    "stieg stiegen sank sanken wuchs kostet kosten augmenté baissé atteint subió bajó".split()
 )
+# Words that end a label even when a language's stop list misses them.
+_LABEL_STOP = FUNCTION_WORDS | frozenset(
+    "the a an of to in on at for from by with and or but as than that this these those "
+    "is are was were be been being have has had will would could can may might should "
+    "its their his her our your my he she they it we you who which what when where while "
+    "per each about over under since until after before during into up down out off so "
+    "if then there here last past next below above across around among between within "
+    "instead also just only still even already again yet while ago".split()
+)
+# Nouns that count or measure, though stop lists hold them: a label may start with one.
+_COUNT_NOUNS = frozenset(
+    "years year months month weeks week days day hours hour minutes times people persons "
+    "jahre jahren monate monaten wochen tage tagen stunden minuten menschen personen prozent "
+    "ans années mois semaines jours heures minutes personnes fois años meses semanas días "
+    "horas minutos personas veces anni mesi settimane giorni ore persone volte anos meses "
+    "dias pessoas vezes jaar jaren maanden weken dagen uur mensen keer".split()
+)
+# Words between a verb and its number: "killing at least 19 people".
+_QUALIFIERS = frozenset("at least about around nearly almost some more than over up to".split())
+_WEIGHT = {"money": 3.0, "percent": 2.8, "count": 2.5, "measure": 2.2, "range": 2.2,
+           "score": 2.0, "words": 1.2}
+_DIGIT = re.compile(r"\d")
+_SPORT = re.compile(
+    r"\b(won|beat|defeat\w*|victory|win|lost|draw|drew|score\w*|goals?|match|game|final|"
+    r"sieg|siegte|gewann|verlor|niederlage|tore?|spiel|victoire|défaite|match|buts?|"
+    r"victoria|derrota|goleada|partido|goles?|vittoria|sconfitta|partita|vitória)\b", re.I)
 
 
 @dataclass
@@ -89,120 +163,229 @@ def _participle(gerund: str) -> str:
         return _IRREGULAR[stem]
     if stem + "e" in _IRREGULAR:
         return _IRREGULAR[stem + "e"]
-    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-        return stem + "ed"  # stopping -> stopped
     return stem + "ed"
 
 
-def _label_after(tokens: list[str]) -> tuple[str, list[str]]:
-    """Noun phrase right after a number (up to four words) and the tokens after it."""
+def _is_word(tok: str) -> bool:
+    return bool(re.match(r"[^\W\d_]", tok))
+
+
+def _glue(word: str, lang: str | None) -> bool:
+    return word.lower() in _LABEL_STOP or is_stop_word(word, lang)
+
+
+def _trim_end(words: list[str], lang: str | None) -> list[str]:
+    """Without function words at the end."""
+    while words and _glue(words[-1], lang):
+        words = words[:-1]
+    return words
+
+
+def _trim(words: list[str], lang: str | None) -> list[str]:
+    """Without function words at either end (a label never starts or ends with one)."""
+    words = _trim_end(words, lang)
+    while words and _glue(words[0], lang):
+        words = words[1:]
+    return words
+
+
+def _label_after(tokens: list[str], lang: str | None) -> tuple[list[str], list[str]]:
+    """The noun phrase right after a value (up to four words) and the tokens after it."""
     words: list[str] = []
     i = 0
-    if len(tokens) > 1 and tokens[0].lower() == "of":
+    if len(tokens) > 1 and tokens[0].lower() in ("of", "de", "d'", "di"):
         i = 1  # "28,000 square kilometres of fjords"
     while i < len(tokens) and len(words) < 4:
         tok = tokens[i]
-        if not re.match(r"\w", tok) or tok.lower() in _STOP or tok[0].isdigit():
+        low = tok.lower()
+        if not _is_word(tok) or low in _LABEL_STOP:
             break
-        if words and tok.lower().endswith("ing"):
+        if words and low.endswith("ing") and lang in (None, "en"):
             break  # "a line linking ..." ends the noun phrase
-        if not words and re.fullmatch(r"[a-z]+ed", tok):
+        if not words and re.fullmatch(r"[a-z]+ed", tok) and lang in (None, "en"):
             break  # "2 percent compared with ...": a verb, not what was counted
+        if is_stop_word(tok, lang) and not (words or low in _COUNT_NOUNS):
+            break
         words.append(tok)
         i += 1
-    return " ".join(words), tokens[i:]
+    return words, tokens[i:]
 
 
-def _label_before(tokens: list[str]) -> str:
-    """Up to six words before a figure, cut at the start of its clause."""
+def _label_before(tokens: list[str], lang: str | None) -> list[str]:
+    """Up to five words before a value, cut at its clause's start."""
     words: list[str] = []
     for tok in reversed(tokens):
-        if not re.match(r"\w", tok) or tok[0].isdigit() or tok.lower() in _SCALES:
+        if tok.isdigit() or re.fullmatch(_MONTH, tok, re.I):
+            if words:
+                words.append("\0")  # a date inside the clause: skipped, and a break
+            continue
+        if not _is_word(tok):
             break
         words.append(tok)
-        if len(words) >= 6:
+        if len([w for w in words if w != "\0"]) >= 5:
             break
     words.reverse()
-    while words and words[-1].lower() in _STOP:
-        words.pop()
-    while words and words[0].lower() in _STOP:
-        words.pop(0)
-    return " ".join(words)
+    # "Amazon bought Whole Foods in August 2017 for": the part before the date.
+    if "\0" in words:
+        parts = " ".join(words).split("\0")
+        head = _trim(parts[0].split(), lang)
+        words = head if len(head) >= 2 else _trim(parts[-1].split(), lang)
+    return _trim([w for w in words if w != "\0"], lang)
 
 
-def _subject_of_change(tokens: list[str]) -> str:
+def _subject_of_change(tokens: list[str], lang: str | None) -> list[str]:
     """"passenger journeys rose 18% to" -> "passenger journeys": what went up or down."""
-    words = [t for t in tokens[-8:]]
+    words = tokens[-8:]
     for i in range(len(words) - 1, -1, -1):
         if words[i].lower() in _CHANGE_VERBS:
-            subject = [w for w in words[max(0, i - 3) : i] if re.match(r"\w", w)]
-            while subject and subject[0].lower() in _STOP:
-                subject.pop(0)
-            return " ".join(subject)
-    return ""
+            subject = [w for w in words[max(0, i - 3) : i] if _is_word(w)]
+            return _trim(subject, lang)
+    return []
 
 
-def _label(kind: str, before: str, after: str) -> tuple[str, bool]:
+def _label(kind: str, before: str, after: str, lang: str | None) -> tuple[str, bool]:
     """The label for a figure, and whether it names the thing counted (a strong label)."""
-    tb, ta = _WORD.findall(before), _WORD.findall(after)
-    if kind in ("count", "money", "percent", "measure"):
-        noun, rest = _label_after(ta)
-        if not noun:
-            subject = _subject_of_change(tb)
-            if subject:
-                return subject, True
-        if kind == "count" and (not noun or _MONTH_WORD.match(noun)):
-            return "", False  # "4 March" is a date, not a count of Marches
-        if noun:
-            # "50 personnel have been killed" -> "personnel killed"
-            aux = [t for t in rest[:3] if t.lower() in _AUX]
-            if aux and len(rest) > len(aux) and re.fullmatch(r"[a-z]+(ed|en)", rest[len(aux)]):
-                return f"{noun} {rest[len(aux)]}", True
-            # "withdrawing 25 aircraft" -> "aircraft being withdrawn"
-            prev = [t for t in tb[-2:] if re.match(r"\w", t)]
-            if prev and prev[-1].lower().endswith("ing") and prev[-1].lower() not in _NOT_VERBS:
-                return f"{noun} being {_participle(prev[-1].lower())}", True
-            if kind != "count":
-                context = _label_before(tb)
-                return (f"{noun} ({context})" if context else noun), True
-            return noun, True
-    return _label_before(tb), False
+    tb, ta = _WORDS.findall(before), _WORDS.findall(after)
+    hyphen = re.match(r"^-([^\W\d_][\w'’-]*)", after)
+    if hyphen:
+        # "14-story building", "83-jährige Autolenkerin", "22-year-old son"
+        rest_words, _ = _label_after(_WORDS.findall(after[hyphen.end():]), lang)
+        words = _trim([hyphen.group(1), *rest_words[:3]], lang)
+        return (" ".join(words), True) if len(words) >= 2 else ("", False)
+    noun, rest = _label_after(ta, lang)
+    noun = _trim(noun, lang)
+    if noun and re.fullmatch(_MONTH, noun[0], re.I):
+        return "", False  # "4 March" is a date, not a count of Marches
+    if noun:
+        # "50 personnel have been killed" -> "personnel killed"
+        aux = [t for t in rest[:3] if t.lower() in _AUX]
+        if aux and len(rest) > len(aux) and re.fullmatch(r"[a-z]+(ed|en)", rest[len(aux)]):
+            return f"{' '.join(noun)} {rest[len(aux)]}", True
+        # "withdrawing 25 aircraft" -> "aircraft being withdrawn"
+        prev = [t for t in tb[-4:] if _is_word(t)]
+        while prev and prev[-1].lower() in _QUALIFIERS:
+            prev = prev[:-1]
+        if (prev and prev[-1].lower().endswith("ing") and prev[-1].lower() not in _NOT_VERBS
+                and lang in (None, "en")):
+            return f"{' '.join(noun)} being {_participle(prev[-1].lower())}", True
+        if len(noun) == 1 and zipf(noun[0], lang) >= 5.3:
+            # "5 years" or "2 million people" need what they are about: the words after
+            # ("people get sick"), else the subject before ("years (prison sentence)").
+            cut = next((i for i, t in enumerate(rest[:4]) if not _is_word(t)), len(rest[:4]))
+            tail = _trim_end(rest[: min(cut, 3)], lang)
+            if tail:
+                return f"{noun[0]} {' '.join(tail)}", True
+            return "", False  # "17 years" alone, or with a clause far away, says nothing
+        return " ".join(noun), True
+    subject = _subject_of_change(tb, lang)
+    if subject:
+        return " ".join(subject), True
+    if kind in ("money", "percent", "range", "measure", "score"):
+        context = _label_before(tb, lang)
+        if len(context) >= 2 or (context and zipf(context[0], lang) < 5.3):
+            return " ".join(context), False
+    return "", False
 
 
-def key_figures(body: str, headline: str = "", limit: int = 5) -> tuple[KeyFigure, ...]:
+def _refused(sentence: str, start: int, end: int, value: str) -> bool:
+    """Dates, clock times, lone years, entity numbers, model numbers, glued tokens."""
+    before, after = sentence[:start], sentence[end:]
+    if before and (before[-1].isalnum() or before[-1] in "#&-/.'’"):
+        return True  # "MS-04", "&#8211;", "A6", "COVID-19"
+    if after[:1].isalpha() and not value.endswith(tuple("%$€£¥")):
+        return True  # "5G", "4K", "737MAX"
+    if re.match(r"^[-/]\d", after) or re.match(r"^/\w", after) or re.match(r"^:\d\d", after):
+        return True  # "9/11", "8:51"
+    if _DATE_NEAR.search(before[-16:]) or _DATE_NEAR.search(after[:16]):
+        return True  # "Oct. 7 attacks", "5. November 2023", "8 de marzo"
+    if _CLOCK_AFTER.match(after) or (re.search(r"\d[.:h]\d\d$", value)
+                                     and _CLOCK_BEFORE.search(before)):
+        return True  # "11.39 Uhr", "12 h", "at 8.51"
+    if _MODEL_BEFORE.search(before[-12:]):
+        return True  # "version 5.3", "iPhone 11", "#3"
+    words = before.split()
+    if words and re.fullmatch(r"[A-Z][\w'’-]*|[a-z]+[A-Z]\w*", words[-1]) and (
+            len(words) > 1 and not words[-2].endswith((".", ":", "!", "?"))) and (
+            not re.fullmatch(_MONTH, words[-1], re.I)):
+        return True  # "Destiny 2", "Mouvement 5 étoiles": a name's number
+    # Years alone, or a span of years ("2017 and 2018"), are dates.
+    parts = re.findall(r"\d+", value)
+    return all(re.fullmatch(r"(1[89]|20)\d\d", p) for p in parts) and not re.search(
+        r"[%$€£¥₹]|[^\W\d_]{2,}", re.sub(r"\b(and|to|bis|und|et|y|e|a|à)\b", "", value))
+
+
+def _kind(m: re.Match[str], sentence: str) -> str:
+    post = (m.group("post") or "").strip().lower()
+    if m.group("range"):
+        joiner = re.sub(r"[\d\s.,]", "", m.group("range"))[:1]
+        if joiner == "-" and _SPORT.search(sentence) and not m.group("pre") and not post:
+            return "score"
+        return "range"
+    if m.group("pre") or re.match(_CUR_WORD + "|[€£$¥₹]", post, re.I):
+        return "money"
+    if post and re.match(_PERCENT, post, re.I):
+        return "percent"
+    if post:
+        return "measure"
+    return "count"
+
+
+def _clean_value(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def key_figures(body: str, headline: str = "", limit: int = 5,
+                language: str | None = None) -> tuple[KeyFigure, ...]:
     """The most important numbers of the article, most important first."""
     candidates: list[_Candidate] = []
     paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    head_low = headline.lower()
+    head_words = {w.lower() for w in _WORDS.findall(headline) if _is_word(w) and len(w) > 3}
     order = 0
-    sources = [(headline, 3.0)] if headline else []
-    # The lead carries what matters most; the bonus fades over the first paragraphs.
-    sources += [(p, max(0.0, 1.5 - 0.5 * i)) for i, p in enumerate(paragraphs)]
-    for text, bonus in sources:
-        if not _DIGIT.search(text):
-            continue  # every figure has a digit: most paragraphs need no sentence split
-        for sentence in split_sentences(text):
-            if not _DIGIT.search(sentence):
-                continue
-            taken: list[tuple[int, int]] = []
-            for kind, pattern in _PATTERNS:
-                for m in pattern.finditer(sentence):
-                    if any(s < m.end() and m.start() < e for s, e in taken):
-                        continue
-                    value = m.group(0).strip()
-                    if kind == "count" and re.fullmatch(r"(19|20)\d\d", value):
-                        continue  # a bare year is a date, and rarely the point
-                    taken.append((m.start(), m.end()))
-                    label, strong = _label(kind, sentence[: m.start()], sentence[m.end():])
-                    if not label:
-                        continue
-                    score = _WEIGHT[kind] + bonus + min(len(label.split()), 3) * 0.2
-                    score += (0.0 if strong else -1.5) + (0.5 if _SCALE_RE.search(value) else 0)
-                    order += 1
-                    candidates.append(_Candidate(kind, value, label, sentence, score, order))
+    for index, para in enumerate(paragraphs):
+        # The lead carries what matters most; the bonus fades over the first paragraphs.
+        bonus = max(0.0, 1.5 - 0.4 * index)
+        for sentence in split_sentences(para):
+            if len(sentence) > 600 or _FURNITURE.search(sentence):
+                continue  # furniture, or a table flattened into one line
+            found: list[tuple[int, int, str, str]] = []
+            if _DIGIT.search(sentence):
+                masked = _NUMERIC_DATE.sub(lambda d: "#" * len(d.group(0)), sentence)
+                spans: list[tuple[int, int]] = []
+                for pattern in (_BETWEEN, _FIGURE):
+                    for m in pattern.finditer(masked):
+                        start = m.start("pre") if m.group("pre") else m.start("num")
+                        if any(a < m.end() and start < b for a, b in spans):
+                            continue
+                        spans.append((start, m.end()))
+                        value = _clean_value(sentence[start : m.end()])
+                        if _refused(masked, start, m.end(), value):
+                            continue
+                        found.append((start, m.end(), _kind(m, sentence), value))
+            for m in _WORD_FIGURE.finditer(sentence):
+                found.append((m.start(), m.end(), "words", _clean_value(m.group(0))))
+            for start, end, kind, value in found:
+                label, strong = _label(kind, sentence[:start], sentence[end:], language)
+                if not label or (kind == "words" and not strong):
+                    continue
+                score = _WEIGHT[kind] + bonus + min(len(label.split()), 3) * 0.2
+                score += 0.0 if strong else -1.2
+                if value.lower() in head_low:
+                    score += 3.0  # the headline's own number
+                digits = re.sub(r"\D", "", value.split(" ")[0])
+                if len(digits) >= 4 or re.search(_SCALE + r"\b", value, re.I):
+                    score += 0.5  # thousands and millions are what the story counts
+                elif len(digits) == 1 and kind == "count":
+                    score -= 0.5
+                score += 0.6 * min(2, len(head_words & {w.lower() for w in label.split()}))
+                order += 1
+                candidates.append(_Candidate(kind, value, label, sentence, score, order))
     # Greedy pick; each figure of a kind already chosen costs the next one of that kind,
     # so five percentages don't crowd out the one count that tells the story.
     chosen: list[_Candidate] = []
-    pool = {c.value.lower(): c for c in sorted(candidates, key=lambda c: (c.score, -c.order))}
+    pool: dict[str, _Candidate] = {}
+    for c in sorted(candidates, key=lambda c: (c.score, -c.order)):
+        pool[c.value.lower()] = c
     while pool and len(chosen) < limit:
         kinds = [c.kind for c in chosen]
         best = max(pool.values(), key=lambda c: (c.score - 0.75 * kinds.count(c.kind), -c.order))
