@@ -30,7 +30,7 @@ from .figures import key_figures
 from .htmlmeta import PageMeta, read_meta, squash
 from .notarticle import check_article
 from .subjects import publisher_tags, subjects
-from .summary import summarise
+from .summary import standfirst_of, summarise
 from .text import is_clutter_line, looks_like_prose, normalise_space, word_count
 from .textpage import BYLINE as _BYLINE
 from .textpage import read_text_page
@@ -491,6 +491,7 @@ def _from_html(text: str, url: str | None) -> Card:
         published=published, updated=updated, site=site, section=section,
         authors=_authors(meta.authors, tree), language=meta.language, image=image,
         paywalled=paywalled, keywords=publisher_tags(tree, meta),
+        standfirst=meta.description,
     )
 
 
@@ -549,7 +550,7 @@ def _card(*, url: str | None, canonical: str | None, headline: str, body: str,
           published: str | None, updated: str | None, site: str | None,
           section: str | None, authors: tuple[str, ...], language: str | None,
           image: str | None, paywalled: bool,
-          keywords: tuple[list[str], list[str]]) -> Card:
+          keywords: tuple[list[str], list[str]], standfirst: str | None = None) -> Card:
     headline = squash(headline)
     language = language or detect_language(body)
     return Card(
@@ -562,7 +563,7 @@ def _card(*, url: str | None, canonical: str | None, headline: str, body: str,
         section=section,
         authors=authors,
         language=language,
-        summary=summarise(headline, body),
+        summary=summarise(headline, body, standfirst=standfirst_of(standfirst, headline, body)),
         key_figures=key_figures(body, headline, language=language),
         topics=subjects(headline, body, declared=keywords[0], keywords=keywords[1], site=site,
                         url_site=registered_domain(url) if url else None, section=section,

@@ -15,24 +15,78 @@ MAX_CHARS = 500
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 
+# Captions, credits and file-photo lines: never a summary sentence.
+_CAPTION = re.compile(
+    r"(^(file )?(photo|image|picture|foto|bild|video)\b|\b(photo|credit|getty images|"
+    r"/afp|afp/|reuters/|/reuters|ap photo|file photo|©|\(photo|\(foto|pictured)\b)", re.I)
+_STARTS = re.compile(r"^[\"'“‘«(\[¿¡]?[^\W_a-z]", re.UNICODE)
+
+
+def _tokens(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def _same(a: set[str], b: set[str], at: float = 0.6) -> bool:
+    """Whether two sentences say the same thing (most of their words shared)."""
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) >= at
+
+
 def _usable(sentence: str) -> bool:
     words = word_count(sentence)
     if words < 6 or words > 80:
         return False
+    if _CAPTION.search(sentence) or not _STARTS.match(sentence):
+        return False  # a caption or credit, or a fragment that starts mid-sentence
     if re.match(r"^[A-Z .,()-]{4,}\s[-–—]", sentence):  # "LONDON (Reuters) -" alone
         return words > 12
     # A sentence ends like one; a heading or a caption does not.
     return bool(re.search(r"[.!?…\"”»。！？)]$", sentence))
 
 
-def summarise(headline: str, body: str, max_sentences: int = 3) -> str:
-    """Two or three sentences from ``body`` (in their order), within 500 characters."""
+def standfirst_of(description: str | None, headline: str, body: str) -> str | None:
+    """The page's standfirst (og:description, a subheadline) when it is the article's
+    own prose: a sentence of the body's, not the headline again."""
+    if not description:
+        return None
+    text = " ".join(description.split())
+    if not (8 <= word_count(text) <= 70) or not _usable(text):
+        return None
+    words = _tokens(text)
+    if _same(words, _tokens(headline), 0.8):
+        return None
+    if text not in " ".join(body.split()):
+        return None  # site boilerplate, or a teaser written apart from the article
+    return text
+
+
+def summarise(headline: str, body: str, max_sentences: int = 3,
+              standfirst: str | None = None) -> str:
+    """Two or three sentences (the standfirst first, then the lead), within 500 characters."""
     paragraphs = [p for p in body.split("\n\n") if p.strip()]
     sentences: list[str] = []
+    head_words = _tokens(headline)
+    seen: list[set[str]] = []
     for para in paragraphs[:8]:
-        sentences.extend(s for s in split_sentences(para) if _usable(s))
+        for sent in split_sentences(para):
+            words = _tokens(sent)
+            # Never the headline again, never the same thing twice.
+            if not _usable(sent) or _same(words, head_words, 0.8) or any(
+                    _same(words, other) for other in seen):
+                continue
+            sentences.append(sent)
+            seen.append(words)
         if len(sentences) >= 10:
             break
+    if standfirst:
+        first = _tokens(standfirst)
+        rest = [x for x, w in zip(sentences, seen, strict=True) if not _same(w, first)]
+        out = [standfirst]
+        for sent in rest:
+            if len(out) >= max_sentences or len(" ".join([*out, sent])) > MAX_CHARS:
+                break
+            out.append(sent)
+        if len(standfirst) <= MAX_CHARS:
+            return " ".join(out)
     if not sentences:
         # Very short pages: take what there is, cut at a word boundary.
         text = " ".join(paragraphs)[:MAX_CHARS]
