@@ -87,7 +87,7 @@ _MODEL_BEFORE = re.compile(
     r"(?:\b(?:version|versión|v|model|modell|series|serie|episode|season|staffel|saison|"
     r"chapter|kapitel|article|artikel|page|seite|line|linie|route|gate|room|platform|"
     r"number|nummer|no\.?|nr\.?|n°|level|stufe|type|typ|iphone|ipad|galaxy|windows|ios|"
-    r"android|os x|macos|playstation|xbox|ps|covid|sars-cov|a|b|c)\s?|#|&#?)$", re.I)
+    r"android|os x|macos|playstation|xbox|ps|covid|sars-cov)\s?|#|&#?)$", re.I)
 # Sentences of page furniture: paywalls, subscriptions, shops, newsletters, reading time.
 _FURNITURE = re.compile(
     r"(il vous reste|de cet article à lire|subscri|abonn|\babo\b|newsletter|sign[ -]up|"
@@ -171,7 +171,8 @@ def _is_word(tok: str) -> bool:
 
 
 def _glue(word: str, lang: str | None) -> bool:
-    return word.lower() in _LABEL_STOP or is_stop_word(word, lang)
+    low = word.lower()
+    return low in _LABEL_STOP or (is_stop_word(low, lang) and low not in _COUNT_NOUNS)
 
 
 def _trim_end(words: list[str], lang: str | None) -> list[str]:
@@ -304,7 +305,8 @@ def _refused(sentence: str, start: int, end: int, value: str) -> bool:
     if _MODEL_BEFORE.search(before[-12:]):
         return True  # "version 5.3", "iPhone 11", "#3"
     words = before.split()
-    if words and re.fullmatch(r"[A-Z][\w'’-]*|[a-z]+[A-Z]\w*", words[-1]) and (
+    score = re.fullmatch(r"\d+-\d+", value) and _SPORT.search(sentence)
+    if not score and words and re.fullmatch(r"[A-Z][\w'’-]*|[a-z]+[A-Z]\w*", words[-1]) and (
             len(words) > 1 and not words[-2].endswith((".", ":", "!", "?"))) and (
             not re.fullmatch(_MONTH, words[-1], re.I)):
         return True  # "Destiny 2", "Mouvement 5 étoiles": a name's number
