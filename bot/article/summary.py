@@ -78,15 +78,15 @@ def summarise(headline: str, body: str, max_sentences: int = 3,
         if len(sentences) >= 10:
             break
     if standfirst:
-        first = _tokens(standfirst)
-        rest = [x for x, w in zip(sentences, seen, strict=True) if not _same(w, first)]
-        out = [standfirst]
+        stand_words = _tokens(standfirst)
+        rest = [x for x, w in zip(sentences, seen, strict=True) if not _same(w, stand_words)]
+        picked = [standfirst]
         for sent in rest:
-            if len(out) >= max_sentences or len(" ".join([*out, sent])) > MAX_CHARS:
+            if len(picked) >= max_sentences or len(" ".join([*picked, sent])) > MAX_CHARS:
                 break
-            out.append(sent)
+            picked.append(sent)
         if len(standfirst) <= MAX_CHARS:
-            return " ".join(out)
+            return " ".join(picked)
     if not sentences:
         # Very short pages: take what there is, cut at a word boundary.
         text = " ".join(paragraphs)[:MAX_CHARS]

@@ -19,6 +19,7 @@ from .detect import FUNCTION_WORDS, LANGUAGE_FUNCTION_WORDS
 
 # Codes the packages spell differently from what pages declare.
 _ALIASES = {"nb": "no", "nn": "no", "iw": "he", "in": "id", "tl": "fil", "zh-hans": "zh"}
+_MAX_BIN = 551  # the packed lists' bins are centibels below 1: bin 550 is Zipf 3.5
 _WORDFREQ_CODES = {"no": "nb", "sr": "sh", "hr": "sh", "bs": "sh", "tl": "fil"}
 
 
@@ -56,11 +57,16 @@ def _frequencies(code: str) -> dict[str, float]:
     wf = _WORDFREQ_CODES.get(code, code)
     if wf not in wordfreq.available_languages(wordlist="small"):
         return {}
-    return dict(wordfreq.get_frequency_dict(wf, wordlist="small"))
+    # Only words at Zipf 3.5 or more are kept (a few thousand per language, not tens of
+    # thousands): every question asked here is about common words, and rarer ones read
+    # as 0.0 ("unlisted"), which is what they are to those questions.
+    # Read from the packed list itself: wordfreq's own loaders cache every word for good.
+    bins = wordfreq.read_cBpack(wordfreq.available_languages(wordlist="small")[wf])
+    return {w: 10 ** (-i / 100) for i, words in enumerate(bins[:_MAX_BIN]) for w in words}
 
 
 def zipf(word: str, lang: str | None) -> float:
-    """``word``'s frequency in ``lang`` on the Zipf scale; 0.0 when unknown or unlisted."""
+    """``word``'s frequency in ``lang`` on the Zipf scale; 0.0 when unknown or rarer than 3.5."""
     code = _code(lang)
     if code is None:
         return 0.0
