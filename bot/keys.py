@@ -170,3 +170,36 @@ def digest_pending_key(mode: str) -> str:
 def digest_sent_key(destination: str, mode: str, period: str) -> str:
     """Marker that one destination's digest of one period was queued (no second one)."""
     return f"{PREFIX}:digests:sent:{mode}:{period}:{destination}"
+
+
+# --- web control panel ------------------------------------------------------------------
+
+
+def panel_login_key(token_hash: str) -> str:
+    """One-time sign-in link (by the hash of its token): the grant, ``SET NX EX``, ``GETDEL``."""
+    return f"{PREFIX}:panel:login:{token_hash}"
+
+
+def dead_letter_retried_key(entry_id: str) -> str:
+    """Marker that a dead letter was requeued from the panel (``SET NX``: once only)."""
+    return f"{PREFIX}:deadletter:retried:{entry_id}"
+
+
+def tenant_posts_stream(tenant: str) -> str:
+    """Stream of a tenant's recent posts (destination, headline, matched, score)."""
+    return f"{tenant_tag(tenant)}:posts"
+
+
+def tenant_post_counts_key(tenant: str, hour: int) -> str:
+    """Hash ``destination -> posts`` of one tenant in one hour (Unix hour number)."""
+    return f"{tenant_tag(tenant)}:postcount:{hour}"
+
+
+def tenant_feed_channels_key(tenant: str) -> str:
+    """Set of a tenant's channels (destination keys) that have added feeds."""
+    return f"{FEED_TAG}:tdests:{tenant}"
+
+
+def channel_paused_feeds_key(tenant: str, destination: str) -> str:
+    """Hash ``feed URL -> title`` of the feeds a channel has paused."""
+    return f"{FEED_TAG}:paused:{tenant}:{destination}"

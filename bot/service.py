@@ -28,6 +28,7 @@ from bot.feeds import FeedManager, FeedPoller, FeedStore
 from bot.fetch import Fetcher, FetchPolicy, make_session
 from bot.httpserver import HttpServer, build_app
 from bot.metrics import Metrics
+from bot.panel import Grant, Panel, PanelDeps, load_secret
 from bot.pipeline import (
     Deduper,
     DigestQueue,
@@ -41,7 +42,7 @@ from bot.pipeline import (
 )
 from bot.redis_server import open_redis
 from bot.settings import Settings
-from bot.subscriptions import Matcher, SubscriptionStore, TenantSettings
+from bot.subscriptions import DestinationMatch, Matcher, SubscriptionStore, TenantSettings
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class Newsbot:
         self.senders: dict[str, Sender] = {}
         self.http: HttpServer | None = None
         self.app: web.Application | None = None
+        self.panel: Panel | None = None
         self._stack = AsyncExitStack()
         self._started = False
 
@@ -152,6 +154,16 @@ class Newsbot:
                     ingest=self.ingest, metrics=self.metrics, health=self.health,
                     refresh=self.refresh_metrics, token=settings.ingest_token,
                 )
+                secret = load_secret(
+                    settings.secret_key.get_secret_value() if settings.secret_key else None,
+                    settings.data_dir)
+                self.panel = Panel(PanelDeps(
+                    redis=self.redis, subscriptions=self.store, feeds=self.feeds,
+                    summarize=self.summarize, match=self._match_now, health=self.health,
+                    secret=secret, min_body_mentions=settings.match_min_body_mentions,
+                    secure_cookie=(settings.public_url or "").startswith("https://"),
+                ))
+                self.panel.mount(self.app)
                 # Routes must be added before the server starts (Slack's /slack/events).
                 for adapter in self.adapters.values():
                     if isinstance(adapter, HttpMountable):
@@ -223,13 +235,32 @@ class Newsbot:
     async def handle(self, request: Request) -> Reply:
         """Run a chat command."""
         ctx = CommandContext(self.store, clock=time.time, summarize=self.summarize,
-                             feeds=self.feeds, tenants=self.tenants, share=self._share)
+                             feeds=self.feeds, tenants=self.tenants, share=self._share,
+                             dashboard=self._dashboard_link if self.panel else None)
         return await handle_command(ctx, request)
 
     async def summarize(self, url: str) -> Card:
         """Fetch and parse one link into a card (raises FetchError or ParseError)."""
         page = await self.fetcher.fetch(url)
         return await asyncio.to_thread(parse_article, page.text, page.url)
+
+    def _match_now(self, card: Card) -> list[DestinationMatch]:
+        return list(self.matcher.match(card, time.time()))
+
+    def public_url(self) -> str:
+        """Where people reach the HTTP server: NEWSBOT_PUBLIC_URL, else its own address."""
+        if self.settings.public_url:
+            return self.settings.public_url
+        host = self.settings.http_host
+        if host in ("0.0.0.0", "::", ""):
+            host = "localhost"
+        port = self.http.port if self.http is not None else self.settings.http_port
+        return f"http://{host}:{port}"
+
+    async def _dashboard_link(self, request: Request) -> str:
+        assert self.panel is not None
+        grant = Grant(request.tenant, request.user, request.can_manage)
+        return await self.panel.login_link(self.public_url(), grant)
 
     async def _share(self, url: str, tenant: str, channel: str | None) -> str:
         seen_in = Destination(tenant, "channel", channel) if channel else None

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     ingest_token: SecretStr | None = None
+    # Where people reach the bot's HTTP server (the panel's sign-in links start with it);
+    # unset: the address the server listens on.
+    public_url: str | None = None
+    # Signs the panel's session cookies; unset: generated once and kept in the data dir.
+    secret_key: SecretStr | None = None
 
     # --- pipeline -------------------------------------------------------------------
     workers: int = Field(2, ge=1)
@@ -132,6 +137,15 @@ class Settings(BaseSettings):
         if not value.startswith(schemes):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.strip().rstrip("/")
 
     @field_validator("digest_timezone")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import redis.asyncio as aioredis
 from rich.console import Console
 
 from adapters.console import ConsoleAdapter
+from bot.chat import Request
 from bot.feeds.poller import FeedPoller
 from bot.service import Newsbot
 from tests.fakes import Feed, FeedServer
@@ -137,3 +139,25 @@ async def test_a_feed_item_appears_in_the_console_as_a_post(
     assert "News about Syria 1" not in text  # the first poll only records what is there
     # The feed's channel and the subscription are the same channel: one post.
     assert text.count("[bot → #terminal] new article") == 1
+
+
+async def test_dashboard_in_the_console_prints_a_sign_in_link(
+        redis: aioredis.Redis, tmp_path: Path) -> None:
+    out = io.StringIO()
+    settings = pipeline_settings(data_dir=tmp_path, public_url="https://news.example.org/")
+    bot = Newsbot(settings, redis=redis, block_ms=100)
+    console = ConsoleAdapter(settings, bot, stdin=io.StringIO(""),
+                             console=Console(file=out, width=300), interactive=False)
+    bot.register_adapter(console)
+    async with bot:
+        reply = await console.execute("/news dashboard")
+    assert reply.ok and reply.ephemeral
+    assert re.search(r"https://news\.example\.org/admin/login\?t=[\w-]{40,}", out.getvalue())
+
+
+async def test_dashboard_without_the_http_server_says_so(redis: aioredis.Redis) -> None:
+    bot = Newsbot(pipeline_settings(), redis=redis, http=False, block_ms=100)
+    async with bot:
+        reply = await bot.handle(Request("console:local", "you", "terminal", True,
+                                         text="dashboard"))
+    assert not reply.ok and "not available" in reply.text

@@ -150,7 +150,8 @@ async def test_start_identifies_and_syncs_guild_commands(
     assert news["name_localizations"]["fr"] == "actus"
     subs = {o["name"]: o for o in news["options"]}
     assert set(subs) == {
-        "subscribe", "unsubscribe", "list", "mute", "unmute", "summarize", "feed", "timezone"
+        "subscribe", "unsubscribe", "list", "mute", "unmute", "summarize", "feed", "timezone",
+        "dashboard",
     }
     topic = subs["unsubscribe"]["options"][0]
     assert topic["autocomplete"] is True and topic["description"]

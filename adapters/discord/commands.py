@@ -164,6 +164,11 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     async def timezone(interaction: discord.Interaction[Any], zone: str = "") -> None:
         await answer(interaction, ("timezone", zone.strip()) if zone.strip() else ("timezone",))
 
+    @news.command(name=_("dashboard"),
+                  description=_("A private sign-in link to the web control panel"))
+    async def dashboard(interaction: discord.Interaction[Any]) -> None:
+        await answer(interaction, ("dashboard",), ephemeral=True)
+
     @news.command(name=_("summarize"), description=_("Summarise an article from its link"))
     @app_commands.rename(url=_("url"), public=_("public"))
     @app_commands.describe(

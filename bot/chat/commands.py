@@ -51,6 +51,8 @@ class CommandContext:
     tenants: TenantSettings | None = None
     #: hands a summarised link on to the tenant's subscribers (url, tenant, channel)
     share: Callable[[str, str, str | None], Awaitable[object]] | None = None
+    #: a one-time sign-in link to the web panel for the request's user (``dashboard``)
+    dashboard: Callable[[Request], Awaitable[str]] | None = None
 
 
 Command = Callable[[CommandContext, Request], Awaitable[Reply]]
@@ -293,7 +295,8 @@ for your DMs, `digest:hourly` or `digest:daily` for a digest
 • `summarize URL` (or just the link) – the article's summary card
 • `feed add URL`, `feed remove URL`, `feed list` – news feeds posted in this channel \
 (add and remove need manage rights)
-• `timezone Europe/Paris` – the time zone of daily digests here (needs manage rights)"""
+• `timezone Europe/Paris` – the time zone of daily digests here (needs manage rights)
+• `dashboard` – a private sign-in link to the web panel (needs manage rights)"""
 
 
 async def timezone_command(ctx: CommandContext, request: Request) -> Reply:
@@ -331,6 +334,17 @@ async def summarize(ctx: CommandContext, request: Request) -> Reply:
     return Reply(card.headline or (card.link or request.args[0]), ephemeral=False, card=card)
 
 
+async def dashboard(ctx: CommandContext, request: Request) -> Reply:
+    """``dashboard``: a private one-time link to the web panel (managers only)."""
+    if ctx.dashboard is None:
+        raise CommandError("The web panel is not available here.")
+    if not request.can_manage:
+        raise PermissionDeniedError("Only people who can manage channels can open the panel.")
+    link = await ctx.dashboard(request)
+    return Reply("Your sign-in link to the web panel (works once, for 10 minutes; "
+                 f"do not share it): {link}", ephemeral=True)
+
+
 async def feed(ctx: CommandContext, request: Request) -> Reply:
     """``feed add URL`` | ``feed remove URL`` | ``feed list``: this channel's news feeds."""
     return await feed_command(ctx.feeds, request)
@@ -350,6 +364,8 @@ COMMANDS: dict[str, Command] = {
     "summary": summarize,
     "feed": feed,
     "feeds": feed,
+    "dashboard": dashboard,
+    "panel": dashboard,
 }
 
 

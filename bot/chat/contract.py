@@ -172,6 +172,8 @@ class Post:
     #: when the link came in, advanced by its fetch time (Unix s): the time of the post
     #: minus this is the latency the bot itself adds (metrics and benches; not rendered)
     ready_at: float | None = None
+    #: the best matching subscription's score (why it was sent; shown in the panel)
+    score: float = 0.0
 
 
 class PostError(NewsbotError):

@@ -4,14 +4,17 @@ Face: ``FeedManager`` and ``feed_command`` (the ``feed`` chat command), ``FeedPo
 background polling) and ``FeedStore`` (feed state in Redis).
 """
 
-from .commands import FeedAdded, FeedManager, describe_feed, feed_command
+from .commands import FeedAdded, FeedManager, FeedPreview, describe_feed, feed_command
+from .parse import FeedItem
 from .poller import FeedPoller, PollStats
 from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
 
 __all__ = [
     "FeedAdded",
+    "FeedItem",
     "FeedManager",
     "FeedPoller",
+    "FeedPreview",
     "FeedRecord",
     "FeedStore",
     "PollStats",

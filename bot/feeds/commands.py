@@ -7,6 +7,7 @@ seen and nothing is posted. Adding a feed that was disabled turns it back on.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import time
 from collections.abc import Callable
@@ -16,13 +17,22 @@ from datetime import UTC, datetime
 from bot.chat.contract import Destination, Reply, Request
 from bot.errors import CommandError, LimitError, PermissionDeniedError
 
-from .parse import cache_max_age
+from .parse import FeedItem, cache_max_age
 from .poller import FeedPoller, body_hash, read_feed
 from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
 
 log = logging.getLogger(__name__)
 
 USAGE = "Use `feed add URL`, `feed remove URL` or `feed list`."
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPreview:
+    """A feed read but not added: what adding it would post from."""
+
+    url: str
+    title: str
+    items: tuple[FeedItem, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +145,42 @@ class FeedManager:
     async def list(self, destination: Destination) -> list[FeedRecord]:
         """The channel's feeds."""
         return await self.store.for_channel(destination)
+
+    async def preview(self, url: str) -> FeedPreview:
+        """Read a feed without adding it: its own URL, title and latest items."""
+        doc = await read_feed(self.poller.fetcher, normalise_feed_url(url))
+        return FeedPreview(normalise_feed_url(doc.url), doc.feed.title, doc.feed.items)
+
+    async def pause(self, destination: Destination, url: str) -> FeedRecord | None:
+        """Stop posting a feed in a channel but keep it listed there, to ``resume`` later."""
+        record = await self.find(destination, url)
+        if record is None:
+            return None
+        await self.store.pause(destination, record)
+        await self.store.remove(record.id, destination)
+        log.info("feed %s paused in %s", record.id, destination)
+        return record
+
+    async def resume(self, destination: Destination, url: str) -> FeedAdded | None:
+        """Post a paused feed again (read afresh: what came meanwhile is not posted)."""
+        wanted = normalise_feed_url(url)
+        if wanted not in await self.store.paused(destination):
+            return None
+        done = await self.add(destination, wanted)
+        await self.store.unpause(destination, wanted)
+        return done
+
+    async def paused(self, destination: Destination) -> dict[str, str]:
+        """A channel's paused feeds: URL -> title."""
+        return await self.store.paused(destination)
+
+    async def forget_paused(self, destination: Destination, url: str) -> bool:
+        """Remove a paused feed from a channel for good."""
+        return await self.store.unpause(destination, normalise_feed_url(url))
+
+    async def channels(self, tenant: str) -> builtins.list[Destination]:
+        """The tenant's channels that have feeds (posting or paused)."""
+        return await self.store.tenant_channels(tenant)
 
 
 def _when(ts: float) -> str:

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 
 from bot import keys
 from bot.chat.contract import Destination
-from bot.errors import InvalidURLError
+from bot.errors import InvalidURLError, NewsbotError
 from bot.pipeline import destinations_from
 from bot.urls import clean_url
 
@@ -318,7 +318,49 @@ class FeedStore:
                 *seen_keys,
             ],
         )
+        if str(reply) != "limit":
+            await self.redis.sadd(keys.tenant_feed_channels_key(destination.tenant),
+                                  destination.key)
         return str(reply)
+
+    async def tenant_channels(self, tenant: str) -> list[Destination]:
+        """The channels of a tenant that have added (or paused) feeds."""
+        index = keys.tenant_feed_channels_key(tenant)
+        members = {str(m) for m in await self.redis.smembers(index)}
+        if not members:
+            # Feeds added before the index existed: find their channels once, then index.
+            prefix = keys.channel_feeds_key(tenant, "")
+            pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
+            async for name in self.redis.scan_iter(match=pattern, count=1000):
+                members.add(str(name)[len(prefix):])
+            # "-" marks the index as built: a tenant without feeds is not scanned again.
+            await self.redis.sadd(index, "-", *members)
+        out: list[Destination] = []
+        for member in sorted(members):
+            try:
+                out.append(Destination.parse(tenant, member))
+            except NewsbotError:
+                continue
+        return out
+
+    async def pause(self, destination: Destination, record: FeedRecord) -> None:
+        """Remember a channel's paused feed (its posting there stopped by ``remove``)."""
+        await self.redis.hset(
+            keys.channel_paused_feeds_key(destination.tenant, destination.key),
+            record.url, record.title)
+        await self.redis.sadd(keys.tenant_feed_channels_key(destination.tenant),
+                              destination.key)
+
+    async def paused(self, destination: Destination) -> dict[str, str]:
+        """A channel's paused feeds: URL -> title."""
+        found = await self.redis.hgetall(
+            keys.channel_paused_feeds_key(destination.tenant, destination.key))
+        return {str(k): str(v) for k, v in found.items()}
+
+    async def unpause(self, destination: Destination, url: str) -> bool:
+        """Forget a paused feed of a channel; whether it was paused."""
+        return bool(await self.redis.hdel(
+            keys.channel_paused_feeds_key(destination.tenant, destination.key), url))
 
     async def remove(self, feed_id: str, destination: Destination) -> int:
         """Take a channel off a feed (the feed goes when no channel is left); 0 if absent."""

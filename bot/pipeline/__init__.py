@@ -10,12 +10,14 @@ from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .delivery import Sender
 from .digests import DigestQueue, DigestScheduler
+from .history import POSTS_MAXLEN, record_post
 from .ingest import Ingest, Worker, destinations_from
 from .outbox import enqueue, platform_of, post_from_json, post_to_json, stream_for
 from .ratelimit import RateLimiter
 from .streams import Entry, consumer_name
 
 __all__ = [
+    "POSTS_MAXLEN",
     "Deduper",
     "DigestQueue",
     "DigestScheduler",
@@ -31,5 +33,6 @@ __all__ = [
     "platform_of",
     "post_from_json",
     "post_to_json",
+    "record_post",
     "stream_for",
 ]

@@ -38,6 +38,7 @@ from bot.subscriptions import SubscriptionStore
 
 from .consumer import StreamConsumer
 from .dedupe import Deduper
+from .history import record_post
 from .outbox import enqueue, post_from_json
 from .ratelimit import RateLimiter
 from .streams import Entry
@@ -230,6 +231,7 @@ class Sender(StreamConsumer):
                 return True
             elapsed = time.monotonic() - started
             await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+            await record_post(self.redis, post, message_id)
             article = entry.fields.get("article") or post.key.partition(":")[0]
             log.info("posted %s to %s in %s", article, post.destination.key,
                      post.destination.tenant,
@@ -265,6 +267,7 @@ class Sender(StreamConsumer):
             "attempts": attempts,
             "post": entry.fields.get("post", ""),
             "key": post.key if post is not None else "",
+            "tenant": post.destination.tenant if post is not None else "",
             "at": repr(time.time()),
         }
         await streams.add(self.redis, keys.DEAD_LETTER_STREAM, fields, self.maxlen)

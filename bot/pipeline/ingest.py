@@ -153,7 +153,10 @@ class Worker(StreamConsumer):
         await streams.add(
             self.redis, keys.DEAD_LETTER_STREAM,
             {"stream": self.stream, "entry": entry.id, "url": url, "reason": reason[:500],
-             "origin": entry.fields.get("origin", ""), "at": repr(time.time())},
+             "origin": entry.fields.get("origin", ""), "at": repr(time.time()),
+             # whose link it was, for the panel (a feed's: its channels)
+             "tenant": entry.fields.get("tenant", ""),
+             "channels": entry.fields.get("channels", "")},
             self.maxlen,
         )
 
@@ -235,6 +238,7 @@ class Worker(StreamConsumer):
                     SubscriptionRef(s.subscription_id, s.expression, s.owner) for s in instant
                 ),
                 ready_at=ready_at,
+                score=max(s.score for s in instant),
             )
             enqueue(pipe, post, maxlen=self.maxlen, article_id=article_id)
             queued += 1

@@ -56,6 +56,7 @@ def post_to_dict(post: Post) -> dict[str, Any]:
         "note": post.note,
         "also_reported_by": list(post.also_reported_by),
         "ready_at": post.ready_at,
+        "score": post.score,
     }
 
 
@@ -79,6 +80,7 @@ def post_from_dict(data: dict[str, Any]) -> Post:
         note=data.get("note"),
         also_reported_by=tuple(data.get("also_reported_by") or ()),
         ready_at=data.get("ready_at"),
+        score=float(data.get("score") or 0.0),
     )
 
 
