@@ -180,6 +180,11 @@ def panel_login_key(token_hash: str) -> str:
     return f"{PREFIX}:panel:login:{token_hash}"
 
 
+def panel_session_key(nonce: str) -> str:
+    """A panel session that is still open (signing out deletes it before its 12 h are up)."""
+    return f"{PREFIX}:panel:session:{nonce}"
+
+
 def dead_letter_retried_key(entry_id: str) -> str:
     """Marker that a dead letter was requeued from the panel (``SET NX``: once only)."""
     return f"{PREFIX}:deadletter:retried:{entry_id}"

@@ -236,6 +236,21 @@ async def test_every_page_and_form_needs_a_session_and_every_form_its_csrf_token
         assert resp.headers["Referrer-Policy"] == "no-referrer"
 
 
+async def test_signing_out_ends_the_session_even_for_a_kept_copy_of_the_cookie(
+    rig: Rig, browsers: list[Browser]
+) -> None:
+    browser = await admin(rig, browsers, A)
+    kept = {c.key: c.value for c in browser.http.cookie_jar}
+    status, text = await browser.post("/admin/logout", {})
+    assert status == 200 and "Signed out" in text
+    assert (await browser.get("/admin/"))[0] == 401
+    thief = Browser(rig)
+    browsers.append(thief)
+    thief.http.cookie_jar.update_cookies(kept)
+    status, text = await thief.get("/admin/")
+    assert status == 401 and "Please sign in" in text
+
+
 # --- subscriptions ------------------------------------------------------------------------
 
 

@@ -30,7 +30,16 @@ from bot.feeds import FeedManager, FeedPreview
 from bot.subscriptions import DestinationMatch, Explanation, MatchIndex, SubscriptionStore
 
 from . import data
-from .auth import COOKIE, FLASH_COOKIE, FLASH_TTL_S, Grant, LoginTokens, Session, Sessions
+from .auth import (
+    COOKIE,
+    FLASH_COOKIE,
+    FLASH_TTL_S,
+    Grant,
+    LoginTokens,
+    OpenSessions,
+    Session,
+    Sessions,
+)
 from .opml import OpmlError, OpmlFeed, export_opml, parse_opml
 
 log = logging.getLogger(__name__)
@@ -118,6 +127,8 @@ def page(handler: Handler) -> Callable[[Panel, web.Request], Awaitable[web.Strea
 
     async def wrapped(self: Panel, request: web.Request) -> web.StreamResponse:
         session = self.sessions.read(request.cookies.get(COOKIE))
+        if session is not None and not await self.open_sessions.alive(session):
+            session = None  # signed out (or the data was reset)
         if session is None:
             return self.message(request, 401, "Please sign in",
                                 "Type /news dashboard in your workspace (managers only): "
@@ -142,6 +153,7 @@ class Panel:
         self.deps = deps
         self.tokens = LoginTokens(deps.redis)
         self.sessions = Sessions(deps.secret)
+        self.open_sessions = OpenSessions(deps.redis)
 
     # --- building ------------------------------------------------------------------------
 
@@ -250,7 +262,8 @@ class Panel:
         grant = await self.tokens.take(str(form.get("t", "")))
         if grant is None:
             return self._bad_link(request)
-        _, cookie = self.sessions.open(grant)
+        session, cookie = self.sessions.open(grant)
+        await self.open_sessions.add(session)
         response = web.Response(status=303, headers={"Location": f"{PREFIX}/"})
         response.set_cookie(COOKIE, cookie, max_age=self.sessions.max_age_s, path=PREFIX,
                             httponly=True, samesite="Strict", secure=self.deps.secure_cookie)
@@ -262,6 +275,7 @@ class Panel:
         """End the session (the cookie goes)."""
         response = self.message(request, 200, "Signed out",
                                 "Type /news dashboard for a new sign-in link.")
+        await self.open_sessions.end(session)
         response.del_cookie(COOKIE, path=PREFIX)
         return response
 

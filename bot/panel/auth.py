@@ -99,6 +99,28 @@ class Session:
     nonce: str
 
 
+class OpenSessions:
+    """The sessions not signed out yet, in Redis: a signed cookie alone is not enough."""
+
+    def __init__(self, redis: aioredis.Redis, ttl_s: int = SESSION_TTL_S) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+
+    async def add(self, session: Session) -> None:
+        """Record a new session for its lifetime."""
+        await self.redis.set(keys.panel_session_key(session.nonce), session.grant.tenant,
+                             ex=self.ttl_s)
+
+    async def alive(self, session: Session) -> bool:
+        """Whether the session is still open (and for the tenant its cookie names)."""
+        tenant = await self.redis.get(keys.panel_session_key(session.nonce))
+        return tenant is not None and str(tenant) == session.grant.tenant
+
+    async def end(self, session: Session) -> None:
+        """Sign out: the cookie is worthless from now on."""
+        await self.redis.delete(keys.panel_session_key(session.nonce))
+
+
 class Sessions:
     """Signs and reads session cookies; makes and checks CSRF tokens."""
 
