@@ -209,6 +209,8 @@ async def test_every_page_and_form_needs_a_session_and_every_form_its_csrf_token
 ) -> None:
     stranger = Browser(rig)
     browsers.append(stranger)
+    async with stranger.http.get(rig.base + "/admin") as resp:
+        assert resp.status == 401 and resp.url.path == "/admin/"
     gets = ["/admin/", "/admin/subscriptions", "/admin/feeds", "/admin/deliveries",
             "/admin/try", "/admin/feeds/export.opml"]
     posts = ["/admin/subscriptions/add", "/admin/subscriptions/remove",

@@ -195,6 +195,11 @@ class Panel:
 
     def mount(self, root: web.Application) -> None:
         """Mount the panel under ``/admin`` of the bot's server."""
+
+        async def to_panel(request: web.Request) -> web.Response:
+            return web.Response(status=308, headers={"Location": f"{PREFIX}/"})
+
+        root.router.add_get(PREFIX, to_panel)  # before the sub-app, which would take it
         root.add_subapp(PREFIX, self.app())
 
     async def login_link(self, base_url: str, grant: Grant) -> str:
