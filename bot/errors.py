@@ -179,3 +179,13 @@ class BacklogFullError(NewsbotError):
     def __init__(self, limit: int) -> None:
         super().__init__("The bot is busy with other links: please try again in a minute.")
         self.limit = limit
+
+
+class InvalidTenantError(NewsbotError):
+    """A tenant id that is not ``platform:id`` (``discord:123``, ``slack:T0TEAM``)."""
+
+    def __init__(self, tenant: str) -> None:
+        super().__init__(
+            "\"tenant\" must look like platform:id (for example discord:123 or slack:T0123)."
+        )
+        self.tenant = tenant

@@ -2,6 +2,10 @@
 
 ``build_app`` returns a plain ``web.Application`` so that other parts (the Slack adapter's
 ``/slack/events``) can add routes to the same server before it starts.
+
+Body sizes are limited per route: the application's own limit (``MAX_BODY``) is what
+``/v1/links`` needs, and a route that must accept more (Slack's, whose button presses carry
+the whole App Home view) reads its body through ``read_body`` with its own limit.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import SecretStr
+from redis.exceptions import RedisError
 
 from bot.errors import BacklogFullError, ConfigError, NewsbotError
 from bot.metrics import Metrics
@@ -23,6 +28,10 @@ from bot.pipeline import Ingest
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
+"""The largest body ``/v1/links`` (and any route without a limit of its own) accepts."""
+
+#: seconds a client is asked to wait when Redis does not answer
+REDIS_RETRY_AFTER_S = 5
 
 Health = Callable[[], Awaitable[dict[str, Any]]]
 Refresh = Callable[[], Awaitable[None]]
@@ -30,6 +39,24 @@ Refresh = Callable[[], Awaitable[None]]
 
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes | None:
+    """The whole body however many segments it arrives in, or None when over ``limit``."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    try:
+        return await request.clone(client_max_size=limit).read()
+    except web.HTTPRequestEntityTooLarge:
+        return None
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON from a request body; ValueError for anything else (deep nesting included)."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 class _Handlers:
@@ -66,13 +93,11 @@ class _Handlers:
                 status=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return _error(413, "body too large")
+        raw = await read_body(request)
+        if raw is None:
+            return _error(413, f"body too large (at most {MAX_BODY} bytes)")
         try:
-            raw = await request.content.read(MAX_BODY + 1)
-            if len(raw) > MAX_BODY:
-                return _error(413, "body too large")
-            data = json.loads(raw)
+            data = parse_json(raw)
         except (ValueError, UnicodeDecodeError):
             return _error(400, "body must be JSON: {\"url\": ..., \"tenant\": ...}")
         if not isinstance(data, dict):
@@ -90,6 +115,12 @@ class _Handlers:
             return response
         except NewsbotError as exc:
             return _error(400, exc.user_message)
+        except (RedisError, OSError) as exc:
+            # An outage is the server's state, not the request's fault: say when to retry.
+            log.warning("ingest refused a link: Redis is unavailable (%s)", exc)
+            response = _error(503, "the link queue is unavailable; try again shortly")
+            response.headers["Retry-After"] = str(REDIS_RETRY_AFTER_S)
+            return response
         return web.json_response({"job": job}, status=202)
 
     async def healthz(self, request: web.Request) -> web.Response:

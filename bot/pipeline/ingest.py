@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 
@@ -21,7 +22,7 @@ from bot import keys
 from bot.article import parse_article
 from bot.card import Card
 from bot.chat.contract import Destination, Post, SubscriptionRef
-from bot.errors import BacklogFullError, InvalidURLError, NewsbotError
+from bot.errors import BacklogFullError, InvalidTenantError, InvalidURLError, NewsbotError
 from bot.fetch import Fetcher
 from bot.metrics import Metrics
 from bot.pipeline import streams
@@ -37,6 +38,8 @@ from .streams import Entry
 log = logging.getLogger(__name__)
 
 MAX_URL_LENGTH = 4096
+#: ``platform:id``: it becomes part of Redis keys (a hash tag) and names a delivery stream
+TENANT_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]{1,64}")
 
 
 def _destination(raw: str) -> Destination | None:
@@ -83,6 +86,8 @@ class Ingest:
         url = (url or "").strip()
         if len(url) > MAX_URL_LENGTH or clean_url(url) is None:
             raise InvalidURLError("That is not a web link (http:// or https://).", url[:200])
+        if tenant is not None and not TENANT_PATTERN.fullmatch(tenant):
+            raise InvalidTenantError(tenant[:100])
         fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}
         if seen_in is not None:
             fields["seen_in"] = json.dumps(seen_in.to_dict())
