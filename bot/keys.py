@@ -97,6 +97,11 @@ def posted_key(idempotency_key: str) -> str:
     return f"{PREFIX}:posted:{idempotency_key}"
 
 
+def card_key(article_id: str) -> str:
+    """One article's card (JSON, without its body) that its deliveries refer to."""
+    return f"{PREFIX}:card:{article_id}"
+
+
 # Dedupe keys share one hash tag: the Lua lookup reads URL keys and band sets together.
 DEDUPE_TAG = f"{PREFIX}:{{dd}}"
 

@@ -45,8 +45,10 @@ class Metrics:
         )
         self.posts_dead_lettered = Counter(
             "newsbot_posts_dead_lettered",
-            "Posts given up after the last retry (in the dead-letter stream)",
-            ["platform"],
+            "Posts in the dead-letter stream instead of posted: retries exhausted (failed, "
+            "rate_limited), refused (rejected), unreadable, error, or never queued "
+            "(backlog_full) or whose card expired (card_expired)",
+            ["platform", "reason"],
             registry=r,
         )
         self.posts_skipped = Counter(

@@ -34,6 +34,7 @@ from bot.pipeline import (
     DigestQueue,
     DigestScheduler,
     Ingest,
+    Outbox,
     RateLimiter,
     Sender,
     StreamConsumer,
@@ -126,21 +127,26 @@ class Newsbot:
             self.limiter = RateLimiter.from_settings(self.redis, settings)
             self.ingest = Ingest(self.redis, self.metrics, maxlen=settings.stream_maxlen)
             self.digests = DigestQueue(self.redis, ttl_s=settings.dedupe_ttl_s)
-            self.feed_store = FeedStore(self.redis, stream_maxlen=settings.stream_maxlen)
+            self.feed_store = FeedStore(self.redis)
             self.poller = FeedPoller(self.feed_store, self.fetcher, self.ingest, settings)
             self.feeds = FeedManager(self.feed_store, self.poller,
                                      max_per_channel=settings.max_feeds_per_channel)
             self.tenants = TenantSettings(self.redis, settings.digest_timezone)
             self.digest_scheduler = DigestScheduler(
                 self.digests, self.store, digest_hour=settings.digest_hour,
-                timezone=settings.digest_timezone, tenants=self.tenants,
-                maxlen=settings.stream_maxlen)
+                timezone=settings.digest_timezone, tenants=self.tenants)
+            self.outbox = Outbox(
+                self.redis, self.metrics, cap=settings.stream_maxlen,
+                wait_s=settings.delivery_backlog_wait_s, card_ttl_s=settings.card_ttl_s,
+                dead_letter_maxlen=settings.dead_letter_maxlen)
             for i in range(self.n_workers):
                 worker = Worker(
                     self.redis, self.metrics,
                     fetcher=self.fetcher, deduper=self.deduper, matcher=self.matcher,
-                    digests=self.digests, consumer=consumer_name("worker", i),
-                    maxlen=settings.stream_maxlen, concurrency=settings.worker_concurrency,
+                    digests=self.digests, outbox=self.outbox,
+                    consumer=consumer_name("worker", i),
+                    dead_letter_maxlen=settings.dead_letter_maxlen,
+                    concurrency=settings.worker_concurrency,
                     lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
                 )
                 await worker.start()
@@ -219,7 +225,7 @@ class Newsbot:
             self.redis, self.metrics,
             adapter=adapter, store=self.store, limiter=self.limiter, deduper=self.deduper,
             consumer=consumer_name(f"sender-{adapter.platform}"),
-            maxlen=settings.stream_maxlen, done_ttl_s=settings.dedupe_ttl_s,
+            dead_letter_maxlen=settings.dead_letter_maxlen, done_ttl_s=settings.dedupe_ttl_s,
             max_attempts=settings.delivery_max_attempts,
             max_rate_limited=settings.delivery_max_rate_limited,
             backoff_base_s=settings.delivery_backoff_base_s,

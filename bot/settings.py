@@ -67,7 +67,15 @@ class Settings(BaseSettings):
 
     # --- pipeline -------------------------------------------------------------------
     workers: int = Field(2, ge=1)
+    # Cap of each work stream (links, each platform's deliveries). Work is never trimmed:
+    # links are refused at the cap, a fan-out waits for room.
     stream_maxlen: int = Field(100_000, gt=0)
+    # The dead-letter stream keeps about this many records (the oldest go first).
+    dead_letter_maxlen: int = Field(100_000, gt=0)
+    # A fan-out waits this long for room in a full delivery stream, then dead-letters the rest.
+    delivery_backlog_wait_s: float = Field(300.0, gt=0)
+    # How long an article's card is kept for its deliveries (they may wait in the backlog).
+    card_ttl_s: int = Field(2 * 24 * 3600, ge=600)
     dedupe_ttl_s: int = Field(7 * 24 * 3600, gt=0)
     delivery_max_attempts: int = Field(8, ge=1)
     # An entry idle this long in a dead consumer's pending list is claimed by another;

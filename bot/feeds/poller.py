@@ -106,7 +106,6 @@ class FeedPoller:
         *,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        max_stream: int | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
@@ -118,7 +117,6 @@ class FeedPoller:
         self.disable_after_s = settings.feed_disable_after_s
         self.concurrency = settings.feed_concurrency
         self.lease_ms = int((settings.fetch_timeout * 2 + 30) * 1000)
-        self.maxlen = max_stream or settings.stream_maxlen
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -146,6 +144,10 @@ class FeedPoller:
         sem = asyncio.Semaphore(self.concurrency)
         when = self.clock() if now is None else now
         pending: set[asyncio.Task[None]] = set()
+        if await self.ingest.full():
+            # Backpressure: feeds wait (still due) rather than queue links past the cap.
+            log.info("the link backlog is full: feeds are polled once it drains")
+            return stats
 
         async def one(feed_id: str) -> None:
             async with sem:
@@ -295,7 +297,7 @@ class FeedPoller:
         for channel in channels:
             post = Post(destination=channel, key=f"feed-off:{record.id}:{first:.0f}:{channel}",
                         note=note)
-            enqueue(pipe, post, maxlen=self.maxlen)
+            enqueue(pipe, post)
         if channels:
             await pipe.execute()
 

@@ -93,7 +93,7 @@ return 2
 """
 
 # KEYS: feed hash, channels set, seen zset, schedule, lease, ingest stream.
-# ARGV: token, feed id, next poll at (-1: disable), seen cap, stream maxlen, t_in,
+# ARGV: token, feed id, next poll at (-1: disable), seen cap, t_in,
 #       post (1/0), n field pairs, fields..., n items, then per item: url, n keys, keys...
 # Returns the number of new items, -1 if the lease was lost, -2 if the feed is gone.
 _COMMIT_LUA = """
@@ -102,17 +102,17 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[5])
   return -2
 end
-local nf = tonumber(ARGV[8])
+local nf = tonumber(ARGV[7])
 if nf > 0 then
   local fields = {}
-  for i = 9, 8 + 2 * nf do table.insert(fields, ARGV[i]) end
+  for i = 8, 7 + 2 * nf do table.insert(fields, ARGV[i]) end
   redis.call('HSET', KEYS[1], unpack(fields))
 end
-local pos = 9 + 2 * nf
+local pos = 8 + 2 * nf
 local n_items = tonumber(ARGV[pos])
 pos = pos + 1
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-local post = ARGV[7] == '1'
+local post = ARGV[6] == '1'
 local channels = nil
 local fresh = 0
 for _ = 1, n_items do
@@ -133,8 +133,8 @@ for _ = 1, n_items do
     fresh = fresh + 1
     if post and url ~= '' then
       if channels == nil then channels = redis.call('SMEMBERS', KEYS[2]) end
-      redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[5], '*',
-        'url', url, 'tenant', '', 'origin', 'feed', 't_in', ARGV[6],
+      redis.call('XADD', KEYS[6], '*',
+        'url', url, 'tenant', '', 'origin', 'feed', 't_in', ARGV[5],
         'feed', ARGV[2], 'channels', cjson.encode(channels))
     end
   end
@@ -256,12 +256,9 @@ def _flat(fields: Mapping[str, str | int | float]) -> list[str]:
 class FeedStore:
     """Domain methods over the feed keys."""
 
-    def __init__(
-        self, redis: aioredis.Redis, *, seen_cap: int = SEEN_CAP, stream_maxlen: int = 100_000
-    ) -> None:
+    def __init__(self, redis: aioredis.Redis, *, seen_cap: int = SEEN_CAP) -> None:
         self.redis = redis
         self.seen_cap = seen_cap
-        self.stream_maxlen = stream_maxlen
         self._claim = redis.register_script(_CLAIM_LUA)
         self._add = redis.register_script(_ADD_LUA)
         self._remove = redis.register_script(_REMOVE_LUA)
@@ -404,7 +401,7 @@ class FeedStore:
         flat = _flat(fields)
         args: list[str | int] = [
             token, feed_id, -1 if next_poll_at is None else repr(next_poll_at),
-            self._cap(sum(len(i.seen_keys) for i in items)), self.stream_maxlen,
+            self._cap(sum(len(i.seen_keys) for i in items)),
             repr(t_in), 1 if post else 0, len(flat) // 2, *flat, len(items),
         ]
         for item in items:

@@ -161,8 +161,9 @@ async def retry_dead_letter(redis: aioredis.Redis, tenant: str, entry_id: str) -
         if not stream.startswith(keys.delivery_stream("")):
             return "missing"
         requeue = {"post": fields["post"]}
-        if fields.get("article"):
-            requeue["article"] = fields["article"]
+        for name in ("article", "card"):  # "card": the article's stored card it names
+            if fields.get(name):
+                requeue[name] = fields[name]
     elif fields.get("url"):
         stream = keys.INGEST_STREAM
         requeue = {"url": fields["url"], "tenant": fields.get("tenant", ""),

@@ -1,7 +1,8 @@
 """The pipeline wing: links through Redis Streams to posts, at least once and once only.
 
 Face: ``Ingest`` (links in) and ``Worker`` (fetch, parse, dedupe, match, fan out), the
-outbox every producer of posts uses (``enqueue``, the ``Post`` codec), ``Sender`` (one
+outbox every producer of posts uses (``Outbox`` for a fan-out within the stream cap,
+``enqueue``, the ``Post`` codec), ``Sender`` (one
 platform's deliveries, within its ``RateLimiter`` budgets), digests, and the consumer
 base the stages share.
 """
@@ -12,7 +13,7 @@ from .delivery import Sender
 from .digests import DigestQueue, DigestScheduler
 from .history import POSTS_MAXLEN, record_post
 from .ingest import Ingest, Worker, destinations_from
-from .outbox import enqueue, platform_of, post_from_json, post_to_json, stream_for
+from .outbox import Outbox, enqueue, platform_of, post_from_json, post_to_json, stream_for
 from .ratelimit import RateLimiter
 from .streams import Entry, consumer_name
 
@@ -23,6 +24,7 @@ __all__ = [
     "DigestScheduler",
     "Entry",
     "Ingest",
+    "Outbox",
     "RateLimiter",
     "Sender",
     "StreamConsumer",

@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot import keys
+from bot.card import Card
 from bot.chat.contract import (
     Adapter,
     Destination,
@@ -39,7 +40,7 @@ from bot.subscriptions import SubscriptionStore
 from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .history import record_post
-from .outbox import enqueue, post_from_json
+from .outbox import card_from_json, enqueue, post_from_json
 from .ratelimit import RateLimiter
 from .streams import Entry
 
@@ -87,7 +88,7 @@ class Sender(StreamConsumer):
         limiter: RateLimiter,
         deduper: Deduper,
         consumer: str,
-        maxlen: int,
+        dead_letter_maxlen: int,
         done_ttl_s: int,
         max_attempts: int = 8,
         max_rate_limited: int = 50,
@@ -108,7 +109,7 @@ class Sender(StreamConsumer):
         self.store = store
         self.limiter = limiter
         self.deduper = deduper
-        self.maxlen = maxlen
+        self.dead_letter_maxlen = dead_letter_maxlen
         self.done_ttl_ms = done_ttl_s * 1000
         self.max_attempts = max_attempts
         self.max_rate_limited = max_rate_limited
@@ -117,6 +118,8 @@ class Sender(StreamConsumer):
         self.post_timeout_s = post_timeout_s
         self._claim = redis.register_script(_CLAIM_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
+        # Stored cards by article id: a fan-out's thousand deliveries read theirs once.
+        self._cards: dict[str, Card] = {}
 
     def _skip(self, reason: str) -> bool:
         self.metrics.posts_skipped.labels(platform=self.platform, reason=reason).inc()
@@ -127,8 +130,17 @@ class Sender(StreamConsumer):
         try:
             post = post_from_json(entry.fields["post"])
         except (KeyError, ValueError, TypeError) as exc:
-            await self._dead_letter(entry, None, f"unreadable entry: {exc}", 0)
+            await self._dead_letter(entry, None, f"unreadable entry: {exc}", 0, "unreadable")
             return True
+        stored = entry.fields.get("card")
+        if stored:
+            card = await self._card(stored)
+            if card is None:
+                await self._dead_letter(
+                    entry, post, "the article's card expired before delivery "
+                    "(NEWSBOT_CARD_TTL_S)", 0, "card_expired")
+                return True
+            post = replace(post, card=card)
         try:
             return await self._deliver(entry, post)
         except (RedisError, OSError):
@@ -137,8 +149,22 @@ class Sender(StreamConsumer):
             raise
         except Exception as exc:
             log.exception("%s: delivery %s failed unexpectedly", self.consumer, entry.id)
-            await self._dead_letter(entry, post, f"error: {type(exc).__name__}: {exc}", 0)
+            await self._dead_letter(
+                entry, post, f"error: {type(exc).__name__}: {exc}", 0, "error")
             return True
+
+    async def _card(self, article_id: str) -> Card | None:
+        """The card stored for an article (cached), or None once it expired."""
+        card = self._cards.get(article_id)
+        if card is None:
+            raw = await self.redis.get(keys.card_key(article_id))
+            if raw is None:
+                return None
+            card = card_from_json(str(raw))
+            if len(self._cards) >= 256:
+                self._cards.pop(next(iter(self._cards)))
+            self._cards[article_id] = card
+        return card
 
     async def _live_refs(self, post: Post) -> tuple[SubscriptionRef, ...] | str:
         """The subscriptions still wanting this post now, or why none does."""
@@ -203,7 +229,7 @@ class Sender(StreamConsumer):
                     platform=self.platform, reason="rate_limited").inc()
                 if limited > self.max_rate_limited:
                     await self._dead_letter(
-                        entry, post, f"rate limited {limited} times", attempts)
+                        entry, post, f"rate limited {limited} times", attempts, "rate_limited")
                     return True
                 log.info("%s: rate limited, retrying in %.2f s", self.consumer, exc.retry_after)
                 await asyncio.sleep(max(0.0, exc.retry_after))
@@ -219,7 +245,8 @@ class Sender(StreamConsumer):
                 self.metrics.posts_failed.labels(platform=self.platform, reason=reason).inc()
                 if attempts >= self.max_attempts:
                     await self._dead_letter(
-                        entry, post, f"{reason} after {attempts} attempts: {exc}", attempts)
+                        entry, post, f"{reason} after {attempts} attempts: {exc}", attempts,
+                        "failed")
                     return True
                 self.metrics.posts_retried.labels(platform=self.platform, reason=reason).inc()
                 await asyncio.sleep(backoff_s(attempts, self.backoff_base_s, self.backoff_max_s))
@@ -227,7 +254,8 @@ class Sender(StreamConsumer):
             except PostError as exc:
                 await self._release(keys=[key], args=[token])
                 self.metrics.posts_failed.labels(platform=self.platform, reason="rejected").inc()
-                await self._dead_letter(entry, post, f"rejected: {exc}", attempts + 1)
+                await self._dead_letter(
+                    entry, post, f"rejected: {exc}", attempts + 1, "rejected")
                 return True
             elapsed = time.monotonic() - started
             await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
@@ -257,7 +285,7 @@ class Sender(StreamConsumer):
         return False
 
     async def _dead_letter(
-        self, entry: Entry, post: Post | None, reason: str, attempts: int
+        self, entry: Entry, post: Post | None, reason: str, attempts: int, kind: str
     ) -> None:
         fields: dict[str, str | int] = {
             "stream": self.stream,
@@ -270,8 +298,11 @@ class Sender(StreamConsumer):
             "tenant": post.destination.tenant if post is not None else "",
             "at": repr(time.time()),
         }
-        await streams.add(self.redis, keys.DEAD_LETTER_STREAM, fields, self.maxlen)
-        self.metrics.posts_dead_lettered.labels(platform=self.platform).inc()
+        for name in ("article", "card"):
+            if entry.fields.get(name):
+                fields[name] = entry.fields[name]
+        await streams.add(self.redis, keys.DEAD_LETTER_STREAM, fields, self.dead_letter_maxlen)
+        self.metrics.posts_dead_lettered.labels(platform=self.platform, reason=kind).inc()
         log.warning("%s: delivery %s dead-lettered: %s", self.consumer, entry.id, reason[:200])
 
     async def _gone(self, post: Post, exc: DestinationGoneError) -> None:
@@ -297,5 +328,5 @@ class Sender(StreamConsumer):
             )
             notice = Post(destination=dm, key=f"gone:{destination}:{owner}", note=note)
             pipe = self.redis.pipeline(transaction=False)
-            enqueue(pipe, notice, maxlen=self.maxlen)
+            enqueue(pipe, notice)
             await pipe.execute()

@@ -41,19 +41,20 @@ MAX_DIGEST_ITEMS = 50
 _SEP = "\x1f"
 
 # KEYS: sent marker, delivery stream, pending set, then the n lists.
-# ARGV: post JSON ('' = only drop the lines), marker ttl ms, stream maxlen, n,
+# ARGV: post JSON ('' = only drop the lines), marker ttl ms, n,
 #       then per list: lines taken, pending member.  1 if done, 0 if already sent.
+# The delivery stream is never trimmed (a digest is one entry per destination and period).
 _TAKE_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
 if ARGV[1] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'post', ARGV[1])
+  redis.call('XADD', KEYS[2], '*', 'post', ARGV[1])
 end
-for i = 1, tonumber(ARGV[4]) do
+for i = 1, tonumber(ARGV[3]) do
   local key = KEYS[3 + i]
-  local count = tonumber(ARGV[3 + 2 * i])
+  local count = tonumber(ARGV[2 + 2 * i])
   if count > 0 then redis.call('LTRIM', key, count, -1) end
-  if redis.call('LLEN', key) == 0 then redis.call('SREM', KEYS[3], ARGV[4 + 2 * i]) end
+  if redis.call('LLEN', key) == 0 then redis.call('SREM', KEYS[3], ARGV[3 + 2 * i]) end
 end
 return 1
 """
@@ -168,7 +169,6 @@ class DigestScheduler:
         timezone_for: Callable[[str], ZoneInfo] | None = None,
         tenants: TenantSettings | None = None,
         clock: Callable[[], float] = time.time,
-        maxlen: int = 100_000,
         marker_ttl_s: int = 8 * 24 * 3600,
     ) -> None:
         self.queue = queue
@@ -179,7 +179,6 @@ class DigestScheduler:
         self.timezone_for = timezone_for or (lambda _tenant: self.tz)
         self.tenants = tenants
         self.clock = clock
-        self.maxlen = maxlen
         self.marker_ttl_ms = marker_ttl_s * 1000
         self._take = self.redis.register_script(_TAKE_LUA)
         self._task: asyncio.Task[None] | None = None
@@ -252,7 +251,7 @@ class DigestScheduler:
         marker = keys.digest_sent_key(str(batch.destination), batch.period.mode,
                                       batch.period.label)
         args: list[str | int] = [
-            post_to_json(post) if post is not None else "", self.marker_ttl_ms, self.maxlen,
+            post_to_json(post) if post is not None else "", self.marker_ttl_ms,
             len(batch.members),
         ]
         for _key, member, taken in batch.members:

@@ -32,7 +32,7 @@ from bot.urls import clean_url
 from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .digests import DigestQueue
-from .outbox import enqueue
+from .outbox import Outbox
 from .streams import Entry
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,10 @@ class Ingest:
         self.metrics = metrics
         self.maxlen = maxlen
 
+    async def full(self) -> bool:
+        """Whether the backlog of unread links is at its cap (new ones are refused)."""
+        return int(await self.redis.xlen(keys.INGEST_STREAM)) >= self.maxlen
+
     async def submit(self, url: str, tenant: str | None = None, origin: str = "api",
                      seen_in: Destination | None = None) -> str:
         """Queue ``url`` (for one tenant's subscriptions, or every tenant's); the job id.
@@ -91,11 +95,11 @@ class Ingest:
         fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}
         if seen_in is not None:
             fields["seen_in"] = json.dumps(seen_in.to_dict())
-        # Refuse rather than let MAXLEN trim links nobody has read yet.
-        if int(await self.redis.xlen(keys.INGEST_STREAM)) >= self.maxlen:
+        # Refuse at the cap: the stream is never trimmed (that would drop unread links).
+        if await self.full():
             self.metrics.links_failed.labels(reason="BacklogFullError").inc()
             raise BacklogFullError(self.maxlen)
-        job_id = await streams.add(self.redis, keys.INGEST_STREAM, fields, self.maxlen)
+        job_id = await streams.add(self.redis, keys.INGEST_STREAM, fields)
         self.metrics.links_in.labels(origin=origin).inc()
         log.debug("link queued as %s from %s", job_id, origin)
         return job_id
@@ -113,8 +117,9 @@ class Worker(StreamConsumer):
         deduper: Deduper,
         matcher: Matcher,
         digests: DigestQueue,
+        outbox: Outbox,
         consumer: str,
-        maxlen: int,
+        dead_letter_maxlen: int,
         concurrency: int = 8,
         lease_s: float = 30.0,
         block_ms: int = 1000,
@@ -127,7 +132,8 @@ class Worker(StreamConsumer):
         self.deduper = deduper
         self.matcher = matcher
         self.digests = digests
-        self.maxlen = maxlen
+        self.outbox = outbox
+        self.dead_letter_maxlen = dead_letter_maxlen
 
     async def handle(self, entry: Entry) -> bool:
         """Turn one link into deliveries; a link that cannot be read is reported and dropped."""
@@ -162,7 +168,7 @@ class Worker(StreamConsumer):
              # whose link it was, for the panel (a feed's: its channels)
              "tenant": entry.fields.get("tenant", ""),
              "channels": entry.fields.get("channels", "")},
-            self.maxlen,
+            self.dead_letter_maxlen,
         )
 
     async def process(
@@ -208,8 +214,7 @@ class Worker(StreamConsumer):
         ready_at: float,
         channels: Sequence[Destination] = (),
     ) -> int:
-        pipe = self.redis.pipeline(transaction=False)
-        queued = 0
+        posts: list[Post] = []
         # A feed's channel gets the card even if no subscription there matched; where one
         # did, the post below carries it (same idempotency key: one post either way).
         direct = dict.fromkeys(channels)
@@ -217,10 +222,8 @@ class Worker(StreamConsumer):
             if any(s.mode == "instant" for s in match.subscriptions):
                 direct.pop(match.destination, None)
         for channel in direct:
-            post = Post(destination=channel, key=f"{article_id}:{channel}", card=card,
-                        ready_at=ready_at)
-            enqueue(pipe, post, maxlen=self.maxlen, article_id=article_id)
-            queued += 1
+            posts.append(Post(destination=channel, key=f"{article_id}:{channel}", card=card,
+                              ready_at=ready_at))
         for match in found:
             instant = [s for s in match.subscriptions if s.mode == "instant"]
             for sub in match.subscriptions:
@@ -234,7 +237,7 @@ class Worker(StreamConsumer):
             for sub in instant:
                 for hit in sub.terms:
                     terms.setdefault(hit.term, None)
-            post = Post(
+            posts.append(Post(
                 destination=match.destination,
                 key=f"{article_id}:{match.destination}",
                 card=card,
@@ -244,9 +247,5 @@ class Worker(StreamConsumer):
                 ),
                 ready_at=ready_at,
                 score=max(s.score for s in instant),
-            )
-            enqueue(pipe, post, maxlen=self.maxlen, article_id=article_id)
-            queued += 1
-        if queued:
-            await pipe.execute()
-        return queued
+            ))
+        return await self.outbox.put(posts, article_id=article_id, card=card)

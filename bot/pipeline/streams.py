@@ -1,7 +1,9 @@
-"""Redis Streams helpers: bounded XADD, consumer groups, reading, reclaiming and acking.
+"""Redis Streams helpers: XADD, consumer groups, reading, reclaiming and acking.
 
 XACK does not delete an entry; ``ack`` also XDELs it (one group per stream), so a stream
-holds only its backlog, and ``MAXLEN ~`` on every XADD caps it in any case.
+holds only its backlog. Work streams are never trimmed (``MAXLEN`` would drop entries
+nobody has handled): their producers refuse or wait at a cap instead. Only record streams
+(the dead letters) are trimmed, oldest first.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ def consumer_name(role: str, index: int = 0) -> str:
     return f"{role}-{socket.gethostname()}-{os.getpid()}-{index}"
 
 
-async def add(redis: aioredis.Redis, stream: str, fields: Fields, maxlen: int) -> str:
-    """XADD with an approximate MAXLEN cap; returns the entry id."""
+async def add(redis: aioredis.Redis, stream: str, fields: Fields,
+              maxlen: int | None = None) -> str:
+    """XADD (trimming to about ``maxlen`` only when given: records, never work); the id."""
     data: dict[Any, Any] = dict(fields)
     entry_id: Any = await redis.xadd(stream, data, maxlen=maxlen, approximate=True)
     return str(entry_id)
