@@ -97,6 +97,12 @@ def posted_key(idempotency_key: str) -> str:
     return f"{PREFIX}:posted:{idempotency_key}"
 
 
+def post_attempt_key(idempotency_key: str) -> str:
+    """When a post was first tried, for platforms without idempotency keys (Slack): a
+    retry after a crash or a lost answer looks for the post before making it again."""
+    return f"{PREFIX}:attempt:{idempotency_key}"
+
+
 def card_key(article_id: str) -> str:
     """One article's card (JSON, without its body) that its deliveries refer to."""
     return f"{PREFIX}:card:{article_id}"

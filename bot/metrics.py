@@ -75,6 +75,12 @@ class Metrics:
             ["stream"],
             registry=r,
         )
+        self.entries_vanished = Counter(
+            "newsbot_entries_vanished",
+            "Pending stream entries deleted by someone before being handled (lost work)",
+            ["stream"],
+            registry=r,
+        )
         self.queue_depth = Gauge(
             "newsbot_queue_depth", "Entries in a pipeline stream", ["stream"], registry=r
         )

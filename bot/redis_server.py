@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from bot.errors import StoreError
@@ -101,9 +103,21 @@ class EmbeddedValkey:
         log.info("embedded Valkey stopped")
 
 
+def retry_once() -> Retry:
+    """redis-py's retry policy for the bot: a command that fails on a broken connection
+    (ConnectionError, TimeoutError) is sent once more, at once, on a fresh one.
+
+    After Redis restarts, the pool's idle connections are dead; without this the first
+    command on each fails. During an outage the second try fails fast too (an error, not
+    a wait), so callers answer "unavailable" at once.
+    """
+    return Retry(NoBackoff(), 1)
+
+
 async def connect(url: str) -> aioredis.Redis:
     """A client for ``url``, checked with PING; a one-line StoreError if unreachable."""
-    client: aioredis.Redis = aioredis.Redis.from_url(url, decode_responses=True)
+    client: aioredis.Redis = aioredis.Redis.from_url(
+        url, decode_responses=True, retry=retry_once())
     try:
         await client.ping()
     except (RedisError, OSError) as exc:

@@ -41,7 +41,7 @@ from bot.pipeline import (
     Worker,
     consumer_name,
 )
-from bot.redis_server import open_redis
+from bot.redis_server import open_redis, retry_once
 from bot.settings import Settings
 from bot.subscriptions import DestinationMatch, Matcher, SubscriptionStore, TenantSettings
 
@@ -57,11 +57,12 @@ def pooled_client(base: aioredis.Redis, max_connections: int) -> aioredis.Redis:
     error); a blocking pool of ``max_connections`` queues them instead.
     """
     pool = base.connection_pool
+    kwargs = {**pool.connection_kwargs, "retry": retry_once()}
     blocking = aioredis.BlockingConnectionPool(
         connection_class=pool.connection_class,
         max_connections=max_connections,
         timeout=30,
-        **pool.connection_kwargs,
+        **kwargs,
     )
     return aioredis.Redis(connection_pool=blocking)
 
@@ -148,6 +149,7 @@ class Newsbot:
                     dead_letter_maxlen=settings.dead_letter_maxlen,
                     concurrency=settings.worker_concurrency,
                     lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
+                    forget_after_s=settings.consumer_forget_after_s,
                 )
                 await worker.start()
                 self.workers.append(worker)
@@ -232,6 +234,7 @@ class Newsbot:
             backoff_max_s=settings.delivery_backoff_max_s,
             concurrency=settings.delivery_concurrency,
             lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
+            forget_after_s=settings.consumer_forget_after_s,
         )
         await sender.start()
         self.senders[adapter.platform] = sender
@@ -279,14 +282,18 @@ class Newsbot:
     # --- health and metrics -----------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
-        """Whether Redis answers and every adapter is connected."""
+        """Whether Redis answers, every stream consumer's last read worked (the pipeline
+        moves) and every adapter is connected."""
         redis_ok = False
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             async with asyncio.timeout(2.0):
                 redis_ok = bool(await self.redis.ping())
         adapters = {name: bool(a.connected) for name, a in self.adapters.items()}
-        return {"ok": redis_ok and all(adapters.values()), "redis": redis_ok,
-                "adapters": adapters}
+        consumers: list[StreamConsumer] = [*self.workers, *self.senders.values()]
+        pipeline = {c.consumer: "ok" if c.healthy else (c.last_error or "stopped")
+                    for c in consumers}
+        ok = redis_ok and all(adapters.values()) and all(v == "ok" for v in pipeline.values())
+        return {"ok": ok, "redis": redis_ok, "adapters": adapters, "pipeline": pipeline}
 
     def streams(self) -> list[str]:
         """The pipeline streams whose depth the metrics report."""

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # 429 answers retried before giving up (they do not count as failed attempts).
     delivery_max_rate_limited: int = Field(50, ge=1)
     delivery_concurrency: int = Field(256, ge=1)
+    # A stream consumer idle this long with nothing pending belongs to a dead process and
+    # is removed from its group (XGROUP DELCONSUMER).
+    consumer_forget_after_s: float = Field(3600.0, ge=1.0)
     # Connections of the pipeline's Redis pool; more concurrent commands wait for one.
     redis_max_connections: int = Field(64, ge=4)
     worker_concurrency: int = Field(8, ge=1)

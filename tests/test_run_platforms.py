@@ -307,7 +307,9 @@ async def started(bot: BotProcess, discord: FakeDiscord) -> str:
     async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as resp:
         health = await resp.json()
         assert resp.status == 200, health
+    pipeline = health.pop("pipeline")
     assert health == {"ok": True, "redis": True, "adapters": {"discord": True, "slack": True}}
+    assert len(pipeline) == 4 and set(pipeline.values()) == {"ok"}  # 2 workers, 2 senders
     return base
 
 

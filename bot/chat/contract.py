@@ -8,6 +8,9 @@ can tell "try again later" from "this destination is gone".
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol, cast, runtime_checkable
 
@@ -201,6 +204,30 @@ class DestinationGoneError(PostError):
         self.reason = reason
 
 
+_failures: ContextVar[list[str] | None] = ContextVar("newsbot_post_failures", default=None)
+
+
+def note_post_failure(cause: str) -> None:
+    """Record a failure seen during ``Adapter.post`` that the platform's library retried
+    by itself (an HTTP 500 discord.py answers with a retry): if the post then times out,
+    its dead letter names this cause instead of only "timeout"."""
+    noted = _failures.get()
+    if noted is not None:
+        noted.append(cause)
+
+
+@contextmanager
+def post_failures() -> Iterator[list[str]]:
+    """Collect what ``note_post_failure`` records in this task while the block runs."""
+    token = _failures.set([])
+    try:
+        noted = _failures.get()
+        assert noted is not None
+        yield noted
+    finally:
+        _failures.reset(token)
+
+
 class CommandHandler(Protocol):
     """The core as an adapter sees it: neutral requests in, neutral replies out.
 
@@ -244,4 +271,18 @@ class Adapter(Protocol):
 
     async def post(self, post: Post) -> str:
         """Deliver ``post`` and return the platform's message id; raise a PostError."""
+        ...
+
+
+@runtime_checkable
+class PostFinder(Protocol):
+    """An adapter that can look for a post it may already have made.
+
+    For platforms that take no idempotency key (Slack): after a crash or a lost answer the
+    delivery engine asks before posting again, so a post is made once per destination.
+    """
+
+    async def find_post(self, post: Post, since: float) -> str | None:
+        """The message id of ``post`` if the platform shows it, posted at or after
+        ``since`` (Unix s); None if it does not. Raise a PostError if it cannot tell."""
         ...

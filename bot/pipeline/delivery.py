@@ -3,9 +3,15 @@
 For each entry a ``Sender`` checks the subscriptions behind it at delivery time (muted,
 paused or removed ones drop out), claims the (article, destination) idempotency key with
 ``SET NX`` and a lease, waits for the rate budgets, posts, and marks the key done with a
-long TTL. 429s wait ``Retry-After``; 5xx and timeouts back off exponentially with full
-jitter; after the last attempt the post goes to the dead-letter stream with its reason.
+long TTL. 429s wait ``Retry-After`` and go through the budgets again; 5xx and timeouts
+back off exponentially with full jitter; after the last attempt the post goes to the
+dead-letter stream with its reason (the last real failure, not only "timeout").
 A destination that is gone is disabled and its owners are told in their DMs.
+
+For platforms without an idempotency key (Slack, a ``PostFinder``) the first attempt is
+recorded before posting; a retry after a crash or a lost answer asks the platform whether
+the post is already there before making it again. A post made while Redis went away is
+remembered in the process and recorded as done once Redis answers, not made twice.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from bot.chat.contract import (
     DestinationGoneError,
     Post,
     PostError,
+    PostFinder,
     RateLimitedError,
     Subscription,
     SubscriptionRef,
     TransientPostError,
+    post_failures,
 )
 from bot.metrics import Metrics
 from bot.pipeline import streams
@@ -41,7 +49,7 @@ from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .history import record_post
 from .outbox import card_from_json, enqueue, post_from_json
-from .ratelimit import RateLimiter
+from .ratelimit import Permit, RateLimiter
 from .streams import Entry
 
 log = logging.getLogger(__name__)
@@ -98,12 +106,13 @@ class Sender(StreamConsumer):
         concurrency: int = 64,
         lease_s: float = 30.0,
         block_ms: int = 1000,
+        forget_after_s: float = 3600.0,
     ) -> None:
         self.platform = adapter.platform
         super().__init__(
             redis, metrics, stream=keys.delivery_stream(self.platform),
             group=keys.DELIVERY_GROUP, consumer=consumer, concurrency=concurrency,
-            lease_s=lease_s, block_ms=block_ms,
+            lease_s=lease_s, block_ms=block_ms, forget_after_s=forget_after_s,
         )
         self.adapter = adapter
         self.store = store
@@ -120,6 +129,11 @@ class Sender(StreamConsumer):
         self._release = redis.register_script(_RELEASE_LUA)
         # Stored cards by article id: a fan-out's thousand deliveries read theirs once.
         self._cards: dict[str, Card] = {}
+        # Per entry left pending by a Redis error: its lease token (so the retry holds the
+        # same lease) and the message id of a post made but not yet recorded as done.
+        self._tokens: dict[str, str] = {}
+        self._posted: dict[str, str] = {}
+        self.finder = adapter if isinstance(adapter, PostFinder) else None
 
     def _skip(self, reason: str) -> bool:
         self.metrics.posts_skipped.labels(platform=self.platform, reason=reason).inc()
@@ -127,6 +141,21 @@ class Sender(StreamConsumer):
 
     async def handle(self, entry: Entry) -> bool:
         """Deliver one post; True once it is posted, skipped, dead-lettered or redirected."""
+        try:
+            done = await self._handle(entry)
+        except (RedisError, OSError):
+            raise  # left pending, its lease token and outcome kept for the retry
+        except BaseException:
+            self._forget(entry.id)
+            raise
+        self._forget(entry.id)
+        return done
+
+    def _forget(self, entry_id: str) -> None:
+        self._tokens.pop(entry_id, None)
+        self._posted.pop(entry_id, None)
+
+    async def _handle(self, entry: Entry) -> bool:
         try:
             post = post_from_json(entry.fields["post"])
         except (KeyError, ValueError, TypeError) as exc:
@@ -144,7 +173,7 @@ class Sender(StreamConsumer):
         try:
             return await self._deliver(entry, post)
         except (RedisError, OSError):
-            raise  # leave pending; another try after the lease
+            raise  # leave pending: taken up again once Redis answers
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -192,19 +221,37 @@ class Sender(StreamConsumer):
                 return self._skip(live)
             post = replace(post, subscriptions=live)
         key = keys.posted_key(post.key)
+        posted = self._posted.get(entry.id)
+        if posted is not None:
+            # Posted before Redis went away: only the record was missing.
+            return await self._done(entry, post, key, posted, time.monotonic())
         state = await self.redis.get(key)
         if state is not None and str(state).startswith("done:"):
             return self._skip("duplicate")
-        token = uuid.uuid4().hex
+        token = self._tokens.setdefault(entry.id, uuid.uuid4().hex)
         lease_ms = int(self.lease_s * 1000)
         attempts = 0
         limited = 0
+        last_cause = ""
+        # When an earlier attempt may have reached the platform (None: none may have).
+        maybe_sent_since: float | None = None
+        checked_attempts = False
         while True:
             claim = str(await self._claim(keys=[key], args=[token, lease_ms]))
             if claim == "done":
                 return self._skip("duplicate")
             if claim == "held":
                 return await self._wait_for_other(key)
+            if self.finder is not None:
+                if not checked_attempts:
+                    checked_attempts = True
+                    maybe_sent_since = await self._first_attempt(post.key)
+                if maybe_sent_since is not None:
+                    found = await self._find(post, maybe_sent_since)
+                    if found is not None:
+                        log.info("%s: %s was already posted (%s): not posting it again",
+                                 self.consumer, post.key, found)
+                        return await self._done(entry, post, key, found, time.monotonic())
             if post.card is not None and not post.also_reported_by:
                 article = entry.fields.get("article")
                 if article:
@@ -216,61 +263,118 @@ class Sender(StreamConsumer):
             if waited > 0:
                 self.metrics.rate_limit_waits.labels(platform=self.platform).inc()
             started = time.monotonic()
-            try:
-                async with asyncio.timeout(self.post_timeout_s):
-                    try:
-                        message_id = await self.adapter.post(post)
-                    finally:
-                        await self.limiter.settle(permit)
-            except RateLimitedError as exc:
-                await self._release(keys=[key], args=[token])
-                limited += 1
-                self.metrics.posts_retried.labels(
-                    platform=self.platform, reason="rate_limited").inc()
-                if limited > self.max_rate_limited:
-                    await self._dead_letter(
-                        entry, post, f"rate limited {limited} times", attempts, "rate_limited")
+            tried_at = time.time()
+            if self.finder is not None and maybe_sent_since is None:
+                await self.redis.set(keys.post_attempt_key(post.key), repr(tried_at),
+                                     px=self.done_ttl_ms, nx=True)
+            with post_failures() as noted:
+                try:
+                    async with asyncio.timeout(self.post_timeout_s):
+                        try:
+                            message_id = await self.adapter.post(post)
+                        finally:
+                            await self._settle(permit)
+                except RateLimitedError as exc:
+                    await self._release(keys=[key], args=[token])
+                    limited += 1
+                    self.metrics.posts_retried.labels(
+                        platform=self.platform, reason="rate_limited").inc()
+                    if limited > self.max_rate_limited:
+                        await self._dead_letter(entry, post, f"rate limited {limited} times",
+                                                attempts, "rate_limited")
+                        return True
+                    log.info("%s: rate limited, retrying in %.2f s (through the budget)",
+                             self.consumer, exc.retry_after)
+                    await asyncio.sleep(max(0.0, exc.retry_after))
+                    continue
+                except DestinationGoneError as exc:
+                    await self._gone(post, exc)
+                    await self.redis.set(key, "done:gone", px=self.done_ttl_ms)
                     return True
-                log.info("%s: rate limited, retrying in %.2f s", self.consumer, exc.retry_after)
-                await asyncio.sleep(max(0.0, exc.retry_after))
-                continue
-            except DestinationGoneError as exc:
-                await self._gone(post, exc)
-                await self.redis.set(key, "done:gone", px=self.done_ttl_ms)
-                return True
-            except (TransientPostError, TimeoutError) as exc:
-                await self._release(keys=[key], args=[token])
-                attempts += 1
-                reason = "timeout" if isinstance(exc, TimeoutError) else "transient"
-                self.metrics.posts_failed.labels(platform=self.platform, reason=reason).inc()
-                if attempts >= self.max_attempts:
+                except (TransientPostError, TimeoutError) as exc:
+                    await self._release(keys=[key], args=[token])
+                    attempts += 1
+                    if maybe_sent_since is None:
+                        maybe_sent_since = tried_at  # the request may have got through
+                    if isinstance(exc, TimeoutError):
+                        reason = "timeout"
+                        # The library may have retried a real failure until the deadline.
+                        last_cause = noted[-1] if noted else last_cause
+                        detail = f"no answer within {self.post_timeout_s:g} s"
+                        if last_cause:
+                            detail += f"; last error: {last_cause}"
+                    else:
+                        reason = "transient"
+                        last_cause = detail = str(exc)
+                    self.metrics.posts_failed.labels(platform=self.platform, reason=reason).inc()
+                    if attempts >= self.max_attempts:
+                        await self._dead_letter(
+                            entry, post, f"{reason} after {attempts} attempts: {detail}",
+                            attempts, "failed")
+                        return True
+                    self.metrics.posts_retried.labels(platform=self.platform, reason=reason).inc()
+                    await asyncio.sleep(
+                        backoff_s(attempts, self.backoff_base_s, self.backoff_max_s))
+                    continue
+                except PostError as exc:
+                    await self._release(keys=[key], args=[token])
+                    self.metrics.posts_failed.labels(platform=self.platform,
+                                                     reason="rejected").inc()
                     await self._dead_letter(
-                        entry, post, f"{reason} after {attempts} attempts: {exc}", attempts,
-                        "failed")
+                        entry, post, f"rejected: {exc}", attempts + 1, "rejected")
                     return True
-                self.metrics.posts_retried.labels(platform=self.platform, reason=reason).inc()
-                await asyncio.sleep(backoff_s(attempts, self.backoff_base_s, self.backoff_max_s))
-                continue
-            except PostError as exc:
-                await self._release(keys=[key], args=[token])
-                self.metrics.posts_failed.labels(platform=self.platform, reason="rejected").inc()
-                await self._dead_letter(
-                    entry, post, f"rejected: {exc}", attempts + 1, "rejected")
-                return True
-            elapsed = time.monotonic() - started
-            await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
-            await record_post(self.redis, post, message_id)
-            article = entry.fields.get("article") or post.key.partition(":")[0]
-            log.info("posted %s to %s in %s", article, post.destination.key,
-                     post.destination.tenant,
-                     extra={"tenant": post.destination.tenant,
-                            "destination": post.destination.key, "article": article})
-            self.metrics.posts_sent.labels(platform=self.platform).inc()
-            self.metrics.post_seconds.labels(platform=self.platform).observe(elapsed)
-            if post.ready_at is not None:
-                self.metrics.delivery_latency_seconds.labels(platform=self.platform).observe(
-                    max(0.0, time.time() - post.ready_at))
-            return True
+            self._posted[entry.id] = message_id
+            return await self._done(entry, post, key, message_id, started)
+
+    async def _settle(self, permit: Permit) -> None:
+        """Best effort: the spacing record must not turn a made post into a failure."""
+        try:
+            await self.limiter.settle(permit)
+        except (RedisError, OSError) as exc:
+            log.warning("%s: could not settle a rate permit: %s", self.consumer, exc)
+
+    async def _first_attempt(self, idempotency_key: str) -> float | None:
+        """When a post was first tried (by any process), if it was."""
+        raw = await self.redis.get(keys.post_attempt_key(idempotency_key))
+        try:
+            return float(raw) if raw is not None else None
+        except ValueError:
+            return 0.0
+
+    async def _find(self, post: Post, since: float) -> str | None:
+        """Ask the platform whether an earlier attempt made the post (None: it did not,
+        or it cannot tell, and the post is made again: at least once)."""
+        assert self.finder is not None
+        try:
+            async with asyncio.timeout(self.post_timeout_s):
+                return await self.finder.find_post(post, since)
+        except (PostError, TimeoutError) as exc:
+            log.warning("%s: cannot tell whether %s was already posted (%s); posting",
+                        self.consumer, post.key, exc)
+            return None
+
+    async def _done(self, entry: Entry, post: Post, key: str, message_id: str,
+                    started: float) -> bool:
+        """Record the post as made (kept for the dedupe TTL) and count it."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+        if self.finder is not None:
+            pipe.delete(keys.post_attempt_key(post.key))
+        await pipe.execute()
+        await record_post(self.redis, post, message_id)
+        self._posted.pop(entry.id, None)
+        elapsed = time.monotonic() - started
+        article = entry.fields.get("article") or post.key.partition(":")[0]
+        log.info("posted %s to %s in %s", article, post.destination.key,
+                 post.destination.tenant,
+                 extra={"tenant": post.destination.tenant,
+                        "destination": post.destination.key, "article": article})
+        self.metrics.posts_sent.labels(platform=self.platform).inc()
+        self.metrics.post_seconds.labels(platform=self.platform).observe(elapsed)
+        if post.ready_at is not None:
+            self.metrics.delivery_latency_seconds.labels(platform=self.platform).observe(
+                max(0.0, time.time() - post.ready_at))
+        return True
 
     async def _wait_for_other(self, key: str) -> bool:
         """Another consumer holds the lease: wait for it to finish (ack) or lapse (retry)."""

@@ -123,10 +123,12 @@ class Worker(StreamConsumer):
         concurrency: int = 8,
         lease_s: float = 30.0,
         block_ms: int = 1000,
+        forget_after_s: float = 3600.0,
     ) -> None:
         super().__init__(
             redis, metrics, stream=keys.INGEST_STREAM, group=keys.INGEST_GROUP,
             consumer=consumer, concurrency=concurrency, lease_s=lease_s, block_ms=block_ms,
+            forget_after_s=forget_after_s,
         )
         self.fetcher = fetcher
         self.deduper = deduper

@@ -79,6 +79,48 @@ async def read(
     return out
 
 
+async def read_own(
+    redis: aioredis.Redis, stream: str, group: str, consumer: str, *, count: int
+) -> tuple[list[Entry], bool]:
+    """This consumer's own pending entries (XREADGROUP ``0``) and whether that was all."""
+    reply: Any = await redis.xreadgroup(group, consumer, {stream: "0"}, count=count)
+    raw: list[Any] = []
+    for _stream, part in reply or ():
+        raw.extend(part)
+    return _entries(raw), len(raw) < count
+
+
+# KEYS: the stream.  ARGV: group, min idle ms, the caller's own name.  The names removed.
+# Atomic, so a consumer cannot take an entry between the check and the removal (XGROUP
+# DELCONSUMER drops a consumer's pending entries with it).
+_FORGET_LUA = """
+local removed = {}
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info['name'] ~= ARGV[3] and tonumber(info['pending']) == 0
+      and tonumber(info['idle']) >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    table.insert(removed, info['name'])
+  end
+end
+return removed
+"""
+
+
+async def forget_idle(
+    redis: aioredis.Redis, stream: str, group: str, consumer: str, *, min_idle_ms: int
+) -> list[str]:
+    """Remove consumers idle for ``min_idle_ms`` with nothing pending (dead processes')."""
+    removed: Any = await redis.eval(_FORGET_LUA, 1, stream, group, min_idle_ms, consumer)
+    return [str(name) for name in removed or ()]
+
+
+def is_nogroup(exc: BaseException) -> bool:
+    """Whether Redis said the stream or its consumer group does not exist (emptied?)."""
+    return isinstance(exc, ResponseError) and str(exc).startswith("NOGROUP")
+
+
 async def reclaim(
     redis: aioredis.Redis,
     stream: str,
@@ -87,9 +129,11 @@ async def reclaim(
     *,
     min_idle_ms: int,
     count: int = 100,
-) -> list[Entry]:
-    """Take over entries idle longer than ``min_idle_ms`` (XAUTOCLAIM, one full sweep)."""
+) -> tuple[list[Entry], int]:
+    """Take over entries idle longer than ``min_idle_ms`` (XAUTOCLAIM, one full sweep);
+    also how many pending entries had been deleted by someone else (lost work)."""
     out: list[Entry] = []
+    vanished = 0
     cursor = "0-0"
     while True:
         reply: Any = await redis.xautoclaim(
@@ -99,10 +143,14 @@ async def reclaim(
         out.extend(_entries(reply[1]))
         deleted = reply[2] if len(reply) > 2 else []
         if deleted:
-            # Entries deleted while pending (e.g. trimmed) cannot be processed; drop them.
+            # Nothing here trims a work stream: someone deleted entries nobody handled.
+            # They cannot be processed; say so and stop tracking them.
+            vanished += len(deleted)
+            log.warning("%d pending entries of %s were deleted before being handled: %s",
+                        len(deleted), stream, ", ".join(str(d) for d in deleted[:5]))
             await redis.xack(stream, group, *deleted)
         if cursor == "0-0" or len(out) >= count:
-            return out
+            return out, vanished
 
 
 async def touch(

@@ -33,6 +33,7 @@ from typing import Any, overload
 import ahocorasick
 import numpy as np
 import numpy.typing as npt
+from redis.exceptions import RedisError
 
 from bot import keys
 from bot.background import cancel_and_wait
@@ -1189,6 +1190,11 @@ class Matcher:
                     await self.reconcile()
             except asyncio.CancelledError:
                 raise
+            except (RedisError, OSError) as exc:
+                # An outage is not a bug: one line, no traceback.
+                log.warning("following subscription changes: Redis error, retrying in 1 s: %s",
+                            exc)
+                await asyncio.sleep(1.0)
             except Exception:
                 log.exception("following subscription changes failed; retrying in 1 s")
                 await asyncio.sleep(1.0)
