@@ -32,6 +32,7 @@ from bot.chat import (
     PostError,
     RateLimitedError,
     TransientPostError,
+    note_post_failure,
 )
 from bot.errors import ConfigError
 from bot.settings import Settings
@@ -62,6 +63,25 @@ def configure_endpoints(settings: Settings) -> None:
 
 def _error_text(exc: discord.HTTPException) -> str:
     return f"HTTP {exc.status} (code {exc.code}): {exc.text[:200]}"
+
+
+def failure_trace() -> aiohttp.TraceConfig:
+    """Notes each 5xx answer and failed request discord.py sees, so that a post it keeps
+    retrying until the delivery deadline is dead-lettered with the real cause."""
+    trace = aiohttp.TraceConfig()
+
+    async def on_end(_session: aiohttp.ClientSession, _ctx: Any,
+                     params: aiohttp.TraceRequestEndParams) -> None:
+        if params.response.status >= 500:
+            note_post_failure(f"Discord answered HTTP {params.response.status}")
+
+    async def on_exception(_session: aiohttp.ClientSession, _ctx: Any,
+                           params: aiohttp.TraceRequestExceptionParams) -> None:
+        note_post_failure(f"cannot reach Discord: {type(params.exception).__name__}")
+
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_exception)
+    return trace
 
 
 class DiscordAdapter:
@@ -102,7 +122,8 @@ class DiscordAdapter:
         return client is not None and client.is_ready() and not client.is_closed()
 
     def _make_client(self) -> NewsClient:
-        options: dict[str, Any] = {"max_ratelimit_timeout": MAX_RATELIMIT_WAIT_S}
+        options: dict[str, Any] = {"max_ratelimit_timeout": MAX_RATELIMIT_WAIT_S,
+                                   "http_trace": failure_trace()}
         options.update(self.client_options)
         common: dict[str, Any] = {
             "core": self.core,

@@ -1,7 +1,8 @@
 """The chat wing: how the core and the chat platforms talk, and the commands people type.
 
 Face: the neutral contract (``contract.py``: ``Request``, ``Reply``, ``Post``,
-``Destination``, ``Subscription``, the ``Adapter`` protocol and the delivery errors) and the
+``Destination``, ``Subscription``, the ``Adapter`` and ``PostFinder`` protocols, the delivery
+errors and ``note_post_failure``) and the
 command entry point (``handle``, ``CommandContext``).
 
 The contract sits at the bottom of the core: every wing may use it, and it imports nothing
@@ -25,12 +26,14 @@ from .contract import (
     Mode,
     Post,
     PostError,
+    PostFinder,
     RateLimitedError,
     Reply,
     Request,
     Subscription,
     SubscriptionRef,
     TransientPostError,
+    note_post_failure,
 )
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ __all__ = [
     "Mode",
     "Post",
     "PostError",
+    "PostFinder",
     "RateLimitedError",
     "Reply",
     "Request",
@@ -58,6 +62,7 @@ __all__ = [
     "SubscriptionRef",
     "TransientPostError",
     "handle",
+    "note_post_failure",
     "parse_command",
     "split_args",
 ]
