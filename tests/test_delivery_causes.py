@@ -16,7 +16,7 @@ from bot.metrics import Metrics
 from bot.pipeline import Deduper, RateLimiter, Sender, enqueue
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
-from tests.fake_discord import CHANNEL_ID, GUILD_ID, FakeDiscord
+from tests.fakes.discord import CHANNEL_ID, GUILD_ID, FakeDiscord
 
 TENANT = f"discord:{GUILD_ID}"
 

@@ -18,7 +18,7 @@ from bot.chat.contract import Destination, Post
 from bot.pipeline import DigestQueue, post_from_json
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
-from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
+from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import drained, pipeline_settings
 
 G = "discord:g1"

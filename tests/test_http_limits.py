@@ -23,7 +23,7 @@ from bot.metrics import Metrics
 from bot.pipeline.ingest import Ingest
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
-from tests.slack_fake import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, action_payload, sign
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM, FakeSlack, action_payload, sign
 
 TOKEN = "s3cret"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

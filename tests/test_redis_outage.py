@@ -24,7 +24,7 @@ from bot.chat.contract import Destination
 from bot.redis_server import EmbeddedValkey
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
-from tests.fakeplatform import FakePlatform, HttpAdapter, PageServer, article_html, story
+from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
 from tests.pipeline_helpers import TOKEN, drained, pipeline_settings
 
 G = "discord:g1"

@@ -3,6 +3,12 @@
 Socket Mode when ``NEWSBOT_SLACK_APP_TOKEN`` is set (no public URL needed), otherwise HTTP
 mode: the bot's aiohttp server mounts ``POST /slack/events`` (``SlackAdapter.attach``) and
 bolt verifies each request's signature with ``NEWSBOT_SLACK_SIGNING_SECRET``.
+
+Posts go through a Web API client of their own that never retries: a 429 or a dropped
+connection goes back to the delivery engine, which retries within the bot's rate budget
+(slack_sdk's own retries would post again outside it). Each post carries its idempotency
+key in its metadata; ``find_post`` looks for it in the channel's history, so that a retry
+after a crash or a lost answer does not post twice.
 """
 
 from __future__ import annotations
@@ -66,6 +72,12 @@ TRANSIENT_ERRORS = frozenset(
 )
 RATE_LIMIT_RETRIES = 2
 SOCKET_CONNECT_TIMEOUT_S = 30.0
+#: the metadata event type of the bot's posts (its payload: the post's idempotency key)
+POST_EVENT = "newsbot_post"
+#: history pages (of 200 messages) searched for an earlier attempt of a post
+HISTORY_PAGES = 5
+#: Slack's clock may differ from ours: look a little further back than the first attempt
+CLOCK_MARGIN_S = 60.0
 #: The largest request body ``/slack/events`` accepts. A button press in App Home carries
 #: the whole view: up to 100 blocks of up to 3,000 characters (about 300 KB of text), sent
 #: as a form field, whose percent-encoding can triple it.
@@ -86,20 +98,18 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: configurable base URL, retries on connection errors and 429."""
+def make_client(settings: Settings, *, retries: bool = True) -> AsyncWebClient:
+    """A Web API client on the configured base URL; with ``retries`` it retries connection
+    errors and 429s itself (commands, App Home), without it never (posts)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = settings.slack_api_url or AsyncWebClient.BASE_URL
     if not base_url.endswith("/"):
         base_url += "/"
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ],
-    )
+    handlers = [
+        AsyncConnectionErrorRetryHandler(),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ] if retries else []
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers)
 
 
 class SlackAdapter:
@@ -119,6 +129,8 @@ class SlackAdapter:
                 "(or set NEWSBOT_SLACK_APP_TOKEN for Socket Mode)"
             )
         self.client = make_client(settings)
+        # Posting: every retry goes back through the bot's rate budget instead.
+        self.poster = make_client(settings, retries=False)
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
             name="newsbot",
@@ -156,6 +168,7 @@ class SlackAdapter:
             # one pooled session for every Web API call (slack_sdk opens one per call without)
             self._session = aiohttp.ClientSession()
             self.client.session = self._session
+            self.poster.session = self._session
         try:
             await self._connect()
         except BaseException:
@@ -207,6 +220,7 @@ class SlackAdapter:
             self._socket = None
         if self._session is not None:
             self.client.session = None
+            self.poster.session = None
             await self._session.close()
             self._session = None
 
@@ -242,19 +256,48 @@ class SlackAdapter:
         channel = await self._channel_for(post.destination)
         text, message_blocks = blocks.post_message(post)
         try:
-            resp = await self.client.chat_postMessage(
+            resp = await self.poster.chat_postMessage(
                 channel=channel,
                 text=text,
                 blocks=message_blocks,
                 unfurl_links=False,
                 unfurl_media=False,
-                metadata={"event_type": "newsbot_post", "event_payload": {"key": post.key}},
+                metadata={"event_type": POST_EVENT, "event_payload": {"key": post.key}},
             )
         except SlackApiError as exc:
             raise self._post_error(exc, post.destination) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientPostError(f"Slack unreachable: {type(exc).__name__}") from None
         return str(resp.get("ts") or "")
+
+    async def find_post(self, post: Post, since: float) -> str | None:
+        """The ``ts`` of the bot's message carrying ``post``'s key, posted since ``since``."""
+        channel = await self._channel_for(post.destination)
+        cursor: str | None = None
+        for _page in range(HISTORY_PAGES):
+            try:
+                resp = await self.poster.conversations_history(
+                    channel=channel, oldest=f"{since - CLOCK_MARGIN_S:.6f}", inclusive=True,
+                    include_all_metadata=True, limit=200, cursor=cursor,
+                )
+            except SlackApiError as exc:
+                failure = self._post_error(exc, post.destination)
+                if isinstance(failure, RateLimitedError):
+                    raise failure from None
+                # not_in_channel here means "cannot read it" (chat:write.public), not gone
+                error = exc.response.get("error")
+                raise PostError(f"cannot read the history of {channel}: {error}") from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise TransientPostError(f"Slack unreachable: {type(exc).__name__}") from None
+            for message in resp.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == POST_EVENT and payload.get("key") == post.key:
+                    return str(message.get("ts") or "")
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return None
+        raise PostError(f"more than {HISTORY_PAGES * 200} messages in {channel} to look through")
 
     async def _channel_for(self, destination: Destination) -> str:
         """The channel id to post to; a DM is opened with ``conversations.open``."""
@@ -264,7 +307,7 @@ class SlackAdapter:
         if cached is not None:
             return cached
         try:
-            resp = await self.client.conversations_open(users=destination.id)
+            resp = await self.poster.conversations_open(users=destination.id)
         except SlackApiError as exc:
             raise self._post_error(exc, destination) from None
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -345,13 +345,19 @@ class Sender(StreamConsumer):
         """Ask the platform whether an earlier attempt made the post (None: it did not,
         or it cannot tell, and the post is made again: at least once)."""
         assert self.finder is not None
-        try:
-            async with asyncio.timeout(self.post_timeout_s):
-                return await self.finder.find_post(post, since)
-        except (PostError, TimeoutError) as exc:
-            log.warning("%s: cannot tell whether %s was already posted (%s); posting",
-                        self.consumer, post.key, exc)
-            return None
+        for _try in range(3):
+            try:
+                async with asyncio.timeout(self.post_timeout_s):
+                    return await self.finder.find_post(post, since)
+            except RateLimitedError as exc:
+                await asyncio.sleep(max(0.0, exc.retry_after))
+            except (PostError, TimeoutError) as exc:
+                log.warning("%s: cannot tell whether %s was already posted (%s); posting",
+                            self.consumer, post.key, exc or "timeout")
+                return None
+        log.warning("%s: cannot tell whether %s was already posted (rate limited); posting",
+                    self.consumer, post.key)
+        return None
 
     async def _done(self, entry: Entry, post: Post, key: str, message_id: str,
                     started: float) -> bool:

@@ -1,8 +1,9 @@
 """A local fake of Slack for tests: the Web API, response URLs and the Socket Mode websocket.
 
 It listens on 127.0.0.1 only, records every call, and can be told to answer a method with
-an error (``channel_not_found``) or a 429 with ``Retry-After``. Requests into the bot are
-signed exactly as Slack signs them (``sign``).
+an error (``channel_not_found``) or a 429 with ``Retry-After``. Messages posted are kept per
+channel (``posted``), with Slack-like ``ts`` and their metadata, and ``conversations.history``
+answers from them. Requests into the bot are signed exactly as Slack signs them (``sign``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class FakeSlack(LocalServer):
         self.scripted: dict[str, list[Scripted]] = {}
         #: calls of these methods are recorded on arrival, then answered once the event is set
         self.holds: dict[str, asyncio.Event] = {}
+        #: messages created by chat.postMessage, per channel, oldest first
+        self.posted: dict[str, list[dict[str, Any]]] = {}
         self._ws: web.WebSocketResponse | None = None
         self._ws_ready = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -139,6 +142,9 @@ class FakeSlack(LocalServer):
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
         self.calls.append(Call(method, params, token))
         await self._record()
+        if method == "chat.postMessage" and token == BOT_TOKEN and not self.scripted.get(method):
+            # Slack has the message once it has the request, whatever becomes of the answer.
+            self._keep(params)
         hold = self.holds.get(method)
         if hold is not None:
             await hold.wait()
@@ -164,10 +170,28 @@ class FakeSlack(LocalServer):
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users"))}}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": params.get("channel"), "ts": f"{next(self._ts)}.0001"}
+            kept = self.posted[str(params.get("channel"))][-1]
+            return {"ok": True, "channel": params.get("channel"), "ts": kept["ts"]}
+        if method == "conversations.history":
+            return self._history(params)
         if method == "apps.connections.open":
             return {"ok": True, "url": f"{self.ws_base_url}/ws"}
         return {"ok": True}
+
+    def _keep(self, params: dict[str, Any]) -> None:
+        ts = f"{time.time():.6f}"[:-4] + f"{next(self._ts) % 10_000:04d}"  # unique, in order
+        message = {"type": "message", "user": BOT_USER, "text": params.get("text"), "ts": ts,
+                   "metadata": params.get("metadata")}
+        self.posted.setdefault(str(params.get("channel")), []).append(message)
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(params.get("oldest") or 0)
+        metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [m for m in self.posted.get(str(params.get("channel")), [])
+                 if float(m["ts"]) >= oldest]
+        messages = [m if metadata else {k: v for k, v in m.items() if k != "metadata"}
+                    for m in reversed(found)]
+        return {"ok": True, "messages": messages, "has_more": False}
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
