@@ -11,6 +11,10 @@ answers 429 when one is exceeded. Pages come from a local server.
   ``(posts − 40) / (last − first)``, and ``budget_fraction`` that rate over 40/s.
 * Latency: other links, paced well below the budgets, to 10 channels; the time from link
   in to post received at the platform, minus the fetch time (``Post.ready_at``).
+* Fan-out past the stream cap: one article matching 2,000 channels (600 with ``--quick``)
+  while the workers run with ``NEWSBOT_STREAM_MAXLEN=200``. Every post must be delivered
+  or dead-lettered (``fanout_lost`` = 0), and the delivery stream must stay within its cap
+  (``fanout_max_stream``): the worker waits for room instead of trimming.
 
 Usage: ``python bench/deliver.py [--quick]``; the last line is one JSON object.
 """
@@ -47,15 +51,21 @@ CHANNEL = (5, 5.0)
 TENANT = "discord:bench"
 BULK_CHANNELS = 200
 PACED_CHANNELS = 10
+FANOUT_CHANNELS = 2000
+FANOUT_CHANNELS_QUICK = 600
+FANOUT_CAP = 200
 
 
-async def start_worker(redis_url: str, platform: FakePlatform) -> asyncio.subprocess.Process:
+async def start_worker(redis_url: str, platform: FakePlatform,
+                       extra_env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     """One bot process with workers and a sender; waits until it is consuming."""
     env = {**os.environ, "NEWSBOT_REDIS_URL": redis_url,
            "NEWSBOT_FETCH_ALLOW_HOSTS": "127.0.0.1", "NEWSBOT_LOG_LEVEL": "WARNING"}
     for name in list(env):
-        if name.startswith(("NEWSBOT_DISCORD_", "NEWSBOT_RATE_", "NEWSBOT_DELIVERY_")):
+        if name.startswith(("NEWSBOT_DISCORD_", "NEWSBOT_RATE_", "NEWSBOT_DELIVERY_",
+                            "NEWSBOT_STREAM_")):
             del env[name]  # the defaults are what is measured
+    env.update(extra_env or {})
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.crash_worker", platform.base_url, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -150,6 +160,64 @@ async def run(quick: bool, redis_url: str) -> dict[str, Any]:
     }
 
 
+async def fanout(quick: bool, redis_url: str) -> dict[str, Any]:
+    """One article to thousands of channels through a delivery stream capped at 200."""
+    n = FANOUT_CHANNELS_QUICK if quick else FANOUT_CHANNELS
+    redis: aioredis.Redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    await redis.flushdb()
+    store = SubscriptionStore(redis, max_per_user=n)
+    for i in range(n):
+        await store.add(TENANT, "admin", Destination(TENANT, "channel", f"f{i}"), "syria")
+    pages = await PageServer().start()
+    platform = await FakePlatform(channel_budget=CHANNEL, global_budget=GLOBAL).start()
+    cap = {"NEWSBOT_STREAM_MAXLEN": str(FANOUT_CAP)}
+    workers = [await start_worker(redis_url, platform, cap) for _ in range(2)]
+    stream = keys.delivery_stream("discord")
+    longest = 0
+    started = time.monotonic()
+    try:
+        pages.pages["/fanout"] = article_html("Syria fan-out", story(3000, "Syria"))
+        await Ingest(redis, Metrics(), maxlen=100_000).submit(pages.url("/fanout"),
+                                                               origin="bench")
+        limit = time.monotonic() + n / GLOBAL[0] * 2 + 60
+        while time.monotonic() < limit:
+            longest = max(longest, int(await redis.xlen(stream)))
+            done = platform.count() + int(await redis.xlen(keys.DEAD_LETTER_STREAM))
+            if done >= n:
+                break
+            await asyncio.sleep(0.05)
+        wall = time.monotonic() - started
+        await asyncio.sleep(1.0)  # late duplicates would arrive now
+    finally:
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            await proc.wait()
+        await platform.stop()
+        await pages.stop()
+        dead = int(await redis.xlen(keys.DEAD_LETTER_STREAM))
+        await redis.aclose()
+    delivered = {m.channel for m in platform.order}
+    return {
+        "fanout_channels": n,
+        "fanout_cap": FANOUT_CAP,
+        "fanout_delivered": len(delivered),
+        "fanout_dead_lettered": dead,
+        "fanout_lost": n - len(delivered) - dead,
+        "fanout_duplicates": len(platform.order) - len(delivered),
+        "fanout_max_stream": longest,
+        "fanout_s": round(wall, 1),
+        "fanout_posts_per_s": round(len(delivered) / wall, 1) if wall > 0 else 0.0,
+    }
+
+
+async def run_all(quick: bool, redis_url: str) -> dict[str, Any]:
+    """The throughput and latency phases, then the fan-out past the cap."""
+    figures = await run(quick, redis_url)
+    figures.update(await fanout(quick, redis_url))
+    return figures
+
+
 def main() -> int:
     """Run the bench on NEWSBOT_REDIS_URL, or on an embedded Valkey in a temp dir."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -158,13 +226,13 @@ def main() -> int:
     started = time.monotonic()
     configured = os.environ.get("NEWSBOT_REDIS_URL")
     if configured:
-        figures = asyncio.run(run(args.quick, configured))
+        figures = asyncio.run(run_all(args.quick, configured))
     else:
         with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
             server = EmbeddedValkey(Path(tmp))
             server.start()
             try:
-                figures = asyncio.run(run(args.quick, server.url))
+                figures = asyncio.run(run_all(args.quick, server.url))
             finally:
                 server.stop()
     figures["wall_s"] = round(time.monotonic() - started, 1)
@@ -172,7 +240,11 @@ def main() -> int:
           f"{figures['posts_per_s']}/s sustained = {figures['budget_fraction']:.1%} of "
           f"{figures['budget_per_s']:g}/s; 429s {figures['http_429']}; "
           f"lost {figures['lost']}, duplicates {figures['duplicates']}; "
-          f"latency p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms")
+          f"latency p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms; "
+          f"fan-out to {figures['fanout_channels']} channels through a stream capped at "
+          f"{figures['fanout_cap']}: {figures['fanout_delivered']} delivered, "
+          f"{figures['fanout_dead_lettered']} dead-lettered, {figures['fanout_lost']} lost "
+          f"(stream at most {figures['fanout_max_stream']})")
     print(json.dumps(figures))
     return 0
 

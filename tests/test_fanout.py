@@ -209,3 +209,38 @@ def test_stored_cards_keep_no_body(field: str) -> None:
     assert stored.lead == card.lead[:len(stored.lead)] and stored.lead
     assert getattr(stored, field) == getattr(card, field)
     assert Post(Destination(G, "channel", "c1"), "k", card=stored).card is stored
+
+
+async def test_feeds_wait_while_the_link_backlog_is_full(redis: aioredis.Redis) -> None:
+    """A feed poll never queues links past the cap (they were trimmed): it waits."""
+    from bot.chat.commands import Request
+    from bot.feeds.poller import FeedPoller
+    from tests.feedserver import Feed, FeedServer
+
+    server = await FeedServer().start()
+    settings = pipeline_settings(stream_maxlen=1)
+    try:
+        feed = Feed("Feed", "rss")
+        feed.entries.insert(0, server.entry("/rss/a1", 1, 1_715_000_000.0))
+        server.feeds["/rss"] = feed
+        # No workers: nothing reads the link backlog.
+        async with Newsbot(settings, redis=redis, workers=0, http=False) as bot:
+            reply = await bot.handle(Request(G, "u1", "c1", True,
+                                             text=f"feed add {server.url('/rss')}"))
+            assert reply.ok, reply.text
+            await redis.xadd(keys.INGEST_STREAM, {"url": "https://example.org/waiting"})
+            feed.entries.insert(0, server.entry("/rss/a2", 2, 1_715_000_600.0))
+            now = [10 ** 10]
+            poller = FeedPoller(bot.feed_store, bot.fetcher, bot.ingest, settings,
+                                clock=lambda: now[0])
+            hits = server.hits.get("/rss", 0)
+            stats = await poller.poll_due()
+            assert stats.polled == 0 and server.hits.get("/rss", 0) == hits
+            assert int(await redis.xlen(keys.INGEST_STREAM)) == 1
+            await redis.delete(keys.INGEST_STREAM)  # the backlog drained
+            stats = await poller.poll_due()
+            assert stats.polled == 1 and stats.new_items == 1
+            [(_id, fields)] = await redis.xrange(keys.INGEST_STREAM)
+            assert fields["url"].endswith("/rss/a2")
+    finally:
+        await server.stop()
