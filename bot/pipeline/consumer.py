@@ -64,8 +64,10 @@ class StreamConsumer(ABC):
         self._heartbeat: asyncio.Task[None] | None = None
         #: why the last read failed (None: it worked)
         self.last_error: str | None = None
-        # When to take up this consumer's own pending entries again (after a Redis error).
+        # When to take up this consumer's own pending entries again (after a Redis error),
+        # and how many handlers failed on Redis in a row (the wait doubles, up to a lease).
         self._recheck_at: float | None = None
+        self._handler_failures = 0
 
     @abstractmethod
     async def handle(self, entry: Entry) -> bool:
@@ -207,13 +209,15 @@ class StreamConsumer(ABC):
             done = await self.handle(entry)
             if done:
                 await streams.ack(self.redis, self.stream, self.group, entry.id)
+            self._handler_failures = 0
         except asyncio.CancelledError:
             raise
         except (RedisError, OSError) as exc:
             # No traceback: an outage is not a bug. The entry stays pending, ours.
             log.warning("%s: entry %s left pending: Redis error: %s", self.consumer,
                         entry.id, exc)
-            self._recheck_soon()
+            self._handler_failures += 1
+            self._recheck_soon(min(self.lease_s, 2.0 ** min(self._handler_failures - 1, 10)))
         except Exception:
             log.exception("%s: entry %s failed; left pending", self.consumer, entry.id)
         finally:

@@ -141,6 +141,9 @@ class Sender(StreamConsumer):
 
     async def handle(self, entry: Entry) -> bool:
         """Deliver one post; True once it is posted, skipped, dead-lettered or redirected."""
+        if len(self._tokens) > 10_000:  # entries taken over by others meanwhile
+            self._tokens.clear()
+            self._posted.clear()
         try:
             done = await self._handle(entry)
         except (RedisError, OSError):
