@@ -30,7 +30,7 @@ from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.service import Newsbot  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.subscriptions import SubscriptionStore  # noqa: E402
-from tests.fakeplatform import PageServer, article_html, story  # noqa: E402
+from tests.fakes import PageServer, article_html, story  # noqa: E402
 from tests.pipeline_helpers import drained  # noqa: E402
 
 TENANT = "discord:bench"

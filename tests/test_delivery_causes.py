@@ -11,18 +11,19 @@ import redis.asyncio as aioredis
 
 from adapters.discord import DiscordAdapter
 from bot import keys
-from bot.chat.contract import Destination, Post
+from bot.chat.contract import Destination, Post, Reply, Request
 from bot.metrics import Metrics
 from bot.pipeline import Deduper, RateLimiter, Sender, enqueue
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, FakeDiscord
+from tests.pipeline_helpers import stream_entries
 
 TENANT = f"discord:{GUILD_ID}"
 
 
 class _Core:
-    async def handle(self, request: object) -> object:
+    async def handle(self, request: Request) -> Reply:
         raise AssertionError("no commands in this test")
 
 
@@ -31,12 +32,12 @@ async def adapter() -> AsyncIterator[tuple[FakeDiscord, DiscordAdapter]]:
     fake = FakeDiscord()
     await fake.start()
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         discord_token="MTExMTExMTExMTExMTExMTEx.fake.token",
         discord_api_base=fake.api_base, discord_gateway_url=fake.gateway_url,
         discord_dev_guild=GUILD_ID,
     )
-    running = DiscordAdapter(settings, _Core(), ready_timeout=10,  # type: ignore[arg-type]
+    running = DiscordAdapter(settings, _Core(), ready_timeout=10,
                              client_options={"guild_ready_timeout": 0.05})
     await running.start()
     try:
@@ -69,6 +70,6 @@ async def test_a_post_timing_out_on_http_500s_is_dead_lettered_with_them(
             await asyncio.sleep(0.05)
     finally:
         await sender.stop(grace_s=0.1)
-    [(_id, fields)] = await redis.xrange(keys.DEAD_LETTER_STREAM)
+    [(_id, fields)] = await stream_entries(redis, keys.DEAD_LETTER_STREAM)
     assert fields["reason"].startswith("timeout after 2 attempts")
     assert "HTTP 500" in fields["reason"], fields["reason"]

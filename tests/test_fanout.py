@@ -19,7 +19,7 @@ from bot.pipeline import DigestQueue, post_from_json
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
 from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
-from tests.pipeline_helpers import drained, pipeline_settings
+from tests.pipeline_helpers import drained, pipeline_settings, stream_entries
 
 G = "discord:g1"
 
@@ -50,7 +50,7 @@ async def test_fan_out_past_the_cap_posts_every_one(
                 _watch_length(redis, keys.delivery_stream("discord"), lengths))
             pages.pages["/big"] = article_html("Syria fan-out", story(1, "Syria"))
             await bot.submit(pages.url("/big"))
-            await bot.add_adapter(HttpAdapter("discord", platform.url))
+            await bot.add_adapter(HttpAdapter("discord", platform.base_url))
             await platform.wait_for(600, timeout=60)
             await drained(redis, timeout=30)
             watcher.cancel()
@@ -78,13 +78,13 @@ async def test_what_cannot_be_queued_is_dead_lettered_and_counted(
         text = bot.metrics.render().decode()
     assert 'newsbot_posts_dead_lettered_total{platform="slack",reason="backlog_full"} 15.0' in text
     assert int(await redis.xlen(keys.delivery_stream("slack"))) == 5  # nothing trimmed
-    letters = [f for _id, f in await redis.xrange(keys.DEAD_LETTER_STREAM)]
+    letters = [f for _id, f in await stream_entries(redis, keys.DEAD_LETTER_STREAM)]
     assert len(letters) == 15
     for fields in letters:
         assert "backlog" in fields["reason"] and fields["platform"] == "slack"
         assert post_from_json(fields["post"]).destination.tenant == tenant
     queued = {post_from_json(f["post"]).destination.id
-              for _id, f in await redis.xrange(keys.delivery_stream("slack"))}
+              for _id, f in await stream_entries(redis, keys.delivery_stream("slack"))}
     dead = {post_from_json(f["post"]).destination.id for f in letters}
     assert len(queued | dead) == 20 and not queued & dead
 
@@ -97,7 +97,7 @@ async def test_deliveries_reference_one_stored_card(
         pages.pages["/long"] = article_html("Syria at length", paragraphs)
         await bot.submit(pages.url("/long"))
         await drained(redis, ())
-        entries = await redis.xrange(keys.delivery_stream("discord"))
+        entries = await stream_entries(redis, keys.delivery_stream("discord"))
         assert len(entries) == 50
         for _id, fields in entries:
             assert len(json.dumps(fields)) < 2000
@@ -107,7 +107,7 @@ async def test_deliveries_reference_one_stored_card(
         assert int(await redis.ttl(cards[0])) > 3600
         stored = await redis.get(cards[0])
         assert stored is not None and len(stored) < 10_000
-        await bot.add_adapter(HttpAdapter("discord", platform.url))
+        await bot.add_adapter(HttpAdapter("discord", platform.base_url))
         await platform.wait_for(50, timeout=30)
         await drained(redis)
     assert {m.headline for m in platform.messages.values()} == {"Syria at length"}
@@ -122,12 +122,12 @@ async def test_a_delivery_whose_card_expired_is_dead_lettered(
         await drained(redis, ())
         async for key in redis.scan_iter(match=keys.card_key("*")):
             await redis.delete(key)
-        await bot.add_adapter(HttpAdapter("discord", platform.url))
+        await bot.add_adapter(HttpAdapter("discord", platform.base_url))
         await drained(redis)
         counted = bot.metrics.posts_dead_lettered.labels(platform="discord", reason="card_expired")
         assert counted._value.get() == 3
     assert platform.requests == 0
-    letters = [f for _id, f in await redis.xrange(keys.DEAD_LETTER_STREAM)]
+    letters = [f for _id, f in await stream_entries(redis, keys.DEAD_LETTER_STREAM)]
     assert len(letters) == 3 and all("card" in f["reason"] for f in letters)
 
 
@@ -213,9 +213,9 @@ def test_stored_cards_keep_no_body(field: str) -> None:
 
 async def test_feeds_wait_while_the_link_backlog_is_full(redis: aioredis.Redis) -> None:
     """A feed poll never queues links past the cap (they were trimmed): it waits."""
-    from bot.chat.commands import Request
+    from bot.chat import Request
     from bot.feeds.poller import FeedPoller
-    from tests.feedserver import Feed, FeedServer
+    from tests.fakes import Feed, FeedServer
 
     server = await FeedServer().start()
     settings = pipeline_settings(stream_maxlen=1)
@@ -240,7 +240,7 @@ async def test_feeds_wait_while_the_link_backlog_is_full(redis: aioredis.Redis) 
             await redis.delete(keys.INGEST_STREAM)  # the backlog drained
             stats = await poller.poll_due()
             assert stats.polled == 1 and stats.new_items == 1
-            [(_id, fields)] = await redis.xrange(keys.INGEST_STREAM)
+            [(_id, fields)] = await stream_entries(redis, keys.INGEST_STREAM)
             assert fields["url"].endswith("/rss/a2")
     finally:
         await server.stop()

@@ -110,7 +110,7 @@ async def test_well_formed_tenants_are_accepted(links: HttpServer) -> None:
 
 
 def slack_settings(fake: FakeSlack) -> Settings:
-    return Settings(_env_file=None, slack_bot_token=BOT_TOKEN,  # type: ignore[call-arg]
+    return Settings(_env_file=None, slack_bot_token=BOT_TOKEN,
                     slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)
 
 

@@ -222,7 +222,7 @@ async def test_work_in_flight_finishes_when_redis_returns_not_a_lease_later(
     settings = pipeline_settings(redis_url=valkey.url, delivery_lease_s=3600.0)
     try:
         async with Newsbot(settings, block_ms=100, http=False) as bot:
-            await bot.add_adapter(HttpAdapter("discord", platform.url))
+            await bot.add_adapter(HttpAdapter("discord", platform.base_url))
             pages.pages["/a"] = article_html("Syria outage", story(1, "Syria"))
             await bot.submit(pages.url("/a"))
 
@@ -255,7 +255,7 @@ async def test_an_emptied_redis_gets_its_groups_back(
     store = SubscriptionStore(redis)
     await store.add(G, "u1", C1, "syria")
     async with Newsbot(pipeline_settings(), redis=redis, block_ms=100) as bot:
-        await bot.add_adapter(HttpAdapter("discord", platform.url))
+        await bot.add_adapter(HttpAdapter("discord", platform.base_url))
         pages.pages["/1"] = article_html("Syria before", story(1, "Syria"))
         await bot.submit(pages.url("/1"))
         await platform.wait_for(1, timeout=15)

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from adapters.slack import SlackAdapter
 from bot import keys
-from bot.chat.contract import Destination, Post
+from bot.chat.contract import Destination, Post, Reply, Request
 from bot.metrics import Metrics
 from bot.pipeline import Deduper, RateLimiter, Sender, enqueue
 from bot.pipeline.ratelimit import Budget, PlatformBudgets
@@ -27,7 +27,7 @@ CHANNEL = Destination(TENANT, "channel", "C1")
 
 
 class _Core:
-    async def handle(self, request: object) -> object:
+    async def handle(self, request: Request) -> Reply:
         raise AssertionError("no commands in this test")
 
 
@@ -35,9 +35,9 @@ class _Core:
 async def slack() -> AsyncIterator[tuple[FakeSlack, SlackAdapter]]:
     fake = FakeSlack()
     await fake.start()
-    settings = Settings(_env_file=None, slack_bot_token=BOT_TOKEN,  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, slack_bot_token=BOT_TOKEN,
                         slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url)
-    adapter = SlackAdapter(settings, _Core())  # type: ignore[arg-type]
+    adapter = SlackAdapter(settings, _Core())
     await adapter.start()
     try:
         yield fake, adapter

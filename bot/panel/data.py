@@ -115,8 +115,9 @@ def _dead_letter(entry_id: str, f: dict[str, str], retried: bool) -> DeadLetter:
     if isinstance(post, dict):
         dest = post.get("destination") or {}
         card = post.get("card") or {}
-        what = str(card.get("headline") or card.get("link") or post.get("note")
-                   or post.get("digest_title") or post.get("key") or "")
+        # A card stored once per article is not in the entry: its headline is, beside it.
+        what = str(card.get("headline") or f.get("headline") or card.get("link")
+                   or post.get("note") or post.get("digest_title") or post.get("key") or "")
         where = f"{dest.get('kind', '')}:{dest.get('id', '')}" if dest else ""
         return DeadLetter(entry_id, float(f.get("at") or 0.0), "delivery",
                           f.get("reason", ""), what, where, f.get("attempts", ""), retried)

@@ -414,6 +414,8 @@ class Sender(StreamConsumer):
         for name in ("article", "card"):
             if entry.fields.get(name):
                 fields[name] = entry.fields[name]
+        if post is not None and post.card is not None:
+            fields["headline"] = post.card.headline  # the entry names the card; say what it was
         await streams.add(self.redis, keys.DEAD_LETTER_STREAM, fields, self.dead_letter_maxlen)
         self.metrics.posts_dead_lettered.labels(platform=self.platform, reason=kind).inc()
         log.warning("%s: delivery %s dead-lettered: %s", self.consumer, entry.id, reason[:200])

@@ -172,6 +172,8 @@ class Outbox:
                     "attempts": 0, "key": post.key, "tenant": post.destination.tenant,
                     "at": at, **delivery_fields(post, article_id),
                 }
+                if post.card is not None:
+                    fields["headline"] = post.card.headline
                 pipe.xadd(keys.DEAD_LETTER_STREAM, fields,
                           maxlen=self.dead_letter_maxlen, approximate=True)
             await pipe.execute()
