@@ -8,6 +8,21 @@ so they are written separately, after the tenant-local atomic write.
 
 from __future__ import annotations
 
+from binascii import crc_hqx
+from functools import lru_cache
+
+HASH_SLOTS = 16384
+
+
+def key_slot(key: str) -> int:
+    """The Redis Cluster slot of ``key``: CRC16 (XMODEM) of its hash tag, or of it whole."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    return crc_hqx(key.encode(), 0) % HASH_SLOTS
+
 PREFIX = "newsbot"
 
 # Global (cross-tenant) keys.
@@ -87,9 +102,53 @@ DEAD_LETTER_STREAM = f"{PREFIX}:deadletter"
 """Stream of deliveries (and links) that failed past the last retry, with the reason."""
 
 
-def delivery_stream(platform: str) -> str:
-    """Stream of serialised posts for one platform's senders."""
-    return f"{PREFIX}:deliveries:{platform}"
+def delivery_stream(platform: str, shard: int = 0, shards: int = 1) -> str:
+    """Stream ``shard`` of ``shards`` carrying serialised posts to one platform's senders.
+
+    One shard keeps the historical name ``newsbot:deliveries:<platform>``. With N shards,
+    shard k is ``newsbot:{dl:<platform>:<j>}:deliveries`` where the hash tag's ``j`` is
+    the first whose slot lies in the k-th N-th of the slot space: on a cluster whose
+    slots are split evenly (``redis-cli --cluster create``, the test cluster), N shards
+    over N primaries put one shard on each primary, 2N shards two on each.
+    """
+    if shards <= 1:
+        return f"{PREFIX}:deliveries:{platform}"
+    return f"{PREFIX}:{{{_shard_tag(platform, shard, shards)}}}:deliveries"
+
+
+@lru_cache(maxsize=256)
+def _shard_tag(platform: str, shard: int, shards: int) -> str:
+    low = shard * HASH_SLOTS // shards
+    high = (shard + 1) * HASH_SLOTS // shards
+    j = 0
+    while True:
+        tag = f"dl:{platform}:{j}"
+        if low <= key_slot(tag) < high:
+            return tag
+        j += 1
+
+
+def is_delivery_stream(name: str) -> bool:
+    """Whether ``name`` is a delivery stream (of any platform, shard or shard count)."""
+    return name.startswith(f"{PREFIX}:deliveries:") or (
+        name.startswith(f"{PREFIX}:{{dl:") and name.endswith("}:deliveries"))
+
+
+def delivery_streams(platform: str, shards: int = 1) -> list[str]:
+    """Every delivery stream of a platform (its senders read them all)."""
+    return [delivery_stream(platform, k, shards) for k in range(max(1, shards))]
+
+
+def stream_tagged(stream: str, name: str) -> str:
+    """A key in the same hash slot as ``stream`` (an idempotency marker beside it).
+
+    A key without braces hashes whole, so ``{<stream>}`` names its slot; a sharded
+    stream's own tag is reused.
+    """
+    start = stream.find("{")
+    end = stream.find("}", start + 1)
+    tag = stream[start + 1:end] if start >= 0 and end > start + 1 else stream
+    return f"{PREFIX}:{{{tag}}}:{name}"
 
 
 def posted_key(idempotency_key: str) -> str:
@@ -178,9 +237,19 @@ def digest_pending_key(mode: str) -> str:
     return f"{PREFIX}:digests:pending:{mode}"
 
 
-def digest_sent_key(destination: str, mode: str, period: str) -> str:
-    """Marker that one destination's digest of one period was queued (no second one)."""
-    return f"{PREFIX}:digests:sent:{mode}:{period}:{destination}"
+def digest_queued_key(stream: str, destination: str, mode: str, period: str) -> str:
+    """Marker, in the delivery stream's slot, that a digest post was queued (step 2)."""
+    return stream_tagged(stream, f"digest-queued:{mode}:{period}:{destination}")
+
+
+def digest_outbox_key(tenant: str) -> str:
+    """Hash of digest posts taken but not yet queued (queued-marker -> staged JSON)."""
+    return f"{tenant_tag(tenant)}:digest-outbox"
+
+
+def digest_taken_key(tenant: str, destination: str, mode: str, period: str) -> str:
+    """Marker, in the tenant's slot, that a digest's lines were taken off (step 1)."""
+    return f"{tenant_tag(tenant)}:digest-taken:{mode}:{period}:{destination}"
 
 
 # --- web control panel ------------------------------------------------------------------

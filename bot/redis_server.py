@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,12 +15,37 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from bot.errors import StoreError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
+"""What a Redis call raises while the server, or a cluster node, is away: retry later.
+
+(RedisCluster raises RedisClusterException, not a RedisError, when it cannot reach the
+node of a slot, e.g. in the seconds before a replica takes over.)
+"""
+
+_REDIS_PACKAGE = str(Path(aioredis.__file__).resolve().parent.parent) + os.sep
+
+
+def is_redis_failure(exc: BaseException) -> bool:
+    """A Redis error, or an exception raised inside the redis package itself.
+
+    During a cluster fail-over redis-py's cluster client can fail with an AttributeError
+    from a connection it closed under a command; that is an outage to wait out (leave
+    the entry pending), not a bad entry to dead-letter.
+    """
+    if isinstance(exc, REDIS_ERRORS):
+        return True
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    return last is not None and last.tb_frame.f_code.co_filename.startswith(_REDIS_PACKAGE)
 
 # AF_UNIX paths are limited to 108 bytes on Linux; keep a margin.
 _MAX_SOCKET_PATH = 100
@@ -114,10 +140,35 @@ def retry_once() -> Retry:
     return Retry(NoBackoff(), 1)
 
 
-async def connect(url: str) -> aioredis.Redis:
-    """A client for ``url``, checked with PING; a one-line StoreError if unreachable."""
+def cluster_url(url: str, cluster: bool = False) -> tuple[str, bool]:
+    """``url`` without a ``+cluster`` scheme suffix, and whether it names a cluster."""
+    for scheme in ("redis", "rediss"):
+        if url.startswith(f"{scheme}+cluster://"):
+            return f"{scheme}://" + url.split("://", 1)[1], True
+    return url, cluster
+
+
+def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
+    """A client for ``url``: RedisCluster for a cluster (setting or URL scheme), else Redis.
+
+    The one place newsbot builds a Redis client; nothing connects until the first command.
+    """
+    url, cluster = cluster_url(url, cluster)
+    if cluster:
+        from bot.redis_cluster import cluster_client
+
+        return cluster_client(url)
     client: aioredis.Redis = aioredis.Redis.from_url(
         url, decode_responses=True, retry=retry_once())
+    return client
+
+
+async def connect(url: str, *, cluster: bool = False) -> aioredis.Redis:
+    """A client for ``url``, checked with PING; a one-line StoreError if unreachable."""
+    try:
+        client = redis_client(url, cluster=cluster)
+    except (RedisError, OSError) as exc:
+        raise StoreError(f"Redis at {redact_url(url)} is unreachable: {exc}") from None
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
@@ -130,7 +181,7 @@ async def connect(url: str) -> aioredis.Redis:
 async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
     """Connect to ``settings.redis_url``, or run an embedded Valkey for the duration."""
     if settings.redis_url:
-        client = await connect(settings.redis_url)
+        client = await connect(settings.redis_url, cluster=settings.redis_cluster)
         try:
             yield client
         finally:

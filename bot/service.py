@@ -17,7 +17,6 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
-from redis.exceptions import RedisError
 
 from bot import keys
 from bot.article import parse_article
@@ -41,7 +40,8 @@ from bot.pipeline import (
     Worker,
     consumer_name,
 )
-from bot.redis_server import open_redis, retry_once
+from bot.redis_cluster import is_cluster
+from bot.redis_server import REDIS_ERRORS, open_redis, retry_once
 from bot.settings import Settings
 from bot.subscriptions import DestinationMatch, Matcher, SubscriptionStore, TenantSettings
 
@@ -56,6 +56,8 @@ def pooled_client(base: aioredis.Redis, max_connections: int) -> aioredis.Redis:
     Hundreds of posts in flight would otherwise exhaust redis-py's default pool (an
     error); a blocking pool of ``max_connections`` queues them instead.
     """
+    if is_cluster(base):
+        return base  # RedisCluster keeps a pool per node (CLUSTER_MAX_CONNECTIONS each)
     pool = base.connection_pool
     kwargs = {**pool.connection_kwargs, "retry": retry_once()}
     blocking = aioredis.BlockingConnectionPool(
@@ -89,7 +91,7 @@ class Newsbot:
         self.metrics = Metrics()
         self.adapters: dict[str, Adapter] = {}
         self.workers: list[Worker] = []
-        self.senders: dict[str, Sender] = {}
+        self.senders: dict[str, list[Sender]] = {}
         self.http: HttpServer | None = None
         self.app: web.Application | None = None
         self.panel: Panel | None = None
@@ -115,7 +117,8 @@ class Newsbot:
             else:
                 base = await stack.enter_async_context(open_redis(settings))
             self.redis = pooled_client(base, settings.redis_max_connections)
-            stack.push_async_callback(self.redis.aclose)
+            if self.redis is not base:
+                stack.push_async_callback(self.redis.aclose)
             policy = FetchPolicy.from_settings(settings)
             session = make_session(policy, resolver=self.resolver)
             stack.push_async_callback(session.close)
@@ -135,11 +138,13 @@ class Newsbot:
             self.tenants = TenantSettings(self.redis, settings.digest_timezone)
             self.digest_scheduler = DigestScheduler(
                 self.digests, self.store, digest_hour=settings.digest_hour,
-                timezone=settings.digest_timezone, tenants=self.tenants)
+                timezone=settings.digest_timezone, tenants=self.tenants,
+                shards=settings.delivery_shards)
             self.outbox = Outbox(
                 self.redis, self.metrics, cap=settings.stream_maxlen,
                 wait_s=settings.delivery_backlog_wait_s, card_ttl_s=settings.card_ttl_s,
-                dead_letter_maxlen=settings.dead_letter_maxlen)
+                dead_letter_maxlen=settings.dead_letter_maxlen,
+                shards=settings.delivery_shards)
             for i in range(self.n_workers):
                 worker = Worker(
                     self.redis, self.metrics,
@@ -170,6 +175,7 @@ class Newsbot:
                     summarize=self.summarize, match=self._match_now, health=self.health,
                     secret=secret, min_body_mentions=settings.match_min_body_mentions,
                     secure_cookie=(settings.public_url or "").startswith("https://"),
+                    delivery_shards=settings.delivery_shards,
                 ))
                 self.panel.mount(self.app)
                 # Routes must be added before the server starts (Slack's /slack/events).
@@ -191,7 +197,8 @@ class Newsbot:
         if self.http is not None:
             await self.http.stop()
             self.http = None
-        consumers: list[StreamConsumer] = [*self.workers, *self.senders.values()]
+        consumers: list[StreamConsumer] = [
+            *self.workers, *(s for shard in self.senders.values() for s in shard)]
         await asyncio.gather(*(c.stop(grace_s) for c in consumers))
         self.workers.clear()
         self.senders.clear()
@@ -223,21 +230,27 @@ class Newsbot:
     async def _start_adapter(self, adapter: Adapter) -> None:
         settings = self.settings
         await adapter.start()
-        sender = Sender(
-            self.redis, self.metrics,
-            adapter=adapter, store=self.store, limiter=self.limiter, deduper=self.deduper,
-            consumer=consumer_name(f"sender-{adapter.platform}"),
-            dead_letter_maxlen=settings.dead_letter_maxlen, done_ttl_s=settings.dedupe_ttl_s,
-            max_attempts=settings.delivery_max_attempts,
-            max_rate_limited=settings.delivery_max_rate_limited,
-            backoff_base_s=settings.delivery_backoff_base_s,
-            backoff_max_s=settings.delivery_backoff_max_s,
-            concurrency=settings.delivery_concurrency,
-            lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
-            forget_after_s=settings.consumer_forget_after_s,
-        )
-        await sender.start()
-        self.senders[adapter.platform] = sender
+        shards = settings.delivery_shards
+        # One sender per shard; together they keep delivery_concurrency posts in flight.
+        concurrency = max(1, -(-settings.delivery_concurrency // shards))
+        senders = self.senders.setdefault(adapter.platform, [])
+        for shard, stream in enumerate(keys.delivery_streams(adapter.platform, shards)):
+            sender = Sender(
+                self.redis, self.metrics,
+                adapter=adapter, store=self.store, limiter=self.limiter, deduper=self.deduper,
+                consumer=consumer_name(f"sender-{adapter.platform}", shard),
+                dead_letter_maxlen=settings.dead_letter_maxlen, done_ttl_s=settings.dedupe_ttl_s,
+                max_attempts=settings.delivery_max_attempts,
+                max_rate_limited=settings.delivery_max_rate_limited,
+                backoff_base_s=settings.delivery_backoff_base_s,
+                backoff_max_s=settings.delivery_backoff_max_s,
+                concurrency=concurrency,
+                lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
+                forget_after_s=settings.consumer_forget_after_s,
+                stream=stream, shards=shards,
+            )
+            await sender.start()
+            senders.append(sender)
 
     # --- what adapters call -----------------------------------------------------------
 
@@ -285,11 +298,12 @@ class Newsbot:
         """Whether Redis answers, every stream consumer's last read worked (the pipeline
         moves) and every adapter is connected."""
         redis_ok = False
-        with contextlib.suppress(RedisError, OSError, TimeoutError):
+        with contextlib.suppress(*REDIS_ERRORS, TimeoutError):
             async with asyncio.timeout(2.0):
                 redis_ok = bool(await self.redis.ping())
         adapters = {name: bool(a.connected) for name, a in self.adapters.items()}
-        consumers: list[StreamConsumer] = [*self.workers, *self.senders.values()]
+        consumers: list[StreamConsumer] = [
+            *self.workers, *(s for shard in self.senders.values() for s in shard)]
         pipeline = {c.consumer: "ok" if c.healthy else (c.last_error or "stopped")
                     for c in consumers}
         ok = redis_ok and all(adapters.values()) and all(v == "ok" for v in pipeline.values())
@@ -298,7 +312,9 @@ class Newsbot:
     def streams(self) -> list[str]:
         """The pipeline streams whose depth the metrics report."""
         platforms = sorted({*KNOWN_PLATFORMS, *self.adapters})
-        return [keys.INGEST_STREAM, *(keys.delivery_stream(p) for p in platforms),
+        shards = self.settings.delivery_shards
+        return [keys.INGEST_STREAM,
+                *(s for p in platforms for s in keys.delivery_streams(p, shards)),
                 keys.DEAD_LETTER_STREAM]
 
     async def refresh_metrics(self) -> None:

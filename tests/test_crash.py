@@ -1,3 +1,4 @@
+
 """A worker process killed with SIGKILL while posting loses nothing and posts nothing twice."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
@@ -16,7 +18,9 @@ from bot.metrics import Metrics
 from bot.pipeline.ingest import Ingest
 from bot.subscriptions import SubscriptionStore
 from tests.fakes import FakePlatform, PageServer, article_html, story
-from tests.pipeline_helpers import drained
+from tests.pipeline_helpers import current, drained
+
+pytestmark = pytest.mark.cluster_too  # also on a 3-primary Valkey cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 G = "discord:g1"
@@ -35,6 +39,7 @@ async def _start_worker(redis_url: str, platform: FakePlatform) -> asyncio.subpr
         "NEWSBOT_DISCORD_CHANNEL_RATE": "100",
         "NEWSBOT_DISCORD_GLOBAL_RATE": "1000",
         "NEWSBOT_LOG_LEVEL": "WARNING",
+        "NEWSBOT_DELIVERY_SHARDS": str(current["shards"]),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.crash_worker", platform.base_url,

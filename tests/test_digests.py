@@ -24,7 +24,9 @@ from bot.pipeline.digests import (
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
 from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
-from tests.pipeline_helpers import drained, pipeline_settings
+from tests.pipeline_helpers import current, drained, pipeline_settings
+
+pytestmark = pytest.mark.cluster_too  # also on a 3-primary Valkey cluster
 
 G = "discord:g1"
 DM = Destination(G, "dm", "u4")
@@ -45,6 +47,7 @@ class Rig:
         await self.bot.submit(self.pages.url(path))
 
     def scheduler(self, **kw: object) -> DigestScheduler:
+        kw.setdefault("shards", current["shards"])
         return DigestScheduler(DigestQueue(self.redis, ttl_s=3600), self.store, **kw)  # type: ignore[arg-type]
 
 

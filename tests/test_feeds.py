@@ -24,6 +24,8 @@ from bot.subscriptions import SubscriptionStore
 from tests.fakes import FakePlatform, Feed, FeedServer, HttpAdapter
 from tests.pipeline_helpers import drained, pipeline_settings
 
+pytestmark = pytest.mark.cluster_too  # also on a 3-primary Valkey cluster
+
 G = "discord:g1"
 C1 = Destination(G, "channel", "c1")
 C2 = Destination(G, "channel", "c2")

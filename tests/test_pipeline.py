@@ -17,7 +17,15 @@ from bot.pipeline.outbox import post_from_json, post_to_json
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionStore
 from tests.fakes import FakePlatform, HttpAdapter, PageServer, article_html, story
-from tests.pipeline_helpers import TOKEN, drained, pipeline_settings, stream_entries
+from tests.pipeline_helpers import (
+    TOKEN,
+    delivery_entries,
+    drained,
+    pipeline_settings,
+    stream_entries,
+)
+
+pytestmark = pytest.mark.cluster_too  # also on a 3-primary Valkey cluster
 
 G = "discord:g1"
 C1 = Destination(G, "channel", "c1")
@@ -160,7 +168,7 @@ async def test_tenant_filter(rig: Rig) -> None:
     await rig.bot.submit(url, tenant="slack:T1")
     await drained(rig.redis)
     assert rig.platform.order == []
-    assert int(await rig.redis.xlen(keys.delivery_stream("slack"))) == 1
+    assert len(await delivery_entries(rig.redis, "slack")) == 1
 
 
 async def test_mute_respected_at_delivery_time(
@@ -172,7 +180,7 @@ async def test_mute_respected_at_delivery_time(
         pages.pages["/m/1"] = article_html("Syria", story(6, "Syria"))
         await bot.submit(pages.url("/m/1"))
         await drained(redis, ())
-        assert int(await redis.xlen(keys.delivery_stream("discord"))) == 2
+        assert len(await delivery_entries(redis, "discord")) == 2
         await store.mute(G, "u1", "syria", until=2e9)  # muted after matching, before posting
         await bot.add_adapter(HttpAdapter("discord", platform.base_url))
         await drained(redis)

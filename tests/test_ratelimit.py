@@ -36,7 +36,7 @@ def _max_in_window(times: list[float], period: float) -> int:
 def test_default_budgets() -> None:
     budgets = budgets_from_settings(load_settings())
     assert budgets["discord"].destination == Budget(5, 5.0)
-    assert budgets["discord"].overall == Budget(40, 1.0)
+    assert budgets["discord"].overall == Budget(45, 1.0)  # Discord: 50/s, a tenth kept
     assert budgets["slack"].destination == Budget(1, 1.0)
     assert budgets["slack"].overall is None
 
@@ -86,3 +86,31 @@ async def test_settle_spaces_later_sends_from_the_end_of_a_slow_request(
     await limiter.settle(permit)
     wait = await limiter.try_acquire("discord", C1)
     assert isinstance(wait, float) and wait > 0.25
+
+
+async def test_a_fast_request_keeps_its_slot_from_the_send(redis: aioredis.Redis) -> None:
+    """Settling a request answered within the margin does not push the window later."""
+    limiter = RateLimiter(redis, {"discord": PlatformBudgets(None, Budget(1, 0.3))},
+                          margin_s=0.1)
+    permit = await limiter.try_acquire("discord", C1)
+    assert isinstance(permit, Permit)
+    key = permit.keys[0]
+    sent = float(await redis.zscore(key, permit.member) or 0)
+    await asyncio.sleep(0.05)  # answered well within the margin
+    await limiter.settle(permit)
+    assert float(await redis.zscore(key, permit.member) or 0) == sent
+
+
+async def test_a_slow_request_is_recorded_at_its_answer_less_the_margin(
+    redis: aioredis.Redis,
+) -> None:
+    limiter = RateLimiter(redis, {"discord": PlatformBudgets(None, Budget(1, 0.3))},
+                          margin_s=0.05)
+    permit = await limiter.try_acquire("discord", C1)
+    assert isinstance(permit, Permit)
+    key = permit.keys[0]
+    sent = float(await redis.zscore(key, permit.member) or 0)
+    await asyncio.sleep(0.25)
+    await limiter.settle(permit)
+    moved = float(await redis.zscore(key, permit.member) or 0)
+    assert moved >= sent + 190  # ms: 0.25 s later, less the 0.05 s margin

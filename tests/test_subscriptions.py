@@ -16,6 +16,8 @@ from bot.redis_server import open_redis, redact_url
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
 
+pytestmark = pytest.mark.cluster_too  # also on a 3-primary Valkey cluster
+
 T1 = "discord:1234"
 T2 = "slack:T0123"
 

@@ -1,3 +1,4 @@
+
 """A tenant's own time zone (``timezone`` command) decides when its daily digest goes."""
 
 from __future__ import annotations
@@ -5,6 +6,7 @@ from __future__ import annotations
 import time
 from zoneinfo import ZoneInfo
 
+import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
@@ -14,7 +16,9 @@ from bot.pipeline.digests import DigestQueue, DigestScheduler, next_daily_bounda
 from bot.pipeline.outbox import post_from_json
 from bot.subscriptions import SubscriptionStore
 from bot.subscriptions.tenants import TenantSettings
-from tests.pipeline_helpers import stream_entries
+from tests.pipeline_helpers import current, delivery_entries
+
+pytestmark = pytest.mark.cluster_too  # also on a 3-primary Valkey cluster
 
 PARIS = "discord:paris"
 DELHI = "slack:delhi"
@@ -54,15 +58,15 @@ async def test_daily_digests_follow_each_tenants_zone(redis: aioredis.Redis) -> 
     await _queue_line(redis, store, PARIS, paris_dest, delhi_8am - 600)
     await _queue_line(redis, store, DELHI, delhi_dest, delhi_8am - 600)
     scheduler = DigestScheduler(DigestQueue(redis, ttl_s=3600), store, digest_hour=8,
-                                timezone="UTC", tenants=tenants)
+                                timezone="UTC", tenants=tenants, shards=current["shards"])
     # Just after 08:00 in Delhi: Delhi's digest goes; Paris (no zone of its own: 08:00 UTC)
     # waits five and a half hours more.
     assert await scheduler.flush("daily", delhi_8am + 60) == 1
     sent = [post_from_json(fields["post"]) for _id, fields in
-            await stream_entries(redis, keys.delivery_stream("slack"))]
+            await delivery_entries(redis, "slack")]
     assert [p.destination for p in sent] == [delhi_dest]
-    assert not await stream_entries(redis, keys.delivery_stream("discord"))
+    assert not await delivery_entries(redis, "discord")
     assert await scheduler.flush("daily", delhi_8am + 5.5 * 3600 + 60) == 1
-    assert len(await stream_entries(redis, keys.delivery_stream("discord"))) == 1
+    assert len(await delivery_entries(redis, "discord")) == 1
     # The scheduler wakes at quarter hours, so a :30 boundary is met on time.
     assert scheduler.next_wake(delhi_8am - 100) <= delhi_8am

@@ -21,13 +21,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from redis.exceptions import RedisError
-
 from bot.background import cancel_and_wait
 from bot.chat.contract import Post
 from bot.errors import FeedError, FetchError, NoFeedFoundError
 from bot.fetch import FEED_TYPES, HTML_TYPES, Fetcher, Page
 from bot.pipeline import Ingest, enqueue
+from bot.redis_server import REDIS_ERRORS
 from bot.settings import Settings
 
 from .parse import ParsedFeed, cache_max_age, discover_feed, looks_like_html, parse_feed
@@ -117,6 +116,7 @@ class FeedPoller:
         self.disable_after_s = settings.feed_disable_after_s
         self.concurrency = settings.feed_concurrency
         self.lease_ms = int((settings.fetch_timeout * 2 + 30) * 1000)
+        self.shards = settings.delivery_shards
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -197,7 +197,7 @@ class FeedPoller:
         except (FetchError, FeedError) as exc:
             await self._failed(record, token, exc.user_message, started, stats)
             return
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             await self._safe_release(feed_id, token)
             raise
         except Exception as exc:
@@ -207,7 +207,7 @@ class FeedPoller:
         await self._ok(record, token, page, feed, polled_items(feed), stats, digest=digest)
 
     async def _safe_release(self, feed_id: str, token: str) -> None:
-        with contextlib.suppress(RedisError, OSError):
+        with contextlib.suppress(*REDIS_ERRORS):
             await self.store.release(feed_id, token)
 
     async def _ok(
@@ -297,7 +297,7 @@ class FeedPoller:
         for channel in channels:
             post = Post(destination=channel, key=f"feed-off:{record.id}:{first:.0f}:{channel}",
                         note=note)
-            enqueue(pipe, post)
+            enqueue(pipe, post, shards=self.shards)
         if channels:
             await pipe.execute()
 
@@ -324,7 +324,7 @@ class FeedPoller:
                 due = await self.store.next_due()
                 wait = max_sleep_s if due is None else due - self.clock()
                 wait = min(max_sleep_s, max(0.2, wait))
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("feed poller: Redis error, retrying in 1 s: %s", exc)
                 wait = 1.0
             self._wake.clear()

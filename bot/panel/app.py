@@ -68,6 +68,7 @@ class PanelDeps:
     secret: str
     secure_cookie: bool = False
     min_body_mentions: int = 2
+    delivery_shards: int = 1
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -294,7 +295,8 @@ class Panel:
         n_subs = await deps.subscriptions.count(tenant)
         feeds = await self._tenant_feeds(tenant)
         per_dest = await data.posts_per_destination(deps.redis, tenant, now=deps.clock())
-        queues = await data.queue_depths(deps.redis, tenant.partition(":")[0])
+        queues = await data.queue_depths(deps.redis, tenant.partition(":")[0],
+                                         deps.delivery_shards)
         dead = await data.dead_letters(deps.redis, tenant)
         health = await deps.health()
         return self.render(request, "overview.html", session, {

@@ -159,7 +159,7 @@ async def retry_dead_letter(redis: aioredis.Redis, tenant: str, entry_id: str) -
     fields: dict[str, str] = rows[0][1]
     stream = fields.get("stream", "")
     if fields.get("post"):
-        if not stream.startswith(keys.delivery_stream("")):
+        if not keys.is_delivery_stream(stream):
             return "missing"
         requeue = {"post": fields["post"]}
         for name in ("article", "card"):  # "card": the article's stored card it names
@@ -181,17 +181,20 @@ async def retry_dead_letter(redis: aioredis.Redis, tenant: str, entry_id: str) -
     return "requeued"
 
 
-async def queue_depths(redis: aioredis.Redis, platform: str) -> dict[str, int]:
+async def queue_depths(redis: aioredis.Redis, platform: str,
+                       shards: int = 1) -> dict[str, int]:
     """Links waiting, the platform's posts waiting and in flight, dead letters (all tenants)."""
-    delivery = keys.delivery_stream(platform)
+    deliveries = keys.delivery_streams(platform, shards)
     pipe = redis.pipeline(transaction=False)
     pipe.xlen(keys.INGEST_STREAM)
-    pipe.xlen(delivery)
     pipe.xlen(keys.DEAD_LETTER_STREAM)
-    ingest_n, delivery_n, dead_n = await pipe.execute()
+    for delivery in deliveries:
+        pipe.xlen(delivery)
+    ingest_n, dead_n, *delivery_ns = await pipe.execute()
+    delivery_n = sum(int(n) for n in delivery_ns)
     pending = 0
     for stream, group in ((keys.INGEST_STREAM, keys.INGEST_GROUP),
-                          (delivery, keys.DELIVERY_GROUP)):
+                          *((d, keys.DELIVERY_GROUP) for d in deliveries)):
         try:
             summary = await redis.xpending(stream, group)
             pending += int(summary.get("pending") or 0)

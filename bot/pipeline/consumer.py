@@ -22,11 +22,12 @@ import time
 from abc import ABC, abstractmethod
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from bot.background import cancel_and_wait
 from bot.metrics import Metrics
 from bot.pipeline import streams
+from bot.redis_server import REDIS_ERRORS
 
 from .streams import Entry
 
@@ -187,11 +188,16 @@ class StreamConsumer(ABC):
                     await self._recreate_group()
                 else:
                     await asyncio.sleep(1.0)
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 # Redis is away: our entries in progress may fail too; take them up again
                 # as soon as it answers, not a lease later.
                 self._failed(exc)
                 self._recheck_soon(0.0)
+                await asyncio.sleep(1.0)
+            except Exception:
+                # The loop must outlive anything (a client bug in a fail-over included):
+                # a consumer that stops reading leaves its stream to pile up unseen.
+                log.exception("%s: unexpected error reading; retrying in 1 s", self.consumer)
                 await asyncio.sleep(1.0)
 
     async def _recreate_group(self) -> None:
@@ -200,7 +206,7 @@ class StreamConsumer(ABC):
                     "creating it again", self.consumer, self.group, self.stream)
         try:
             await streams.ensure_group(self.redis, self.stream, self.group)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed(exc)
             await asyncio.sleep(1.0)
 
@@ -212,7 +218,7 @@ class StreamConsumer(ABC):
             self._handler_failures = 0
         except asyncio.CancelledError:
             raise
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             # No traceback: an outage is not a bug. The entry stays pending, ours.
             log.warning("%s: entry %s left pending: Redis error: %s", self.consumer,
                         entry.id, exc)
@@ -231,5 +237,5 @@ class StreamConsumer(ABC):
                 await streams.touch(
                     self.redis, self.stream, self.group, self.consumer, list(self._inflight)
                 )
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # never let the heartbeat die (see _loop)
                 log.warning("%s: could not refresh entries in progress: %s", self.consumer, exc)

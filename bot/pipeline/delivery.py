@@ -24,7 +24,6 @@ import uuid
 from dataclasses import replace
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from bot import keys
 from bot.card import Card
@@ -43,6 +42,7 @@ from bot.chat.contract import (
 )
 from bot.metrics import Metrics
 from bot.pipeline import streams
+from bot.redis_server import REDIS_ERRORS, is_redis_failure
 from bot.subscriptions import SubscriptionStore
 
 from .consumer import StreamConsumer
@@ -107,10 +107,13 @@ class Sender(StreamConsumer):
         lease_s: float = 30.0,
         block_ms: int = 1000,
         forget_after_s: float = 3600.0,
+        stream: str | None = None,
+        shards: int = 1,
     ) -> None:
         self.platform = adapter.platform
+        self.shards = shards
         super().__init__(
-            redis, metrics, stream=keys.delivery_stream(self.platform),
+            redis, metrics, stream=stream or keys.delivery_stream(self.platform),
             group=keys.DELIVERY_GROUP, consumer=consumer, concurrency=concurrency,
             lease_s=lease_s, block_ms=block_ms, forget_after_s=forget_after_s,
         )
@@ -146,10 +149,10 @@ class Sender(StreamConsumer):
             self._posted.clear()
         try:
             done = await self._handle(entry)
-        except (RedisError, OSError):
-            raise  # left pending, its lease token and outcome kept for the retry
-        except BaseException:
-            self._forget(entry.id)
+        except BaseException as exc:
+            if not (isinstance(exc, Exception) and is_redis_failure(exc)):
+                self._forget(entry.id)
+            # else: left pending, its lease token and outcome kept for the retry
             raise
         self._forget(entry.id)
         return done
@@ -175,11 +178,13 @@ class Sender(StreamConsumer):
             post = replace(post, card=card)
         try:
             return await self._deliver(entry, post)
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             raise  # leave pending: taken up again once Redis answers
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if is_redis_failure(exc):
+                raise  # redis-py failing in a fail-over: leave pending, as above
             log.exception("%s: delivery %s failed unexpectedly", self.consumer, entry.id)
             await self._dead_letter(
                 entry, post, f"error: {type(exc).__name__}: {exc}", 0, "error")
@@ -333,7 +338,7 @@ class Sender(StreamConsumer):
         """Best effort: the spacing record must not turn a made post into a failure."""
         try:
             await self.limiter.settle(permit)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("%s: could not settle a rate permit: %s", self.consumer, exc)
 
     async def _first_attempt(self, idempotency_key: str) -> float | None:
@@ -365,11 +370,11 @@ class Sender(StreamConsumer):
     async def _done(self, entry: Entry, post: Post, key: str, message_id: str,
                     started: float) -> bool:
         """Record the post as made (kept for the dedupe TTL) and count it."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+        # Two slots on a cluster, so two commands, in this order: with the done-marker
+        # set, a left-over attempt key is harmless (a retry skips the post as done).
+        await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
         if self.finder is not None:
-            pipe.delete(keys.post_attempt_key(post.key))
-        await pipe.execute()
+            await self.redis.delete(keys.post_attempt_key(post.key))
         await record_post(self.redis, post, message_id)
         self._posted.pop(entry.id, None)
         elapsed = time.monotonic() - started
@@ -443,5 +448,5 @@ class Sender(StreamConsumer):
             )
             notice = Post(destination=dm, key=f"gone:{destination}:{owner}", note=note)
             pipe = self.redis.pipeline(transaction=False)
-            enqueue(pipe, notice)
+            enqueue(pipe, notice, shards=self.shards)
             await pipe.execute()

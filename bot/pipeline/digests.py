@@ -1,13 +1,26 @@
 """Hourly and daily digests: matches collected per subscription, one post per period.
 
 The pipeline worker appends a digest line (headline, link, site, matched terms) to the
-subscription's list and notes the subscription in the mode's pending set, in one MULTI.
+subscription's list (one MULTI in the tenant's slot), then notes the subscription in the
+mode's pending set (a global key; written after, so a flush that sees an empty list and
+drops the member cannot miss the line: it looks again after dropping it). A worker dying
+between the two is retried whole: its ingest entry is acknowledged only afterwards.
+
 At each period boundary (the top of the hour; daily at ``digest_hour`` in the tenant's
-time zone) ``DigestScheduler.flush`` groups the pending lists by destination, builds one
-``Post`` listing every headline that arrived before the boundary, and in one Lua call
-claims the (destination, period) marker, queues the post on the platform's delivery
-stream and trims exactly the lines it took. Two processes cannot both send a period's
-digest, a crash before the call loses nothing, and an empty period posts nothing.
+time zone) ``DigestScheduler.flush`` groups the pending lists by destination and builds
+one ``Post`` listing every headline that arrived before the boundary. The hand-off then
+runs in steps that each touch one hash slot, so it works on Redis Cluster:
+
+1. *take* (tenant's slot, one script): claim the (destination, period) taken-marker, trim
+   exactly the lines the post lists and stage the post in the tenant's digest outbox;
+2. *queue* (delivery stream's slot, one script): unless the queued-marker beside the
+   stream exists, set it and XADD the post;
+3. drop the post from the outbox; drop emptied lists from the pending set.
+
+Two processes cannot both take a period's lines (the taken-marker) nor both queue its
+post (the queued-marker). A crash after step 1 leaves the post staged and the
+subscriptions pending: the next flush visits the tenant, finds the outbox and queues it
+(step 2 again is harmless). An empty period posts nothing.
 """
 
 from __future__ import annotations
@@ -23,13 +36,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from bot import keys
 from bot.background import cancel_and_wait
 from bot.card import Card
 from bot.chat.contract import Destination, DigestItem, Post, Subscription, SubscriptionRef
 from bot.errors import ConfigError
+from bot.redis_server import REDIS_ERRORS
 from bot.subscriptions import SubscriptionMatch, SubscriptionStore, TenantSettings
 
 from .outbox import post_to_json, stream_for
@@ -40,22 +53,27 @@ DIGEST_MODES = ("hourly", "daily")
 MAX_DIGEST_ITEMS = 50
 _SEP = "\x1f"
 
-# KEYS: sent marker, delivery stream, pending set, then the n lists.
-# ARGV: post JSON ('' = only drop the lines), marker ttl ms, n,
-#       then per list: lines taken, pending member.  1 if done, 0 if already sent.
-# The delivery stream is never trimmed (a digest is one entry per destination and period).
+# Step 1, in the tenant's slot. KEYS: taken-marker, outbox hash, then the n lists.
+# ARGV: staged JSON ('' = only drop the lines), outbox field, marker ttl ms, n, then the
+#       lines taken per list.  1 if taken now, 0 if this period's lines were taken before.
 _TAKE_LUA = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[3])
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], ARGV[1]) end
+for i = 1, tonumber(ARGV[4]) do
+  local count = tonumber(ARGV[4 + i])
+  if count > 0 then redis.call('LTRIM', KEYS[2 + i], count, -1) end
+end
+return 1
+"""
+
+# Step 2, in the delivery stream's slot. KEYS: queued-marker, stream.
+# ARGV: post JSON, marker ttl ms.  1 if queued now, 0 if queued before.
+# The delivery stream is never trimmed (a digest is one entry per destination and period).
+_QUEUE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-if ARGV[1] ~= '' then
-  redis.call('XADD', KEYS[2], '*', 'post', ARGV[1])
-end
-for i = 1, tonumber(ARGV[3]) do
-  local key = KEYS[3 + i]
-  local count = tonumber(ARGV[2 + 2 * i])
-  if count > 0 then redis.call('LTRIM', key, count, -1) end
-  if redis.call('LLEN', key) == 0 then redis.call('SREM', KEYS[3], ARGV[3 + 2 * i]) end
-end
+redis.call('XADD', KEYS[2], '*', 'post', ARGV[1])
 return 1
 """
 
@@ -128,8 +146,24 @@ class DigestQueue:
         pipe.rpush(key, json.dumps(item, ensure_ascii=False))
         pipe.ltrim(key, -self.max_items, -1)
         pipe.expire(key, self.ttl_s)
-        pipe.sadd(keys.digest_pending_key(sub.mode), f"{sub.tenant}{_SEP}{sub.subscription_id}")
         await pipe.execute()
+        # After the line (another slot): see ``release`` for why this order.
+        await self.redis.sadd(keys.digest_pending_key(sub.mode),
+                              f"{sub.tenant}{_SEP}{sub.subscription_id}")
+
+    async def release(self, mode: str, tenant: str, sub_id: str) -> None:
+        """Drop a subscription from the pending set if its list is empty.
+
+        ``add`` pushes the line before it adds the member, so looking at the list again
+        after SREM catches a line that arrived meanwhile (and puts the member back).
+        """
+        key = keys.digest_key(tenant, sub_id)
+        if int(await self.redis.llen(key)):
+            return
+        member = f"{tenant}{_SEP}{sub_id}"
+        await self.redis.srem(keys.digest_pending_key(mode), member)
+        if int(await self.redis.llen(key)):
+            await self.redis.sadd(keys.digest_pending_key(mode), member)
 
     async def items(self, tenant: str, sub_id: str) -> list[dict[str, Any]]:
         """What is waiting for a subscription's digest, oldest first."""
@@ -152,7 +186,8 @@ class _Batch:
 
     destination: Destination
     period: Period
-    members: list[tuple[str, str, int]]  # (list key, pending member, lines taken)
+    tenant: str
+    members: list[tuple[str, str, int]]  # (list key, subscription id, lines taken)
     lines: list[tuple[Subscription, dict[str, Any]]]
 
 
@@ -170,6 +205,7 @@ class DigestScheduler:
         tenants: TenantSettings | None = None,
         clock: Callable[[], float] = time.time,
         marker_ttl_s: int = 8 * 24 * 3600,
+        shards: int = 1,
     ) -> None:
         self.queue = queue
         self.redis = queue.redis
@@ -180,7 +216,9 @@ class DigestScheduler:
         self.tenants = tenants
         self.clock = clock
         self.marker_ttl_ms = marker_ttl_s * 1000
+        self.shards = shards
         self._take = self.redis.register_script(_TAKE_LUA)
+        self._queue = self.redis.register_script(_QUEUE_LUA)
         self._task: asyncio.Task[None] | None = None
 
     async def zone_of(self, tenant: str) -> ZoneInfo:
@@ -209,16 +247,17 @@ class DigestScheduler:
         when = self.clock() if now is None else now
         batches: dict[tuple[Destination, str], _Batch] = {}
         zones: dict[str, ZoneInfo] = {}
-        for tenant, sub_id in await self.queue.pending(mode):
-            member = f"{tenant}{_SEP}{sub_id}"
+        sent = 0
+        pending = await self.queue.pending(mode)
+        for tenant in dict.fromkeys(t for t, _s in pending):
+            sent += await self._drain_outbox(tenant)  # posts a crashed flush had staged
+        for tenant, sub_id in pending:
             key = keys.digest_key(tenant, sub_id)
             sub = await self.store.get(tenant, sub_id)
             if sub is None:
                 # Unsubscribed: its waiting lines go with it.
-                pipe = self.redis.pipeline(transaction=True)
-                pipe.delete(key)
-                pipe.srem(keys.digest_pending_key(mode), member)
-                await pipe.execute()
+                await self.redis.delete(key)
+                await self.queue.release(mode, tenant, sub_id)
                 continue
             if tenant not in zones:
                 zones[tenant] = await self.zone_of(tenant)
@@ -230,14 +269,16 @@ class DigestScheduler:
                     break  # lines are in arrival order: the rest is the next period's
                 taken += 1
             if not taken:
+                if not lines:  # emptied by a flush that died before releasing it
+                    await self.queue.release(mode, tenant, sub_id)
                 continue
             batch = batches.setdefault(
-                (sub.destination, period.label), _Batch(sub.destination, period, [], []))
-            batch.members.append((key, member, taken))
+                (sub.destination, period.label),
+                _Batch(sub.destination, period, tenant, [], []))
+            batch.members.append((key, sub_id, taken))
             live = not sub.disabled and not sub.is_muted(when)
             if live:
                 batch.lines.extend((sub, line) for line in lines[:taken])
-        sent = 0
         for batch in batches.values():
             if await self._send(batch):
                 sent += 1
@@ -247,21 +288,46 @@ class DigestScheduler:
 
     async def _send(self, batch: _Batch) -> bool:
         post = self.build_post(batch.destination, batch.period, batch.lines)
-        stream = stream_for(batch.destination)
-        marker = keys.digest_sent_key(str(batch.destination), batch.period.mode,
-                                      batch.period.label)
-        args: list[str | int] = [
-            post_to_json(post) if post is not None else "", self.marker_ttl_ms,
-            len(batch.members),
-        ]
-        for _key, member, taken in batch.members:
-            args.extend((taken, member))
-        done = await self._take(
-            keys=[marker, stream, keys.digest_pending_key(batch.period.mode),
-                  *(key for key, _member, _taken in batch.members)],
-            args=args,
+        destination, period = batch.destination, batch.period
+        stream = stream_for(destination, self.shards)
+        queued = keys.digest_queued_key(stream, str(destination), period.mode, period.label)
+        staged = ""
+        if post is not None:
+            staged = json.dumps({"stream": stream, "marker": queued,
+                                 "post": post_to_json(post)}, separators=(",", ":"))
+        taken = await self._take(
+            keys=[keys.digest_taken_key(batch.tenant, str(destination), period.mode,
+                                        period.label),
+                  keys.digest_outbox_key(batch.tenant),
+                  *(key for key, _sub, _n in batch.members)],
+            args=[staged, queued, self.marker_ttl_ms, len(batch.members),
+                  *(n for _key, _sub, n in batch.members)],
         )
-        return bool(done) and post is not None
+        done = False
+        if taken and post is not None:
+            done = await self._queue_staged(batch.tenant, queued, staged)
+        for _key, sub_id, _n in batch.members:
+            await self.queue.release(period.mode, batch.tenant, sub_id)
+        return done
+
+    async def _queue_staged(self, tenant: str, field: str, staged: str) -> bool:
+        """Step 2 and 3 of the hand-off for one staged post; True if queued now."""
+        data = json.loads(staged)
+        done = await self._queue(keys=[data["marker"], data["stream"]],
+                                 args=[data["post"], self.marker_ttl_ms])
+        await self.redis.hdel(keys.digest_outbox_key(tenant), field)
+        return bool(done)
+
+    async def _drain_outbox(self, tenant: str) -> int:
+        """Queue the posts a flush staged for ``tenant`` but did not queue (it crashed)."""
+        staged: dict[str, str] = await self.redis.hgetall(  # type: ignore[assignment]
+            keys.digest_outbox_key(tenant))
+        sent = 0
+        for field, value in staged.items():
+            if await self._queue_staged(tenant, field, value):
+                log.info("digest staged by an interrupted flush queued for %s", tenant)
+                sent += 1
+        return sent
 
     @staticmethod
     def build_post(
@@ -317,7 +383,7 @@ class DigestScheduler:
                 continue
             try:
                 await self.flush_all()
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("digests: Redis error, retrying in 5 s: %s", exc)
                 wake = self.clock() + 5.0
                 continue

@@ -16,7 +16,6 @@ import time
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from bot import keys
 from bot.article import parse_article
@@ -26,6 +25,7 @@ from bot.errors import BacklogFullError, InvalidTenantError, InvalidURLError, Ne
 from bot.fetch import Fetcher
 from bot.metrics import Metrics
 from bot.pipeline import streams
+from bot.redis_server import REDIS_ERRORS, is_redis_failure
 from bot.subscriptions import DestinationMatch, Matcher
 from bot.urls import clean_url
 
@@ -148,7 +148,7 @@ class Worker(StreamConsumer):
                 destinations_from(entry.fields.get("channels", "")),
                 _destination(entry.fields.get("seen_in", "")),
             )
-        except (RedisError, OSError):
+        except REDIS_ERRORS:
             raise  # leave pending: another try after the lease
         except NewsbotError as exc:
             # Unreadable links are not lost: they wait in the dead-letter stream with the
@@ -157,6 +157,8 @@ class Worker(StreamConsumer):
             log.info("link %s not read: %s", entry.id, type(exc).__name__)
             await self._dead_letter(entry, url, exc.user_message)
         except Exception as exc:
+            if is_redis_failure(exc):
+                raise  # redis-py failing in a fail-over: leave pending, as above
             self.metrics.links_failed.labels(reason="error").inc()
             log.exception("link %s: unexpected error; dead-lettered", entry.id)
             await self._dead_letter(entry, url, f"error: {type(exc).__name__}: {exc}")
@@ -196,13 +198,14 @@ class Worker(StreamConsumer):
         if identity.duplicate:
             self.metrics.duplicates.labels(kind=identity.kind).inc()
             await self.deduper.add_source(identity.article_id, card)
-        # Walk the result synchronously: the index only changes between awaits.
-        found: Sequence[DestinationMatch] = list(self.matcher.match(card, time.time()))
+        # Walk the result synchronously: the index only changes between awaits. Narrow it
+        # by tenant before its per-destination objects are built (cost ~ what is posted).
+        result = self.matcher.match(card, time.time())
         if tenant is not None:
-            found = [m for m in found if m.destination.tenant == tenant]
+            result = result.for_tenants({tenant})
         if channels:
-            tenants = {c.tenant for c in channels}
-            found = [m for m in found if m.destination.tenant in tenants]
+            result = result.for_tenants({c.tenant for c in channels})
+        found: Sequence[DestinationMatch] = list(result)
         if seen_in is not None:
             found = [m for m in found if m.destination != seen_in]
         return await self._fan_out(

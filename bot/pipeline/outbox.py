@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -42,9 +43,14 @@ def platform_of(tenant: str) -> str:
     return tenant.partition(":")[0]
 
 
-def stream_for(destination: Destination) -> str:
-    """The delivery stream that carries posts to ``destination``."""
-    return keys.delivery_stream(platform_of(destination.tenant))
+def stream_for(destination: Destination, shards: int = 1) -> str:
+    """The delivery stream (shard) that carries posts to ``destination``.
+
+    One destination always maps to the same shard (CRC-32 of its name), so its posts
+    keep their order; destinations spread evenly over the shards.
+    """
+    shard = zlib.crc32(str(destination).encode()) % shards if shards > 1 else 0
+    return keys.delivery_stream(platform_of(destination.tenant), shard, shards)
 
 
 def delivery_fields(post: Post, article_id: str | None = None) -> dict[str, str]:
@@ -59,7 +65,8 @@ def delivery_fields(post: Post, article_id: str | None = None) -> dict[str, str]
     return fields
 
 
-def enqueue(pipe: Pipeline, post: Post, *, article_id: str | None = None) -> None:
+def enqueue(pipe: Pipeline, post: Post, *, article_id: str | None = None,
+            shards: int = 1) -> None:
     """Queue ``post`` on its platform's delivery stream (in ``pipe``, not yet sent).
 
     Never trimmed. Producers of a few posts (notices) use this directly; a fan-out goes
@@ -67,7 +74,7 @@ def enqueue(pipe: Pipeline, post: Post, *, article_id: str | None = None) -> Non
     the card must have been stored with ``store_card``.
     """
     fields: dict[Any, Any] = delivery_fields(post, article_id)
-    pipe.xadd(stream_for(post.destination), fields)
+    pipe.xadd(stream_for(post.destination, shards), fields)
 
 
 def card_to_json(card: Card) -> str:
@@ -100,6 +107,7 @@ class Outbox:
         card_ttl_s: int,
         dead_letter_maxlen: int = 100_000,
         poll_s: float = 0.1,
+        shards: int = 1,
     ) -> None:
         self.redis = redis
         self.metrics = metrics
@@ -108,6 +116,7 @@ class Outbox:
         self.card_ttl_s = card_ttl_s
         self.dead_letter_maxlen = dead_letter_maxlen
         self.poll_s = poll_s
+        self.shards = shards
         # Streams found full for a whole wait: later fan-outs do not wait again while they
         # stay full (a platform nobody sends for would hold every worker otherwise).
         self._stalled: set[str] = set()
@@ -124,7 +133,7 @@ class Outbox:
             await pipe.execute()
         by_stream: dict[str, list[Post]] = {}
         for post in posts:
-            by_stream.setdefault(stream_for(post.destination), []).append(post)
+            by_stream.setdefault(stream_for(post.destination, self.shards), []).append(post)
         queued = 0
         for stream, waiting in by_stream.items():
             queued += await self._put_stream(stream, waiting, article_id)
@@ -141,7 +150,7 @@ class Outbox:
                 batch = posts[queued: queued + min(room, _BATCH)]
                 pipe = self.redis.pipeline(transaction=False)
                 for post in batch:
-                    enqueue(pipe, post, article_id=article_id)
+                    enqueue(pipe, post, article_id=article_id, shards=self.shards)
                 await pipe.execute()
                 queued += len(batch)
                 continue

@@ -5,9 +5,13 @@ one Lua call, on the server's clock, so any number of processes stay within it t
 A sliding window never lets more than ``count`` sends into any ``period``, which is
 stricter than a token bucket (that allows a full burst plus refill inside one period).
 
-A send is recorded when it is allowed and moved to when its request finished
-(``settle``): the platform saw the request somewhere in between, so later sends are
-spaced from the latest moment it could have counted it, whatever the delays on the way.
+A send is recorded when it is allowed, and every window is the budget's period plus a
+margin. The platform counted the request at its arrival, somewhere between the send and
+the answer; a window spaced from a record at most ``margin`` before that arrival keeps
+every period of the platform's within the budget. So ``settle`` moves the record to
+``answer − margin`` when that is later than the send (a slow request), and leaves it
+where it is otherwise: a fast request (the usual case) costs its slot no more than the
+period plus the margin, which is what lets delivery use the whole budget.
 """
 
 from __future__ import annotations
@@ -26,40 +30,43 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# KEYS: the budgets to check together.  ARGV: member, then (count, window ms) per key.
-# Returns {0, 0} (sent: recorded in every window) or {ms to wait, index of the key that
-# needs the longest wait}.
+# KEYS: the budgets to check together.  ARGV: member, horizon ms, then (count, window ms)
+# per key. The earliest moment ``at`` >= now that fits every window: at or after the
+# count-th latest record plus the window (records may lie ahead: reservations). If it is
+# within the horizon, the send is recorded at ``at`` in every window: {0, 0, at - now}
+# (send in that many ms); else {ms to wait, index of the key that needs the longest wait}.
 _ACQUIRE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local wait = 0
+local at = now
 local which = 0
 for i = 1, #KEYS do
-  local limit = tonumber(ARGV[2 * i])
-  local win = tonumber(ARGV[2 * i + 1])
+  local limit = tonumber(ARGV[2 * i + 1])
+  local win = tonumber(ARGV[2 * i + 2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - win)
   local n = redis.call('ZCARD', KEYS[i])
   if n >= limit then
     local oldest = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
-    local w = tonumber(oldest[2]) + win - now
-    if w > wait then wait = w; which = i end
+    local free = tonumber(oldest[2]) + win
+    if free > at then at = free; which = i end
   end
 end
-if wait > 0 then return {wait, which} end
+if at - now > tonumber(ARGV[2]) then return {at - now, which} end
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], now, ARGV[1])
-  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i + 1]))
+  redis.call('ZADD', KEYS[i], at, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], at - now + tonumber(ARGV[2 * i + 2]))
 end
-return {0, 0}
+return {0, 0, at - now}
 """
 
 
-# KEYS: the budgets a permit was taken from.  ARGV: member.  Moves it to the server's now.
+# KEYS: the budgets a permit was taken from.  ARGV: member, margin ms.  Moves the record
+# to the server's now minus the margin, if that is later than where it is.
 _SETTLE_LUA = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[2])
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1])
+  redis.call('ZADD', KEYS[i], 'XX', 'GT', now, ARGV[1])
 end
 return 0
 """
@@ -71,6 +78,16 @@ class Permit:
 
     keys: tuple[str, ...] = ()
     member: str = ""
+    delay_s: float = 0.0  # the slot booked starts this long after it was granted
+
+
+RESERVE_AHEAD_S = 0.25
+"""How far ahead ``acquire`` books a slot that frees soon.
+
+The send then waits for its slot outside the lock while the next one is booked, and the
+slot is recorded at the moment it frees, not when this process got round to it: on a
+busy machine the budget's cadence does not slip by each wake-up's delay.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +162,11 @@ class RateLimiter:
 
     async def try_acquire(self, platform: str, destination: Destination) -> Permit | float:
         """Take a send from the budgets now (a Permit) or say how many seconds to wait."""
-        got = await self._try(platform, destination)
+        got = await self._try(platform, destination, 0.0)
         return got if isinstance(got, Permit) else got[0]
 
     async def _try(
-        self, platform: str, destination: Destination
+        self, platform: str, destination: Destination, ahead_s: float
     ) -> Permit | tuple[float, bool]:
         """A Permit, or the wait and whether the overall budget is what holds it back."""
         budgets = self.budgets.get(platform)
@@ -157,7 +174,7 @@ class RateLimiter:
             return Permit()
         names: list[str] = []
         member = uuid.uuid4().hex
-        args: list[str | int] = [member]
+        args: list[str | int] = [member, round(ahead_s * 1000)]
         if budgets.overall is not None:
             names.append(keys.ratelimit_key(platform, "all"))
             args += [budgets.overall.count, self._window_ms(budgets.overall)]
@@ -169,28 +186,40 @@ class RateLimiter:
         reply = await self._acquire(keys=names, args=args)
         wait_ms, which = int(reply[0]), int(reply[1])
         if wait_ms <= 0:
-            return Permit(tuple(names), member)
+            return Permit(tuple(names), member, int(reply[2]) / 1000.0)
         overall = budgets.overall is not None and which == 1
         return wait_ms / 1000.0, overall
 
     async def acquire(self, platform: str, destination: Destination) -> tuple[Permit, float]:
-        """Wait until a send fits; the permit and the seconds waited."""
+        """Wait until a send fits (its booked slot has come); the permit and the wait."""
         lock = self._locks.setdefault(platform, asyncio.Lock())
         waited = 0.0
-        while True:
+        permit: Permit | None = None
+        while permit is None:
             async with lock:
                 while True:
-                    got = await self._try(platform, destination)
+                    got = await self._try(platform, destination, RESERVE_AHEAD_S)
                     if isinstance(got, Permit):
-                        return got, waited
+                        permit = got
+                        break
                     wait, overall = got
                     waited += wait
                     if not overall:
                         break
-                    await asyncio.sleep(wait)  # everyone here waits for the same budget
-            await asyncio.sleep(wait)  # this destination's own budget: wait outside
+                    # Everyone here waits for the same budget: until its slot is bookable.
+                    await asyncio.sleep(max(0.0, wait - RESERVE_AHEAD_S) + 0.001)
+            if permit is None:
+                await asyncio.sleep(wait)  # this destination's own budget: wait outside
+        if permit.delay_s > 0:
+            waited += permit.delay_s
+            await asyncio.sleep(permit.delay_s)  # outside the lock: the next one books
+        return permit, waited
 
     async def settle(self, permit: Permit) -> None:
-        """Record that the send's request has finished (now), for the spacing of later ones."""
+        """Record that the send's request has finished (now), for the spacing of later ones.
+
+        The platform counted it at most now; the record moves to now − margin if later.
+        """
         if permit.keys:
-            await self._settle(keys=list(permit.keys), args=[permit.member])
+            await self._settle(keys=list(permit.keys),
+                               args=[permit.member, round(self.margin_s * 1000)])
