@@ -104,3 +104,54 @@ def test_summary_never_repeats_headline_caption_fragment_or_itself() -> None:
 def test_summary_starts_with_the_standfirst() -> None:
     stand = "Officials expect the schools to reopen on Thursday once the water has gone down."
     assert summarise(HEADLINE, BODY, standfirst=stand).startswith(stand)
+
+
+LEAD = ("Heavy rain closed 40 schools across the county on Monday as rivers burst their banks. "
+        "Officials expect the schools to reopen on Thursday once the water has gone down.")
+DEK = "Parents were told to keep their children at home until the end of the week."
+
+
+@pytest.mark.parametrize("header", [
+    # A teaser for another story above the headline repeated in the body.
+    f"{DEK}\n\n{HEADLINE}",
+    # The headline, its dek and a dateline line: the dek belongs to the page header.
+    f"{HEADLINE}\n\n{DEK}\n\nposted on April 21, 2015, at 11:29 a.m.",
+    # A dek above the page's tag list.
+    f"{DEK}\n\nTopics: floods, schools, weather",
+])
+def test_summary_skips_the_page_header_kept_in_the_body(header: str) -> None:
+    summary = summarise(HEADLINE, f"{header}\n\n{LEAD}")
+    assert summary.startswith("Heavy rain closed 40 schools"), summary
+    assert "Parents were told" not in summary
+
+
+def test_summary_keeps_a_teaser_above_a_byline() -> None:
+    # Without the headline above it, a teaser over the byline is the article's own lead.
+    summary = summarise(HEADLINE, f"{DEK} Officials said so on Monday night.\n\nBy Jane Doe\n\n"
+                                  f"{LEAD}")
+    assert summary.startswith("Parents were told")
+
+
+@pytest.mark.parametrize("notice", [
+    "有料会員の方のみご利用になれます。保存した記事はスマホやタブレットでもご覧いただけます。\n\n＞ ログイン",
+    "Subscribe now to read the whole of this article and many more every single day.",
+    "Dieser Artikel ist nur für Abonnenten unserer Zeitung lesbar, jetzt abonnieren und lesen.",
+])
+def test_summary_skips_paywall_and_login_notices(notice: str) -> None:
+    summary = summarise(HEADLINE, f"{notice}\n\n{LEAD}")
+    assert summary.startswith("Heavy rain closed 40 schools"), summary
+
+
+def test_summary_skips_a_teaser_cut_short() -> None:
+    body = ("Heavy rain closed 40 schools across the county on Monday as rivers burst.\n\n"
+            "Friday's Best Deals: Children's Books, Circular Lamp, Memory Foam...\n\n"
+            "More rain is expected over the weekend, forecasters at the weather office said.")
+    assert "Best Deals" not in summarise(HEADLINE, body)
+
+
+def test_standfirst_from_the_page_header_is_not_the_summary() -> None:
+    from bot.article.summary import standfirst_of
+
+    body = f"{DEK}\n\nTopics: floods, schools\n\n{LEAD}"
+    assert standfirst_of(DEK, HEADLINE, body) is None
+    assert standfirst_of(DEK, HEADLINE, f"{DEK}\n\n{LEAD}") == DEK

@@ -336,9 +336,8 @@ def _clean_value(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
 
 
-def key_figures(body: str, headline: str = "", limit: int = 5,
-                language: str | None = None) -> tuple[KeyFigure, ...]:
-    """The most important numbers of the article, most important first."""
+def _candidates(body: str, headline: str, language: str | None) -> list[_Candidate]:
+    """Every figure of the body with its label and score."""
     candidates: list[_Candidate] = []
     paragraphs = [p for p in body.split("\n\n") if p.strip()]
     head_low = headline.lower()
@@ -382,6 +381,13 @@ def key_figures(body: str, headline: str = "", limit: int = 5,
                 score += 0.6 * min(2, len(head_words & {w.lower() for w in label.split()}))
                 order += 1
                 candidates.append(_Candidate(kind, value, label, sentence, score, order))
+    return candidates
+
+
+def key_figures(body: str, headline: str = "", limit: int = 5,
+                language: str | None = None) -> tuple[KeyFigure, ...]:
+    """The most important numbers of the article, most important first."""
+    candidates = _candidates(body, headline, language)
     # Greedy pick; each figure of a kind already chosen costs the next one of that kind,
     # so five percentages don't crowd out the one count that tells the story.
     chosen: list[_Candidate] = []

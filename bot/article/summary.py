@@ -19,6 +19,21 @@ _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 _CAPTION = re.compile(
     r"(^(file )?(photo|image|picture|foto|bild|video)\b|\b(photo|credit|getty images|"
     r"/afp|afp/|reuters/|/reuters|ap photo|file photo|©|\(photo|\(foto|pictured)\b)", re.I)
+# Paywall, login and subscription notices, in the main scripts: never a summary sentence.
+_PAYWALL = re.compile(
+    r"(\bsubscribe (now|today|to (read|continue|our|the))|\bsubscribers?[- ]only|"
+    r"\bfor subscribers\b|\b(sign|log) ?(in|up) (to|for|now)\b|\bregister (now|to|for free)|"
+    r"\bcreate an? (free )?account|\balready (a subscriber|have an account)|"
+    r"abonnez-vous|réservé aux abonnés|jetzt abonnieren|abo abschließen|nur für abonnenten|"
+    r"suscr[ií]bete|exclusivo para suscriptores|\bassine\b|\babbonati\b|"
+    r"会員|ログイン|購読|転載|詳しくはこちら|订阅|登录|注册|會員|訂閱|회원|로그인|구독)", re.I)
+# A list of the page's tags: the end of its header when it comes before the article.
+# A byline or dateline line ("posted on April 21, 2015"): below the headline, it ends
+# the header, and the dek between them is not the article's text.
+_DATELINE = re.compile(
+    r"^(posted|published|updated|last updated|veröffentlicht|aktualisiert|publié|mis à jour|"
+    r"publicado|actualizado|pubblicato|aggiornato)\b.*\d", re.I)
+_TAG_LINE = re.compile(r"^(topics|tags|themen|schlagworte|sujets|temas|argomenti)\s?:", re.I)
 _STARTS = re.compile(r"^[\"'“‘«(\[¿¡]?[^\W_a-z]", re.UNICODE)
 
 
@@ -35,12 +50,46 @@ def _usable(sentence: str) -> bool:
     words = word_count(sentence)
     if words < 6 or words > 80:
         return False
-    if _CAPTION.search(sentence) or not _STARTS.match(sentence):
+    if _CAPTION.search(sentence) or _PAYWALL.search(sentence) or not _STARTS.match(sentence):
         return False  # a caption or credit, or a fragment that starts mid-sentence
     if re.match(r"^[A-Z .,()-]{4,}\s[-–—]", sentence):  # "LONDON (Reuters) -" alone
         return words > 12
+    if sentence.endswith(("...", "…")):
+        return False  # a teaser cut short
     # A sentence ends like one; a heading or a caption does not.
     return bool(re.search(r"[.!?…\"”»。！？)]$", sentence))
+
+
+def _repeats(line: set[str], headline: set[str]) -> bool:
+    """Whether a line is the headline again (not a section heading sharing its start)."""
+    return bool(line and headline) and len(line & headline) / max(len(line), len(headline)) >= 0.8
+
+
+def _header_end(paragraphs: list[str], headline: str) -> int:
+    """How many leading paragraphs are the page's header, not the article: everything
+    up to the headline repeated (and a dateline right below it), a tag list or a login
+    or paywall line among the first few paragraphs. A teaser above a byline with no
+    headline above it stays: it is often the article's lead."""
+    head_words = _tokens(headline)
+    end = 0
+    after_headline = False
+    for i, para in enumerate(paragraphs[:6]):
+        line = " ".join(para.split())
+        if word_count(line) > 25:
+            continue
+        if _repeats(_tokens(line), head_words):
+            end, after_headline = i + 1, True
+        elif (_TAG_LINE.match(line) or _PAYWALL.search(line)
+              or (after_headline and i - end <= 2 and _DATELINE.match(line))):
+            end = i + 1
+    # A header never swallows the whole article.
+    return end if end < len(paragraphs) else 0
+
+
+def article_paragraphs(headline: str, body: str) -> list[str]:
+    """The body's paragraphs without the page header that some extractions keep."""
+    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    return paragraphs[_header_end(paragraphs, headline):]
 
 
 def standfirst_of(description: str | None, headline: str, body: str) -> str | None:
@@ -54,15 +103,17 @@ def standfirst_of(description: str | None, headline: str, body: str) -> str | No
     words = _tokens(text)
     if _same(words, _tokens(headline), 0.8):
         return None
-    if text not in " ".join(body.split()):
-        return None  # site boilerplate, or a teaser written apart from the article
+    if text not in " ".join(" ".join(article_paragraphs(headline, body)).split()):
+        # Site boilerplate, a teaser written apart from the article, or the page
+        # header's own line above the byline.
+        return None
     return text
 
 
 def summarise(headline: str, body: str, max_sentences: int = 3,
               standfirst: str | None = None) -> str:
     """Two or three sentences (the standfirst first, then the lead), within 500 characters."""
-    paragraphs = [p for p in body.split("\n\n") if p.strip()]
+    paragraphs = article_paragraphs(headline, body)
     sentences: list[str] = []
     head_words = _tokens(headline)
     seen: list[set[str]] = []
