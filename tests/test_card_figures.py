@@ -133,7 +133,7 @@ def test_summary_keeps_a_teaser_above_a_byline() -> None:
 
 
 @pytest.mark.parametrize("notice", [
-    "有料会員の方のみご利用になれます。保存した記事はスマホやタブレットでもご覧いただけます。\n\n＞ ログイン",
+    "有料会員の方のみご利用になれます。保存した記事はスマホでもご覧いただけます。\n\n＞ ログイン",
     "Subscribe now to read the whole of this article and many more every single day.",
     "Dieser Artikel ist nur für Abonnenten unserer Zeitung lesbar, jetzt abonnieren und lesen.",
 ])
