@@ -43,30 +43,55 @@ _PERCENT = (r"(?:%|percent\b|per cent\b|pour cent\b|prozent\b|por ciento\b|por c
 _UNIT = (r"(?:km/h|km²|km|kilomet(?:er|re)s?|miles?|mph|kg|kilos?|kilograms?|tonnes?|tons?|"
          r"tonnen|mw|gw|kwh|mwh|gwh|hectares?|acres?|met(?:er|re)s|meter|feet|ft|°c|°f|"
          r"degrees?|grad|megapixels?|mb|gb|tb)")
-_NUMBER_WORDS = frozenset(
-    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
-    "forty fifty hundred hundreds dozen dozens thousands millions "
-    "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig hundert "
-    "dutzend tausende deux trois quatre cinq sept huit neuf dix onze douze quinze vingt "
-    "trente cent dizaine dizaines centaines milliers dos tres cuatro cinco seis siete ocho "
-    "nueve diez once doce quince veinte treinta cien cientos miles docena due tre quattro "
-    "cinque sei sette otto nove dieci undici dodici venti trenta cento migliaia dois duas "
-    "três quatro cinco oito nove dez doze vinte trinta twee drie vier vijf zes zeven acht "
-    "negen tien twaalf twintig honderd duizenden".split()
-)
+# Small numbers written as words, per language: "sei" is six in Italian but "be" in
+# German, "once" eleven in Spanish but not in English. Vague plurals ("thousands",
+# "milliers") count nothing a reader can hold on to, so they are no figures.
+_NUMBER_WORDS_BY_LANG = {
+    "en": "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
+          "forty fifty hundred dozen",
+    "de": "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig hundert "
+          "dutzend",
+    "fr": "deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente cent "
+          "dizaine",
+    "es": "dos tres cuatro cinco seis siete ocho nueve diez once doce quince veinte treinta "
+          "cien docena",
+    "it": "due tre quattro cinque sei sette otto nove dieci undici dodici venti trenta cento",
+    "pt": "dois duas três quatro cinco seis sete oito nove dez doze vinte trinta",
+    "nl": "twee drie vier vijf zes zeven acht negen tien twaalf twintig honderd",
+}
+_NUMBER_WORDS = frozenset(w for words in _NUMBER_WORDS_BY_LANG.values() for w in words.split())
+_NUMBER_WORDS_OF = {lang: frozenset(words.split())
+                    for lang, words in _NUMBER_WORDS_BY_LANG.items()}
+# A price per unit belongs to its value: "$16.99 a pound", "49 dólares por barril".
+_PER_UNIT = (r"(?:a|an|per|the|por|par|pro|le|la|el|il|al|je)\s(?:pound|kilo|kg|barrel|"
+             r"gallon|lit(?:re|er)|ton|tonne|share|ounce|night|barril|litro|galón|tonelada|"
+             r"acción|onza|baril|action|once|nuit|aktie|unze|nacht|barile|azione|oncia)\b")
+# Time units and the people counted: folded into the value when what follows names the
+# thing ("20 years | hostile relations").
+_FOLDED_NOUNS = re.compile(
+    r"^\s(years?|months?|weeks?|days?|hours?|minutes?|jahre[n]?|monate[n]?|wochen|tage[n]?|"
+    r"stunden|minuten|ans|années|mois|semaines|jours|heures|años|meses|semanas|días|horas|"
+    r"anni|mesi|settimane|giorni|ore|anos|dias|jaar|jaren|maanden|weken|dagen|uur)\b", re.I)
+_AGE_WORD = frozenset("alt alte alten alter altes old âgé âgée âgés".split())
+_NEGATIONS = frozenset("not nicht kein keine pas ne no non niet nao não".split())
 _FIGURE = re.compile(
     rf"(?P<pre>{_CUR_PREFIX}\s?)?(?P<num>{_NUMBER})"
-    rf"(?P<range>\s?(?:-|–|—|\bto\b|\bbis\b|\bà\b|\bal?\b)\s?(?:{_CUR_PREFIX}\s?)?{_NUMBER})?"
+    rf"(?P<range>\s?(?:-|–|—|\bto\b|\bbis\b|\bà\b|\bal?\b|\bcontre\b|\bgegen\b|\bcontra\b|"
+    rf"\bagainst\b)\s?(?:{_CUR_PREFIX}\s?)?{_NUMBER})?"
     rf"(?P<scale>\s?{_SCALE}\b\.?)?"
-    rf"(?P<post>\s?(?:{_PERCENT}|{_CUR_WORD}\b|[€£$¥₹](?!\w)|{_UNIT}(?![\w/])))?",
+    rf"(?P<post>\s?(?:{_PERCENT}|{_CUR_WORD}\b|[€£$¥₹](?!\w)|{_UNIT}(?![\w/])))?"
+    rf"(?P<per>\s{_PER_UNIT})?",
     re.I,
 )
+# Votes: "438 contre 86", "52 to 47 against".
+_VOTE_JOINER = re.compile(r"\b(contre|gegen|contra|against)\b", re.I)
 # "between 400 and 600": the only place where "and" joins a range.
 _BETWEEN = re.compile(
     rf"\b(?:between|zwischen|entre|tra|fra)\s(?P<pre>{_CUR_PREFIX}\s?)?(?P<num>{_NUMBER})"
     rf"(?P<range>\s(?:and|und|et|y|e)\s(?:{_CUR_PREFIX}\s?)?{_NUMBER})"
     rf"(?P<scale>\s?{_SCALE}\b\.?)?"
-    rf"(?P<post>\s?(?:{_PERCENT}|{_CUR_WORD}\b|[€£$¥₹](?!\w)|{_UNIT}(?![\w/])))?",
+    rf"(?P<post>\s?(?:{_PERCENT}|{_CUR_WORD}\b|[€£$¥₹](?!\w)|{_UNIT}(?![\w/])))?"
+    rf"(?P<per>\s{_PER_UNIT})?",
     re.I,
 )
 _WORD_FIGURE = re.compile(
@@ -88,6 +113,10 @@ _MODEL_BEFORE = re.compile(
     r"chapter|kapitel|article|artikel|page|seite|line|linie|route|gate|room|platform|"
     r"number|nummer|no\.?|nr\.?|n°|level|stufe|type|typ|iphone|ipad|galaxy|windows|ios|"
     r"android|os x|macos|playstation|xbox|ps|covid|sars-cov)\s?|#|&#?)$", re.I)
+_AGO_BEFORE = re.compile(r"\b(hace|vor|il y a|há)\s*$", re.I)
+_AGO_AFTER = re.compile(r"^\s?[^\W\d_]+\s(ago|fa|atrás)\b", re.I)
+# Slideshow captions: "- 22/50 The upmarket US clothing company ...".
+_GALLERY = re.compile(r"^\W*\d+\s?/\s?\d+\b")
 # Sentences of page furniture: paywalls, subscriptions, shops, newsletters, reading time.
 _FURNITURE = re.compile(
     r"(il vous reste|de cet article à lire|subscri|abonn|\babo\b|newsletter|sign[ -]up|"
@@ -302,6 +331,8 @@ def _refused(sentence: str, start: int, end: int, value: str) -> bool:
     if _CLOCK_AFTER.match(after) or (re.search(r"\d[.:h]\d\d$", value)
                                      and _CLOCK_BEFORE.search(before)):
         return True  # "11.39 Uhr", "12 h", "at 8.51"
+    if _AGO_BEFORE.search(before[-8:]) or _AGO_AFTER.match(after):
+        return True  # "Hace 28 minutos", "5 hours ago": a timestamp of the page
     if _MODEL_BEFORE.search(before[-12:]):
         return True  # "version 5.3", "iPhone 11", "#3"
     words = before.split()
@@ -319,6 +350,8 @@ def _refused(sentence: str, start: int, end: int, value: str) -> bool:
 def _kind(m: re.Match[str], sentence: str) -> str:
     post = (m.group("post") or "").strip().lower()
     if m.group("range"):
+        if _VOTE_JOINER.search(m.group("range")):
+            return "score"  # a vote: "438 contre 86"
         joiner = re.sub(r"[\d\s.,]", "", m.group("range"))[:1]
         if joiner == "-" and _SPORT.search(sentence) and not m.group("pre") and not post:
             return "score"
@@ -347,7 +380,7 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
         # The lead carries what matters most; the bonus fades over the first paragraphs.
         bonus = max(0.0, 1.5 - 0.4 * index)
         for sentence in split_sentences(para):
-            if len(sentence) > 600 or _FURNITURE.search(sentence):
+            if len(sentence) > 600 or _FURNITURE.search(sentence) or _GALLERY.match(sentence):
                 continue  # furniture, or a table flattened into one line
             found: list[tuple[int, int, str, str]] = []
             if _DIGIT.search(sentence):
@@ -359,14 +392,30 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
                         if any(a < m.end() and start < b for a, b in spans):
                             continue
                         spans.append((start, m.end()))
-                        value = _clean_value(sentence[start : m.end()])
-                        if _refused(masked, start, m.end(), value):
+                        kind = _kind(m, sentence)
+                        end = m.end()
+                        if m.group("per") and kind != "money":
+                            end = m.start("per")  # "20 tonnes a day": the day is not a unit
+                        value = _clean_value(sentence[start:end])
+                        if _refused(masked, start, end, value):
                             continue
-                        found.append((start, m.end(), _kind(m, sentence), value))
+                        found.append((start, end, kind, value))
+            words_of = _NUMBER_WORDS_OF.get(language or "", _NUMBER_WORDS)
             for m in _WORD_FIGURE.finditer(sentence):
-                found.append((m.start(), m.end(), "words", _clean_value(m.group(0))))
+                if m.group("word").lower() in words_of:
+                    found.append((m.start(), m.end(), "words", _clean_value(m.group(0))))
             for start, end, kind, value in found:
                 label, strong = _label(kind, sentence[:start], sentence[end:], language)
+                unit = _FOLDED_NOUNS.match(sentence[end:])
+                if unit and kind in ("count", "words"):
+                    # "20 years of hostile relations": the years are the value's unit
+                    rest = sentence[unit.end():]
+                    folded, folded_strong = _label(kind, sentence[:start], rest, language)
+                    words = folded.split()
+                    if words and words[0].lower() in _AGE_WORD:
+                        folded = " ".join(words[1:])  # "32 Jahre alte Claudia Brandes"
+                    if folded and folded_strong and not _glue(folded.split()[0], language):
+                        value, label, strong = f"{value} {unit.group(1)}", folded, True
                 if not label or (kind == "words" and not strong):
                     continue
                 score = _WEIGHT[kind] + bonus + min(len(label.split()), 3) * 0.2
