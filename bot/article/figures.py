@@ -73,7 +73,14 @@ _FOLDED_NOUNS = re.compile(
     r"stunden|minuten|ans|années|mois|semaines|jours|heures|años|meses|semanas|días|horas|"
     r"anni|mesi|settimane|giorni|ore|anos|dias|jaar|jaren|maanden|weken|dagen|uur)\b", re.I)
 _AGE_WORD = frozenset("alt alte alten alter altes old âgé âgée âgés".split())
-_NEGATIONS = frozenset("not nicht kein keine pas ne no non niet nao não".split())
+# Words that cannot start the phrase after a count noun: conjunctions, negations and
+# relative words ("seven years when he attended", "sechs Jahren nicht unbedingt").
+_NO_TAIL = frozenset(
+    "a an the and or but not when who which that while as und oder aber nicht kein keine wenn als "
+    "et ou mais pas ne quand qui que y o pero no cuando e ma non quando che niet en of maar "
+    "não".split())
+_PEOPLE = frozenset(
+    "people persons personnes personas persone pessoas menschen personen mensen".split())
 _FIGURE = re.compile(
     rf"(?P<pre>{_CUR_PREFIX}\s?)?(?P<num>{_NUMBER})"
     rf"(?P<range>\s?(?:-|–|—|\bto\b|\bbis\b|\bà\b|\bal?\b|\bcontre\b|\bgegen\b|\bcontra\b|"
@@ -106,7 +113,7 @@ _DATE_NEAR = re.compile(
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}[./]\d{1,2}\.(?!\d)")
 _CLOCK_AFTER = re.compile(
     r"^\s?(?:uhr\b|h\b|h\d\d|hrs?\b|heures?\b|horas?\b|ore\b|a\.?m\.?(?!\w)|p\.?m\.?(?!\w)|"
-    r"gmt\b|utc\b|cet\b|cest\b|et\b|pt\b|est\b|pst\b|hs\b)", re.I)
+    r"hs\b|(?-i:GMT|UTC|CES?T|E[SD]?T|P[SD]?T)\b)", re.I)  # "et" is French for "and"
 _CLOCK_BEFORE = re.compile(r"(?:\bum|\bà|\bat|\ba las|\balle|\bab|\bgegen|\bbis)\s*$", re.I)
 _MODEL_BEFORE = re.compile(
     r"(?:\b(?:version|versión|v|model|modell|series|serie|episode|season|staffel|saison|"
@@ -244,6 +251,8 @@ def _label_after(tokens: list[str], lang: str | None) -> tuple[list[str], list[s
 def _label_before(tokens: list[str], lang: str | None) -> list[str]:
     """Up to five words before a value, cut at its clause's start."""
     words: list[str] = []
+    if tokens and tokens[-1] == "(":
+        tokens = tokens[:-1]  # "a large majority (438 against 86)"
     for tok in reversed(tokens):
         if tok.isdigit() or re.fullmatch(_MONTH, tok, re.I):
             if words:
@@ -303,8 +312,12 @@ def _label(kind: str, before: str, after: str, lang: str | None) -> tuple[str, b
             # ("people get sick"), else the subject before ("years (prison sentence)").
             cut = next((i for i, t in enumerate(rest[:4]) if not _is_word(t)), len(rest[:4]))
             tail = _trim_end(rest[: min(cut, 3)], lang)
+            if tail and tail[0].lower() in _NO_TAIL:
+                tail = []  # "age and continuing", "Jahren nicht unbedingt": no phrase
             if tail:
                 return f"{noun[0]} {' '.join(tail)}", True
+            if noun[0].lower() in _PEOPLE:
+                return noun[0], True  # "213 personas": people are what a story counts
             return "", False  # "17 years" alone, or with a clause far away, says nothing
         return " ".join(noun), True
     subject = _subject_of_change(tb, lang)
@@ -313,7 +326,7 @@ def _label(kind: str, before: str, after: str, lang: str | None) -> tuple[str, b
     if kind in ("money", "percent", "range", "measure", "score"):
         context = _label_before(tb, lang)
         if len(context) >= 2 or (context and zipf(context[0], lang) < 5.3):
-            return " ".join(context), False
+            return " ".join(context), kind == "score"  # a vote or a result: its clause
     return "", False
 
 
@@ -409,7 +422,7 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
                 unit = _FOLDED_NOUNS.match(sentence[end:])
                 if unit and kind in ("count", "words"):
                     # "20 years of hostile relations": the years are the value's unit
-                    rest = sentence[unit.end():]
+                    rest = sentence[end + unit.end():]
                     folded, folded_strong = _label(kind, sentence[:start], rest, language)
                     words = folded.split()
                     if words and words[0].lower() in _AGE_WORD:
