@@ -124,6 +124,11 @@ _AGO_BEFORE = re.compile(r"\b(hace|vor|il y a|há)\s*$", re.I)
 _AGO_AFTER = re.compile(r"^\s?[^\W\d_]+\s(ago|fa|atrás)\b", re.I)
 # Slideshow captions: "- 22/50 The upmarket US clothing company ...".
 _GALLERY = re.compile(r"^\W*\d+\s?/\s?\d+\b")
+# The heading of a comment section: what follows is readers' text, not the article's.
+_COMMENTS = re.compile(
+    r"^(\d+\s)?(comments?|comentar(ios)?|kommentare?|kommentieren|commentaires?|commenter|"
+    r"commenti|commenta|reacties|reageer|leave a comment|add a comment|post a comment|"
+    r"join the discussion|show comments|view comments)\s*:?\s*(\(\d+\))?$", re.I)
 # Sentences of page furniture: paywalls, subscriptions, shops, newsletters, reading time.
 _FURNITURE = re.compile(
     r"(il vous reste|de cet article à lire|subscri|abonn|\babo\b|newsletter|sign[ -]up|"
@@ -379,7 +384,10 @@ def _kind(m: re.Match[str], sentence: str) -> str:
 
 
 def _clean_value(text: str) -> str:
-    return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+    text = " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+    if text.endswith(".") and not re.search(r"\b(mio|mrd|tsd|tys|тыс)\.$", text, re.I):
+        text = text[:-1]  # "raised $460m.": the sentence's full stop, not an abbreviation
+    return text
 
 
 def _candidates(body: str, headline: str, language: str | None) -> list[_Candidate]:
@@ -390,6 +398,10 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
     head_words = {w.lower() for w in _WORDS.findall(headline) if _is_word(w) and len(w) > 3}
     order = 0
     for index, para in enumerate(paragraphs):
+        if _COMMENTS.match(para.strip()):
+            break  # readers' comments below the article: not its figures
+        if _GALLERY.match(para):
+            continue  # a slideshow's caption, about other stories
         # The lead carries what matters most; the bonus fades over the first paragraphs.
         bonus = max(0.0, 1.5 - 0.4 * index)
         for sentence in split_sentences(para):
