@@ -79,6 +79,85 @@ def test_every_value_is_a_span_of_the_body_not_the_headline() -> None:
     assert all(v in body for v in shown) and "3" not in shown
 
 
+def figures_of(body: str, lang: str = "en") -> dict[str, str]:
+    return {f.value: f.label for f in key_figures(body, language=lang)}
+
+
+@pytest.mark.parametrize(("body", "lang", "wanted"), [
+    # Votes: "contre", "gegen", "against" join two counts.
+    ("Les députés ont adopté le texte à une large majorité (438 contre 86 et 42 abstentions).",
+     "fr", "438 contre 86"),
+    ("Der Bundestag stimmte mit 390 gegen 210 Stimmen für das Gesetz.", "de", "390 gegen 210"),
+    # A price per unit keeps its unit.
+    ("Fresh halibut fillets were priced at $16.99 a pound at the new store.", "en",
+     "$16.99 a pound"),
+    ("El crudo Brent se cotizó a 49 dólares por barril en Londres.", "es",
+     "49 dólares por barril"),
+    # French "et" after a number is "and", not Eastern Time.
+    ("Les deux listes ont obtenu respectivement 120 et 85 sièges au conseil.", "fr", "120"),
+])
+def test_votes_unit_prices_and_french_and_are_read(body: str, lang: str, wanted: str) -> None:
+    assert wanted in values(body, lang), values(body, lang)
+
+
+@pytest.mark.parametrize(("body", "lang", "junk"), [
+    # The page's own timestamps: "Hace 28 minutos", "5 hours ago", "vor 3 Stunden".
+    ("Hace 28 minutos. El juez imputó a 12 directivos de la empresa.", "es", "28"),
+    ("Posted 5 hours ago. The storm left 300 homes without power.", "en", "5"),
+    ("Vor 3 Stunden meldete die Feuerwehr 14 Verletzte.", "de", "3"),
+    # Vague plurals count nothing: "millions of", "thousands of", "des milliers".
+    ("Millions of people watched as thousands of servers went dark.", "en", "thousands"),
+    ("Des milliers de manifestants ont défilé, dont 40 élus.", "fr", "milliers"),
+    # A number word of another language: "sei" is "be" in German, "once" is not eleven
+    # in English.
+    ("Er sagte, das sei Unsinn, und nannte 12 Gründe dafür.", "de", "sei"),
+    ("Once voters arrive, 200 volunteers will guide them.", "en", "Once"),
+])
+def test_timestamps_vague_plurals_and_foreign_number_words_are_no_figures(
+        body: str, lang: str, junk: str) -> None:
+    assert junk not in values(body, lang), values(body, lang)
+
+
+def test_no_figures_from_slideshow_captions_or_comments() -> None:
+    body = ("The hotel charges $1 a night for every $1000 it invested in each of its 80 rooms."
+            "\n\n- 22/50 Ralph Lauren saw sales climb 1 per cent to $1.9bn in the quarter. "
+            "Its shares rose 4 per cent.\n\nComments\n\nI paid 500 euros for one night "
+            "in such a hotel and it was awful.")
+    shown = values(body)
+    assert not {"$1.9bn", "1 per cent", "4 per cent", "500 euros"} & set(shown), shown
+
+
+def test_a_value_never_ends_with_the_sentence_full_stop() -> None:
+    assert "$460m" in values("The firm, which manages 59 million web domains, raised $460m.")
+
+
+@pytest.mark.parametrize(("body", "lang", "value", "label"), [
+    # A time unit is the value's unit when what follows names the thing.
+    ("The visit ended 20 years of hostile relations between the two countries.", "en",
+     "20 years", "hostile relations"),
+    # An age: the person, not "alte".
+    ("Die 32 Jahre alte Claudia Brandes gewann die Wahl deutlich.", "de", "32 Jahre",
+     "Claudia Brandes"),
+    # People counted need nothing more.
+    ("El estadio admite ahora apenas 213 personas, incluidos los jugadores.", "es", "213",
+     "personas"),
+])
+def test_units_ages_and_people_make_readable_labels(body: str, lang: str, value: str,
+                                                   label: str) -> None:
+    assert figures_of(body, lang).get(value) == label, figures_of(body, lang)
+
+
+@pytest.mark.parametrize(("body", "lang", "bad"), [
+    # A count noun's tail never starts with a conjunction, a negation or a relative word.
+    ("He was nominated for seven years when he attended the academy in Paris.", "en", "when"),
+    ("Eine Verlängerung um sechs Jahren nicht unbedingt nötig, sagte er.", "de", "nicht"),
+    ("Children ate them by 11 months and continuing at home, the study found.", "en", "and"),
+])
+def test_labels_never_continue_into_another_clause(body: str, lang: str, bad: str) -> None:
+    for label in figures_of(body, lang).values():
+        assert bad not in label.split(), figures_of(body, lang)
+
+
 HEADLINE = "Floods close 40 schools across the region"
 BODY = """Floods close 40 schools across the region
 
@@ -155,3 +234,19 @@ def test_standfirst_from_the_page_header_is_not_the_summary() -> None:
     body = f"{DEK}\n\nTopics: floods, schools\n\n{LEAD}"
     assert standfirst_of(DEK, HEADLINE, body) is None
     assert standfirst_of(DEK, HEADLINE, f"{DEK}\n\n{LEAD}") == DEK
+
+
+@pytest.mark.parametrize(("body", "value", "label"), [
+    # A German label is a noun phrase: it ends before the verb, starts at a capitalised
+    # word, and a verb alone is no label.
+    ("1Password kostet aktuell knapp 50 Euro im Mac App Store.", "50 Euro", "1Password"),
+    ("Bei Verstößen droht eine Geldbuße von 200 bis 1000 Euro, sagte der Sprecher.",
+     "200 bis 1000 Euro", "Geldbuße"),
+    ("Wer die Grenze ohne Grund überquert, muss 250 Euro zahlen.", "250 Euro", None),
+])
+def test_german_labels_are_noun_phrases(body: str, value: str, label: str | None) -> None:
+    shown = figures_of(body, "de")
+    if label is None:
+        assert all(w[:1].isupper() for w in shown.get(value, "X").split()[:1]), shown
+    else:
+        assert shown.get(value) == label, shown

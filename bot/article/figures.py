@@ -167,7 +167,8 @@ _LABEL_STOP = FUNCTION_WORDS | frozenset(
     "its their his her our your my he she they it we you who which what when where while "
     "per each about over under since until after before during into up down out off so "
     "if then there here last past next below above across around among between within "
-    "instead also just only still even already again yet while ago".split()
+    "instead also just only still even already again yet while ago bzw usw etc ca "
+    "womit wobei worauf wodurch damit dabei darauf dadurch deshalb daher somit".split()
 )
 # Nouns that count or measure, though stop lists hold them: a label may start with one.
 _COUNT_NOUNS = frozenset(
@@ -231,17 +232,21 @@ def _trim(words: list[str], lang: str | None) -> list[str]:
     return words
 
 
-def _label_after(tokens: list[str], lang: str | None) -> tuple[list[str], list[str]]:
+def _label_after(tokens: list[str], lang: str | None,
+                 money: bool = False) -> tuple[list[str], list[str]]:
     """The noun phrase right after a value (up to four words) and the tokens after it."""
     words: list[str] = []
     i = 0
-    if len(tokens) > 1 and tokens[0].lower() in ("of", "de", "d'", "di"):
+    if len(tokens) > 1 and (tokens[0].lower() in ("of", "de", "d'", "di") or (
+            money and tokens[0].lower() in ("for", "für", "pour", "para", "per"))):
         i = 1  # "28,000 square kilometres of fjords"
     while i < len(tokens) and len(words) < 4:
         tok = tokens[i]
         low = tok.lower()
         if not _is_word(tok) or low in _LABEL_STOP:
             break
+        if lang == "de" and words and words[-1][:1].isupper() and tok[:1].islower():
+            break  # German nouns are capitalised: "Claudia Brandes gewann" ends at the verb
         if words and low.endswith("ing") and lang in (None, "en"):
             break  # "a line linking ..." ends the noun phrase
         if not words and re.fullmatch(r"[a-z]+ed", tok) and lang in (None, "en"):
@@ -274,7 +279,20 @@ def _label_before(tokens: list[str], lang: str | None) -> list[str]:
         parts = " ".join(words).split("\0")
         head = _trim(parts[0].split(), lang)
         words = head if len(head) >= 2 else _trim(parts[-1].split(), lang)
-    return _trim([w for w in words if w != "\0"], lang)
+    words = _trim([w for w in words if w != "\0"], lang)
+    if lang == "de":
+        # The German noun phrase before the value: its nouns (capitalised) and adjectives,
+        # back to a verb or a function word ("Verstößen droht eine Geldbuße" -> "Geldbuße").
+        start = len(words)
+        while start > 0 and not _glue(words[start - 1], lang) and (
+                words[start - 1][:1].isupper() or re.search(r"(e|en|er|es|em)$",
+                                                             words[start - 1])):
+            start -= 1
+        words = words[start:]
+        while words and not words[0][:1].isupper() and len(words) > 1 and not any(
+                w[:1].isupper() for w in words):
+            words = words[1:]
+    return words
 
 
 def _subject_of_change(tokens: list[str], lang: str | None) -> list[str]:
@@ -282,13 +300,21 @@ def _subject_of_change(tokens: list[str], lang: str | None) -> list[str]:
     words = tokens[-8:]
     for i in range(len(words) - 1, -1, -1):
         if words[i].lower() in _CHANGE_VERBS:
-            subject = [w for w in words[max(0, i - 3) : i] if _is_word(w)]
+            subject = [w for w in words[max(0, i - 3) : i] if re.match(r"\d*[^\W\d_]", w)]
             return _trim(subject, lang)
     return []
 
 
 def _label(kind: str, before: str, after: str, lang: str | None) -> tuple[str, bool]:
     """The label for a figure, and whether it names the thing counted (a strong label)."""
+    label, strong = _label_of(kind, before, after, lang)
+    if lang == "de" and not any(w.lstrip("0123456789")[:1].isupper() for w in label.split()):
+        return "", False  # no German noun in it: a verb ("250 Euro zahlen") or a fragment
+    return label, strong
+
+
+def _label_of(kind: str, before: str, after: str, lang: str | None) -> tuple[str, bool]:
+    """The label for a figure before the language's own checks."""
     tb, ta = _WORDS.findall(before), _WORDS.findall(after)
     hyphen = re.match(r"^-([^\W\d_][\w'’-]*)", after)
     if hyphen:
@@ -296,7 +322,7 @@ def _label(kind: str, before: str, after: str, lang: str | None) -> tuple[str, b
         rest_words, _ = _label_after(_WORDS.findall(after[hyphen.end():]), lang)
         words = _trim([hyphen.group(1), *rest_words[:3]], lang)
         return (" ".join(words), True) if len(words) >= 2 else ("", False)
-    noun, rest = _label_after(ta, lang)
+    noun, rest = _label_after(ta, lang, money=kind == "money")
     noun = _trim(noun, lang)
     if noun and re.fullmatch(_MONTH, noun[0], re.I):
         return "", False  # "4 March" is a date, not a count of Marches
