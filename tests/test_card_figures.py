@@ -94,7 +94,8 @@ def figures_of(body: str, lang: str = "en") -> dict[str, str]:
     ("El crudo Brent se cotizó a 49 dólares por barril en Londres.", "es",
      "49 dólares por barril"),
     # French "et" after a number is "and", not Eastern Time.
-    ("Les deux listes ont obtenu respectivement 120 et 85 sièges au conseil.", "fr", "120"),
+    ("Le billet du TGV coûte désormais 120 euros et reste le plus cher du pays.", "fr",
+     "120 euros"),
 ])
 def test_votes_unit_prices_and_french_and_are_read(body: str, lang: str, wanted: str) -> None:
     assert wanted in values(body, lang), values(body, lang)
