@@ -22,7 +22,8 @@ from collections.abc import Iterable
 
 from lxml import html as lxml_html
 
-from bot.language import COUNTRIES, DEMONYMS, FUNCTION_WORDS, is_common_word, place_of, zipf
+from bot.language import (COUNTRIES, DEMONYMS, FUNCTION_WORDS, is_common_word, is_stop_word,
+                          place_of, zipf)
 
 from .dates import MONTH_PATTERN
 from .htmlmeta import PageMeta
@@ -178,6 +179,32 @@ def _plain_word(word: str, lang: str | None) -> bool:
             or _is_calendar(low) or is_common_word(low, lang, 5.0) or "'" in low or "’" in low)
 
 
+# German inflection endings: "Verbesserungen" is as common as "Verbesserung" (the word
+# lists rank each form apart, and plurals and case forms rank lower than the word).
+# A bare final "e" is not stripped: "Rheine" (a town) is not "Rhein".
+_DE_ENDINGS = (("ungen", "ung"), ("ern", ""), ("en", ""), ("en", "e"), ("es", ""),
+               ("er", ""), ("em", ""), ("n", ""), ("s", ""))
+_UMLAUT = str.maketrans("äöü", "aou")
+
+
+def _family_zipf(word: str, lang: str | None) -> float:
+    """How common ``word`` is, counting its inflected forms (German) as the word."""
+    low = word.lower()
+    best = zipf(low, lang)
+    if (lang or "").split("-")[0] not in _CAPITAL_NOUNS:
+        return best
+    for ending, base in _DE_ENDINGS:
+        if low.endswith(ending) and len(low) - len(ending) >= 4:
+            best = max(best, zipf(low[: len(low) - len(ending)] + base, lang))
+    # Umlaut plurals: "Zugänge" is "Zugang", "Verträge" is "Vertrag".
+    if low.endswith(("e", "er")) and re.search("[äöü]", low):
+        stem = low[: -2 if low.endswith("er") else -1]
+        if len(stem) >= 4:
+            i = max(stem.rfind(c) for c in "äöü")
+            best = max(best, zipf(stem[:i] + stem[i].translate(_UMLAUT) + stem[i + 1:], lang))
+    return best
+
+
 def _key(words: list[str]) -> str:
     phrase = re.sub(r"['’]s$", "", " ".join(words).strip(" .-'’"))
     return place_of(phrase)
@@ -199,8 +226,9 @@ def _names(headline: str, paragraphs: list[str], lang: str | None,
         for m in (_NAME_TIGHT if capital_nouns else _NAME).finditer(scanned):
             words = m.group(0).split()
             # Only glue words are trimmed: "Rhodium Group" and "United States" stay whole.
-            while words and (words[0].lower() in _COMMON or words[0].lower() in _GLUE):
-                words = words[1:]
+            while words and (words[0].lower() in _COMMON or words[0].lower() in _GLUE or (
+                    capital_nouns and is_stop_word(words[0], lang))):
+                words = words[1:]  # "Neben Account" opens a sentence with a preposition
             while words and words[-1].lower() in _GLUE:
                 words = words[:-1]
             if not words or len(words) > 4:
@@ -212,7 +240,7 @@ def _names(headline: str, paragraphs: list[str], lang: str | None,
                 if "." in word.strip(".") and not re.fullmatch(r"(?:[A-Z]\.)+[A-Z]?", word):
                     continue  # glued tokens ("trump.an"), not abbreviations ("U.S.")
                 if capital_nouns and (_after_determiner(scanned, m.start())
-                                      or zipf(word, lang) >= 4.0):
+                                      or _family_zipf(word, lang) >= 4.0):
                     continue  # a German noun ("die Regierung"), not a name
             elif all(_plain_word(w, lang) for w in words):
                 continue
@@ -271,6 +299,7 @@ def _countries_named(text: str) -> set[str]:
 def _themes(headline: str, body: str, lang: str | None, topics: list[str]) -> list[str]:
     """Rarer words the headline and the body keep returning to."""
     body_words = Counter(w.lower() for w in _WORD.findall(body))
+    capital_nouns = (lang or "").split("-")[0] in _CAPITAL_NOUNS
     out: list[str] = []
 
     def taken(word: str) -> bool:
@@ -286,18 +315,24 @@ def _themes(headline: str, body: str, lang: str | None, topics: list[str]) -> li
         best = max(forms, key=lambda f: body_words[f])
         if best.endswith(("ing", "ed")) and body_words[best] < 3:
             continue  # a verb of the headline ("explains", "requiring"), not its subject
-        if zipf(best, lang) >= 4.5 and body_words[best] < 3:
+        common = _family_zipf(best, lang)
+        if common >= 4.5 and body_words[best] < 3:
             continue  # an everyday word the body hardly uses: not what it is about
+        if common >= 4.3 and capital_nouns and body_words[best] < 5:
+            continue  # a German everyday noun ("Verbesserungen"): names come from elsewhere
         theme = place_of(best)
         if theme in DEMONYMS.values() and theme not in _countries_named(body):
             continue
         if not taken(best) and not taken(theme):
             out.append(theme)
     # Words written in lower case somewhere (so not names), counted in every form.
-    lower_seen = {w for w in _WORD.findall(body) if w.islower()}
+    # In text order (a set's order changes from run to run, and so would the topics).
+    lower_seen = dict.fromkeys(w for w in _WORD.findall(body) if w.islower())
     lower_only = Counter({w: body_words[w] for w in lower_seen})
+    if capital_nouns:
+        return out  # German words in lower case are verbs and adjectives, never themes
     for word, count in lower_only.most_common(30):
-        rarity = zipf(word, lang)
+        rarity = _family_zipf(word, lang)
         if (len(word) < 5 or _plain_word(word, lang) or rarity >= 4.6
                 or count < (2 if rarity < 4.2 else 3)):
             continue
