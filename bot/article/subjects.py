@@ -22,8 +22,15 @@ from collections.abc import Iterable
 
 from lxml import html as lxml_html
 
-from bot.language import (COUNTRIES, DEMONYMS, FUNCTION_WORDS, is_common_word, is_stop_word,
-                          place_of, zipf)
+from bot.language import (
+    COUNTRIES,
+    DEMONYMS,
+    FUNCTION_WORDS,
+    is_common_word,
+    is_stop_word,
+    place_of,
+    zipf,
+)
 
 from .dates import MONTH_PATTERN
 from .htmlmeta import PageMeta
