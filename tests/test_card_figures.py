@@ -251,3 +251,20 @@ def test_german_labels_are_noun_phrases(body: str, value: str, label: str | None
         assert all(w[:1].isupper() for w in shown.get(value, "X").split()[:1]), shown
     else:
         assert shown.get(value) == label, shown
+
+
+def test_an_imprint_number_is_no_figure() -> None:
+    body = ("Registro Propietario El Día SAICYF. Edición Nro. 6986 Director: Raúl Pérez.\n\n"
+            "La policía aisló a los 4 pasajeros que viajaban en el colectivo.")
+    assert "6986" not in values(body, "es"), values(body, "es")
+
+
+def test_a_count_after_a_place_name_is_a_figure() -> None:
+    # Dutch and German put the count after the place: not "Destiny 2", a count of times.
+    body = "In de afgelopen dertig dagen is de brandweer van Den Haag 722 keer gealarmeerd."
+    assert "722" in values(body, "nl"), values(body, "nl")
+
+
+def test_a_share_of_a_whole_is_labelled_by_the_whole() -> None:
+    shown = figures_of("Cela représente 2,22% du total des produits phytosanitaires.", "fr")
+    assert shown.get("2,22%") == "total", shown

@@ -118,7 +118,7 @@ _CLOCK_BEFORE = re.compile(r"(?:\bum|\bà|\bat|\ba las|\balle|\bab|\bgegen|\bbis
 _MODEL_BEFORE = re.compile(
     r"(?:\b(?:version|versión|v|model|modell|series|serie|episode|season|staffel|saison|"
     r"chapter|kapitel|article|artikel|page|seite|line|linie|route|gate|room|platform|"
-    r"number|nummer|no\.?|nr\.?|n°|level|stufe|type|typ|iphone|ipad|galaxy|windows|ios|"
+    r"number|nummer|no\.?|nr\.?|nro\.?|núm\.?|n°|nº|level|stufe|type|typ|iphone|ipad|galaxy|windows|ios|"
     r"android|os x|macos|playstation|xbox|ps|covid|sars-cov)\s?|#|&#?)$", re.I)
 _AGO_BEFORE = re.compile(r"\b(hace|vor|il y a|há)\s*$", re.I)
 _AGO_AFTER = re.compile(r"^\s?[^\W\d_]+\s(ago|fa|atrás)\b", re.I)
@@ -168,7 +168,8 @@ _LABEL_STOP = FUNCTION_WORDS | frozenset(
     "per each about over under since until after before during into up down out off so "
     "if then there here last past next below above across around among between within "
     "instead also just only still even already again yet while ago bzw usw etc ca "
-    "womit wobei worauf wodurch damit dabei darauf dadurch deshalb daher somit".split()
+    "womit wobei worauf wodurch damit dabei darauf dadurch deshalb daher somit nro nr nº "
+    "núm".split()
 )
 # Nouns that count or measure, though stop lists hold them: a label may start with one.
 _COUNT_NOUNS = frozenset(
@@ -237,7 +238,8 @@ def _label_after(tokens: list[str], lang: str | None,
     """The noun phrase right after a value (up to four words) and the tokens after it."""
     words: list[str] = []
     i = 0
-    if len(tokens) > 1 and (tokens[0].lower() in ("of", "de", "d'", "di") or (
+    if len(tokens) > 1 and (tokens[0].lower() in ("of", "de", "d'", "di", "du", "del", "do",
+                                                  "da", "van") or (
             money and tokens[0].lower() in ("for", "für", "pour", "para", "per"))):
         i = 1  # "28,000 square kilometres of fjords"
     while i < len(tokens) and len(words) < 4:
@@ -381,6 +383,9 @@ def _refused(sentence: str, start: int, end: int, value: str) -> bool:
         return True  # "version 5.3", "iPhone 11", "#3"
     words = before.split()
     score = re.fullmatch(r"\d+-\d+", value) and _SPORT.search(sentence)
+    counted = re.match(r"\s?([^\W\d_]+)", after)
+    if counted and counted.group(1).lower() in _COUNT_NOUNS:
+        score = True  # "Den Haag 722 keer": a count after a name, not the name's number
     if not score and words and re.fullmatch(r"[A-Z][\w'’-]*|[a-z]+[A-Z]\w*", words[-1]) and (
             len(words) > 1 and not words[-2].endswith((".", ":", "!", "?"))) and (
             not re.fullmatch(_MONTH, words[-1], re.I)):

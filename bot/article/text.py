@@ -7,7 +7,7 @@ import re
 _ABBREV = frozenset(
     "mr mrs ms dr prof st jr sr gen col lt sgt capt gov sen rep rev hon messrs "
     "jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp no vs etc "
-    "approx est dept fig vol ca cf e.g i.e u.s u.k u.n a.m p.m mt ft av bd".split()
+    "approx est dept fig vol ca cf e.g i.e u.s u.k u.n a.m p.m mt ft av bd nr nro núm".split()
 )
 # A sentence ends at . ! ? (or their CJK forms) followed by space and an opening letter,
 # digit or quote; CJK full stops need no space.
