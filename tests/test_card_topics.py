@@ -162,3 +162,23 @@ def test_publisher_tags_come_first_cleaned_and_are_not_cut() -> None:
     for junk in ("harbour gazette", "news", "smg2_local", "harbour"):
         assert junk not in topics, topics
     assert not any(len(t.split()) > 4 for t in topics), topics
+
+
+def test_topics_are_the_same_on_every_run() -> None:
+    # Themes were read from a set, whose order changes with the interpreter's hash seed.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from bot.article.subjects import subjects\n"
+        "body = ' '.join(f'{w} {w} {w} harbour.' for w in ('dredging', 'silt', 'channel', "
+        "'trawlers', 'moorings', 'pontoons', 'breakwater', 'slipway'))\n"
+        "print(subjects('Westport harbour plan', body, language='en'))\n")
+    runs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)
+        runs.add(out.stdout)
+    assert len(runs) == 1, runs
