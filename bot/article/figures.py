@@ -384,7 +384,7 @@ def _refused(sentence: str, start: int, end: int, value: str) -> bool:
     if _MODEL_BEFORE.search(before[-12:]):
         return True  # "version 5.3", "iPhone 11", "#3"
     words = before.split()
-    score = re.fullmatch(r"\d+-\d+", value) and _SPORT.search(sentence)
+    score = bool(re.fullmatch(r"\d+-\d+", value) and _SPORT.search(sentence))
     counted = re.match(r"\s?([^\W\d_]+)", after)
     if counted and counted.group(1).lower() in _COUNT_NOUNS:
         score = True  # "Den Haag 722 keer": a count after a name, not the name's number
