@@ -268,3 +268,15 @@ def test_a_count_after_a_place_name_is_a_figure() -> None:
 def test_a_share_of_a_whole_is_labelled_by_the_whole() -> None:
     shown = figures_of("Cela représente 2,22% du total des produits phytosanitaires.", "fr")
     assert shown.get("2,22%") == "total", shown
+
+
+@pytest.mark.parametrize(("body", "lang", "value", "label"), [
+    # A label read before the value ends on its noun, not on a verb or an auxiliary.
+    ("One perk was fresh halibut fillets priced at $16.99 a pound.", "en", "$16.99 a pound",
+     "fresh halibut fillets"),
+    ("For less healthy ones, the agency has invested more than $1 billion since then.", "en",
+     "$1 billion", "agency"),
+])
+def test_labels_before_a_value_end_on_the_noun(body: str, lang: str, value: str,
+                                               label: str) -> None:
+    assert figures_of(body, lang).get(value) == label, figures_of(body, lang)

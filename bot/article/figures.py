@@ -73,12 +73,23 @@ _FOLDED_NOUNS = re.compile(
     r"stunden|minuten|ans|années|mois|semaines|jours|heures|años|meses|semanas|días|horas|"
     r"anni|mesi|settimane|giorni|ore|anos|dias|jaar|jaren|maanden|weken|dagen|uur)\b", re.I)
 _AGE_WORD = frozenset("alt alte alten alter altes old âgé âgée âgés".split())
-# Words that cannot start the phrase after a count noun: conjunctions, negations and
-# relative words ("seven years when he attended", "sechs Jahren nicht unbedingt").
+_AUX_TAIL = frozenset("has have had is are was were ont sont hat haben ist sind".split())
+# Words that cannot start the phrase after a count noun: conjunctions, negations,
+# relative words and auxiliaries ("seven years when he attended", "sechs Jahren nicht
+# unbedingt", "400 Français ont demandé").
 _NO_TAIL = frozenset(
     "a an the and or but not when who which that while as und oder aber nicht kein keine wenn als "
     "et ou mais pas ne quand qui que y o pero no cuando e ma non quando che niet en of maar "
-    "não".split())
+    "não".split()) | _AUX_TAIL
+# Auxiliary verbs: a noun phrase ends before one ("the agency has invested" -> "agency").
+_AUXILIARIES = frozenset(
+    "has have had is are was were will would hat haben ist sind wurde wurden ont est "
+    "sont était avait ha han son fue è sono hanno tem têm é são foi heeft hebben zijn "
+    "werd".split())
+# English verbs a clause before a price ends on ("fillets routinely sell").
+_PRICE_VERBS = frozenset(
+    "sell sells sold pay pays paid cost costs buy buys bought fetch fetches fetched "
+    "charge charges charged".split())
 _PEOPLE = frozenset(
     "people persons personnes personas persone pessoas menschen personen mensen".split())
 _FIGURE = re.compile(
@@ -263,6 +274,20 @@ def _label_after(tokens: list[str], lang: str | None,
 
 
 def _label_before(tokens: list[str], lang: str | None) -> list[str]:
+    """Up to five words before a value, cut at its clause's start, ending on its noun."""
+    words = _context_before(tokens, lang)
+    aux = next((i for i, w in enumerate(words) if i and w.lower() in _AUXILIARIES), None)
+    if aux is not None:
+        words = _trim(words[:aux], lang)  # "agency has invested" -> "agency"
+    if lang in (None, "en"):
+        # "fresh halibut fillets priced", "fillets routinely sell": the verb goes.
+        while len(words) > 1 and (re.fullmatch(r"[a-z]+ed", words[-1])
+                                  or words[-1] in _PRICE_VERBS or words[-1].endswith("ly")):
+            words = _trim_end(words[:-1], lang)
+    return words
+
+
+def _context_before(tokens: list[str], lang: str | None) -> list[str]:
     """Up to five words before a value, cut at its clause's start."""
     words: list[str] = []
     if tokens and tokens[-1] == "(":
