@@ -13,6 +13,7 @@ Aliases written with capitals (``US``, ``U.K.``) count only when written that wa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 _TABLE = """
@@ -212,3 +213,103 @@ COUNTRIES = frozenset(p.name for p in PLACES)
 def place_of(phrase: str) -> str:
     """The place a demonym or alias names ("russian" -> "russia"), else the phrase."""
     return DEMONYMS.get(phrase.lower(), phrase.lower())
+
+
+# --- names in other languages (CLDR, through Babel) -----------------------------------
+
+#: Languages whose names of countries, languages and cities are folded (ISO 639-1).
+NAME_LANGUAGES = (
+    "en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "fi", "pl", "cs", "sk",
+    "ru", "uk", "tr", "ro", "hu", "el", "hr", "sl", "id", "ca", "et", "lv", "lt", "bg",
+    "sr", "ar", "he", "fa", "hi", "ja", "zh", "ko", "vi", "th",
+)
+# CLDR codes that are not countries (regions, groupings, unknown).
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "XK"})
+# Languages whose name is not the adjective of one country (spoken too widely).
+_NOT_ONE_COUNTRY = frozenset({"en", "ar", "es", "pt", "fr", "sw", "ms", "zh"})
+
+
+def _fold(name: str) -> str:
+    import unicodedata
+
+    name = unicodedata.normalize("NFKD", name.casefold().replace("’", "'"))
+    return "".join(c for c in name if not unicodedata.combining(c))
+
+
+@functools.cache
+def _english_tokens() -> dict[str, str]:
+    """Every English name of a place in the table, folded → the place's token."""
+    out: dict[str, str] = {}
+    for place in PLACES:
+        for name in (place.name, place.token, *place.aliases):
+            out[_fold(name)] = place.token
+    return out
+
+
+@functools.cache
+def _babel_tokens() -> dict[str, str]:
+    """CLDR territory, language and city code → the token English text folds it into."""
+    from babel import Locale
+    from babel.core import get_global
+
+    english = Locale.parse("en")
+    known = _english_tokens()
+    out: dict[str, str] = {}
+    for code, name in english.territories.items():
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES:
+            folded = _fold(name)
+            out["t:" + code] = known.get(folded, folded.replace(" ", "").replace("&", "and"))
+    # A language's name is also the adjective of its main country (russe, Russisch, ruso
+    # → russia): CLDR's likely country of the language, for languages official there;
+    # languages of many countries (English, Arabic, Spanish, ...) are left out.
+    official = get_global("territory_languages")
+    for lang, likely in get_global("likely_subtags").items():
+        if "_" in lang or lang in _NOT_ONE_COUNTRY:
+            continue
+        territory = likely.split("_")[-1]
+        token = out.get("t:" + territory)
+        info = official.get(territory, {}).get(lang, {})
+        if token is not None and info.get("official_status") == "official":
+            out["l:" + lang] = token
+    # Cities from the time-zone names (every capital that has a zone of its own).
+    for zone in get_global("zone_territories"):
+        city = english.time_zones.get(zone, {}).get("city")
+        if city is None:
+            from babel.dates import get_timezone_location
+
+            city = get_timezone_location(zone, locale=english, return_city=True)
+        if city:
+            out["z:" + zone] = _fold(city)
+    return out
+
+
+@functools.cache
+def local_names(lang: str) -> dict[str, str]:
+    """Names of countries, their languages/adjectives and cities in ``lang`` → token.
+
+    From CLDR (Babel): "Russie", "Russland", "Россия" → ``russia``; "russe", "Russisch"
+    → ``russia``; "Moskau", "Moscou" → ``moscow``. Names equal to their token are left out.
+    An unknown language gives an empty table.
+    """
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        return {}
+    codes = _babel_tokens()
+    out: dict[str, str] = {}
+    for code, name in locale.territories.items():
+        token = codes.get("t:" + code)
+        if token is not None:
+            out[_fold(name)] = token
+    for code, name in locale.languages.items():
+        token = codes.get("l:" + code)
+        if token is not None:
+            out.setdefault(_fold(name), token)
+    for key, token in codes.items():
+        if key.startswith("z:"):
+            city = locale.time_zones.get(key[2:], {}).get("city")
+            if city:
+                out.setdefault(_fold(city), token)
+    return {name: token for name, token in out.items() if name and name != token}

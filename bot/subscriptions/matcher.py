@@ -36,10 +36,12 @@ import numpy.typing as npt
 from redis.exceptions import RedisError
 
 from bot import keys
+from bot.language import zipf
 from bot.background import cancel_and_wait
 from bot.card import Card
 from bot.chat.contract import MODES, Destination, Mode, Subscription
 
+from .normaliser import RULESETS, query_forms, ruleset
 from .store import SubscriptionStore
 from .topics import Phrase, TopicExpression, normalised_text, parse_topic, phrase_key
 
@@ -60,6 +62,18 @@ BODY_MENTION_CAP = 5
 STRONG = HEADLINE | SUMMARY | LEAD | TOPICS
 
 _SECOND = itemgetter(1)
+_RULE_INDEX = {rules: i for i, rules in enumerate(RULESETS)}
+_NEED_STRIDE = 64
+# Zipf frequencies: below _RARE a word is a name or a subject word (one mention is
+# enough), from _EVERYDAY on it is an everyday word (one mention more is needed).
+_RARE = 3.5
+_EVERYDAY = 5.0
+
+
+def _word_language(lang: str | None) -> str:
+    """The card's language as a code for word frequencies ("en" when unknown)."""
+    return (lang or "en").lower().replace("_", "-").split("-")[0] or "en"
+
 IdArray = npt.NDArray[np.int32]
 DestIds = npt.NDArray[np.intp]
 _NO_DESTS: DestIds = np.zeros(0, dtype=np.intp)
@@ -248,17 +262,14 @@ class Explanation:
 
 
 class _Evidence:
-    """Per-term evidence for one card: field flags and body counts."""
+    """Per-term evidence for one card: field flags, body counts, and the relevant terms."""
 
-    __slots__ = ("body", "flags", "min_body", "relevant")
+    __slots__ = ("body", "flags", "relevant")
 
-    def __init__(self, flags: dict[int, int], body: dict[int, int], min_body: int) -> None:
+    def __init__(self, flags: dict[int, int], body: dict[int, int], relevant: set[int]) -> None:
         self.flags = flags
         self.body = body
-        self.min_body = min_body
-        self.relevant = {
-            t for t, f in flags.items() if f & STRONG or body.get(t, 0) >= min_body
-        }
+        self.relevant = relevant
 
     def hit(self, term_id: int, phrase: Phrase, label: str | None = None) -> TermHit:
         flags = self.flags.get(term_id, 0)
@@ -270,17 +281,18 @@ class _Evidence:
 
 
 def card_fields(card: Card) -> list[tuple[int, str]]:
-    """The card's own content, normalised once per field into padded token strings."""
+    """The card's own content, normalised once per field (by the card's language)."""
     paragraphs = card.body.split("\n\n")
     lead = "\n\n".join(paragraphs[:2])
     rest = "\n\n".join(paragraphs[2:])
-    topics = "|".join(normalised_text(t) for t in card.topics)
+    lang = card.language
+    topics = "|".join(normalised_text(t, lang) for t in card.topics)
     out = [
-        (HEADLINE, normalised_text(card.headline)),
-        (SUMMARY, normalised_text(card.summary)),
-        (LEAD, normalised_text(lead)),
+        (HEADLINE, normalised_text(card.headline, lang)),
+        (SUMMARY, normalised_text(card.summary, lang)),
+        (LEAD, normalised_text(lead, lang)),
         (TOPICS, " " + topics + " "),
-        (BODY, normalised_text(rest)),
+        (BODY, normalised_text(rest, lang)),
     ]
     return [(bit, text) for bit, text in out if len(text) > 2]
 
@@ -315,7 +327,14 @@ class MatchIndex:
         # terms
         self._term_ids: dict[str, int] = {}
         self._term_phrase: list[Phrase] = []
+        self._term_label: list[str] = []
         self._term_refs: array[int] = array("i")
+        self._term_keys: list[tuple[int, ...]] = []
+        # Automaton keys: a term has one per rule set (``grünen``: ``grun`` in German text,
+        # ``grunen`` elsewhere), mostly the same; each key lists (term, rule-set mask).
+        self._key_ids: dict[str, int] = {}
+        self._key_entries: list[list[tuple[int, int]]] = []
+        self._need: dict[int, int] = {}
         self._in_main = bytearray()
         self._main: Any = None
         self._delta: Any = None
@@ -372,6 +391,7 @@ class MatchIndex:
         self._dest_key: list[str] = []
         self._dest_obj: dict[int, Destination] = {}
         self._strings: dict[str, str] = {}
+        self._key_text: list[str] = []
 
     # --- size -------------------------------------------------------------------------
 
@@ -629,19 +649,51 @@ class MatchIndex:
     def _intern(self, text: str) -> str:
         return self._strings.setdefault(text, text)
 
-    def _acquire_term(self, phrase: Phrase, defer: bool) -> int:
-        key = phrase_key(phrase)
-        tid = self._term_ids.get(key)
+    def _acquire_term(self, phrase: Phrase, written: str, defer: bool) -> int:
+        ident = phrase_key(phrase)
+        tid = self._term_ids.get(ident)
         if tid is None:
-            tid = self._term_ids[key] = len(self._term_phrase)
+            tid = self._term_ids[ident] = len(self._term_phrase)
             self._term_phrase.append(phrase)
+            self._term_label.append(written)
             self._term_refs.append(0)
-            self._in_main.append(0)
-        if not defer and not self._in_main[tid] and key not in self._delta_keys:
-            self._delta_keys[key] = tid
-            self._delta_dirty = True
+            self._term_keys.append(self._register_keys(tid, phrase, written))
+        if not defer and not self._term_refs[tid]:
+            for kid in self._term_keys[tid]:
+                if not self._in_main[kid]:
+                    self._delta_keys[self._key_of(kid)] = kid
+                    self._delta_dirty = True
         self._term_refs[tid] += 1
         return tid
+
+    def _register_keys(self, tid: int, phrase: Phrase, written: str) -> tuple[int, ...]:
+        """File a new term under its key in every rule set."""
+        masks: dict[str, int] = {}
+        forms = query_forms(written)
+        if forms[0][1] != phrase:  # a label that does not spell the phrase: use the phrase
+            forms = tuple((rules, phrase) for rules, _ in forms)
+        for i, (_, form) in enumerate(forms):
+            if form:
+                key = phrase_key(form)
+                masks[key] = masks.get(key, 0) | (1 << i)
+        kids = []
+        for key, mask in masks.items():
+            kid = self._key_ids.get(key)
+            if kid is None:
+                kid = self._key_ids[key] = len(self._key_entries)
+                self._key_entries.append([])
+                self._in_main.append(0)
+            self._key_entries[kid].append((tid, mask))
+            kids.append(kid)
+        return tuple(kids)
+
+    def _key_of(self, kid: int) -> str:
+        keys_ = self._key_text
+        if len(keys_) != len(self._key_entries):
+            keys_ = self._key_text = [""] * len(self._key_entries)
+            for key, k in self._key_ids.items():
+                keys_[k] = key
+        return keys_[kid]
 
     def _acquire_expr(self, parsed: TopicExpression, defer: bool) -> int:
         canon = parsed.canonical
@@ -649,9 +701,10 @@ class MatchIndex:
         if eid is not None:
             return eid
         groups = tuple(
-            tuple(self._acquire_term(p, defer) for p in group) for group in parsed.groups
+            tuple(self._acquire_term(p, parsed.label(p), defer) for p in group)
+            for group in parsed.groups
         )
-        excl = tuple(self._acquire_term(p, defer) for p in parsed.excluded)
+        excl = tuple(self._acquire_term(p, parsed.label(p), defer) for p in parsed.excluded)
         # Anchor on the group whose terms are least crowded, to keep candidate lists short.
         anchor = min(groups, key=lambda g: sum(len(self._anchored.get(t, ())) for t in g))
         trivial = len(groups) == 1 and not excl
@@ -762,12 +815,13 @@ class MatchIndex:
     def _rebuild_main(self) -> None:
         """Build the main automaton over every live term (also drops dead ones)."""
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        in_main = bytearray(len(self._term_phrase))
+        in_main = bytearray(len(self._key_entries))
         refs = self._term_refs
-        for key, tid in self._term_ids.items():
-            if refs[tid] > 0:
-                automaton.add_word(key, tid)
-                in_main[tid] = 1
+        entries = self._key_entries
+        for key, kid in self._key_ids.items():
+            if any(refs[tid] > 0 for tid, _ in entries[kid]):
+                automaton.add_word(key, kid)
+                in_main[kid] = 1
         automaton.make_automaton()
         self._main = automaton if len(automaton) else None
         self._in_main = in_main
@@ -784,8 +838,8 @@ class MatchIndex:
             self._rebuild_main()
             return
         delta = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for key, tid in self._delta_keys.items():
-            delta.add_word(key, tid)
+        for key, kid in self._delta_keys.items():
+            delta.add_word(key, kid)
         delta.make_automaton()
         self._delta = delta
         self._delta_dirty = False
@@ -798,17 +852,50 @@ class MatchIndex:
         automata = [a for a in (self._main, self._delta) if a is not None]
         flags: dict[int, int] = {}
         body: dict[int, int] = {}
+        rules = _RULE_INDEX[ruleset(card.language)]
+        in_rules = 1 << rules
+        entries = self._key_entries
         for bit, text in card_fields(card):
             counts = bit & (LEAD | BODY)
             for automaton in automata:
                 # Counted in C: a long body has thousands of hits.
                 found = Counter(map(_SECOND, automaton.iter(text)))
-                for tid in found:
-                    flags[tid] = flags.get(tid, 0) | bit
-                if counts:
-                    for tid, k in found.items():
-                        body[tid] = body.get(tid, 0) + k
-        return _Evidence(flags, body, self.min_body_mentions)
+                for kid, k in found.items():
+                    for tid, mask in entries[kid]:
+                        if mask & in_rules:
+                            flags[tid] = flags.get(tid, 0) | bit
+                            if counts:
+                                body[tid] = body.get(tid, 0) + k
+        relevant: set[int] = set()
+        need = self._need
+        lang = _word_language(card.language)
+        for tid, f in flags.items():
+            if f & STRONG:
+                relevant.add(tid)
+                continue
+            wanted = need.get(tid * _NEED_STRIDE + rules)
+            if wanted is None:
+                wanted = need[tid * _NEED_STRIDE + rules] = self._mentions_needed(tid, lang)
+            if body.get(tid, 0) >= wanted:
+                relevant.add(tid)
+        return _Evidence(flags, body, relevant)
+
+    def _mentions_needed(self, tid: int, lang: str) -> int:
+        """Body mentions that make a term relevant when it is nowhere else (salience).
+
+        A name of several words said once is a subject; a rare word or a name said once
+        too; an ordinary word needs ``min_body_mentions``; an everyday word one more.
+        """
+        base = self.min_body_mentions
+        if len(self._term_phrase[tid]) > 1:
+            return max(1, base - 1)
+        label = self._term_label[tid].strip('"').casefold()
+        freq = zipf(label, lang) or zipf(label, "en")
+        if freq < _RARE:
+            return max(1, base - 1)
+        if freq >= _EVERYDAY:
+            return base + 1
+        return base
 
     def match(self, card: Card, now: float | None = None) -> MatchResult:
         """Destinations whose subscriptions match the card (muted ones skipped if ``now``)."""

@@ -1,0 +1,388 @@
+"""The normaliser: text and topics → comparable tokens, by the rules of the text's language.
+
+Both sides of a match use it, so they only need to agree: an article is normalised once
+by the rules of its own language; a topic is normalised once per rule set (``RULESETS``),
+since a topic may meet articles in any language.
+
+Per token: case-sensitive aliases first (``US``, ``U.K.``: "us" is a pronoun; in a topic
+they count in any case), then casefold; names of places fold into one token per place,
+from the English table and CLDR's names in the text's language ("Russland", "Russie",
+"Россия" → ``russia``); then the language's stemmer. English keeps a few light suffix
+rules (withdraw/withdrawal/withdrawn, troop/troops) instead of the Snowball English
+stemmer, which conflates too much for matching (politics/political, university/universe).
+Other languages use their Snowball stemmer (PyStemmer: C speed, ~30 languages, and it
+handles words no dictionary lists, such as names and new compounds, unlike a lemmatiser)
+on words of five letters or more, so short words stay apart (Norwegian "some" vs "som").
+A language without a stemmer is only casefolded. Accents are dropped after stemming.
+
+German and Dutch compounds (text side): a noun compound whose two halves are common
+words of the language ("Drogenszene" → drogen + szene) also yields its halves, appended
+to the normalised text after a ``|`` so a phrase never runs across them. German splits
+only words written capitalised inside a sentence (nouns: "radioaktive" is an adjective
+and stays whole) or too rare to be listed; Dutch only rare words.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import Stemmer
+
+from bot.language import PLACES, zipf
+from bot.language.places import local_names
+
+Phrase = tuple[str, ...]
+
+_TOKEN_RE = re.compile(r"U\.S(?:\.A)?\.?|U\.K\.?|\w+(?:['’]\w+)*")
+_NON_WORD_RE = re.compile(r"[^\w']")
+_COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+#: Language code → Snowball algorithm.
+_SNOWBALL = {
+    "de": "german", "fr": "french", "es": "spanish", "it": "italian", "pt": "portuguese",
+    "nl": "dutch", "sv": "swedish", "da": "danish", "no": "norwegian", "nb": "norwegian",
+    "nn": "norwegian", "fi": "finnish", "ru": "russian", "tr": "turkish", "ro": "romanian",
+    "hu": "hungarian", "pl": "polish", "cs": "czech", "el": "greek", "id": "indonesian",
+    "ca": "catalan", "lt": "lithuanian", "et": "estonian", "sr": "serbian",
+}
+#: The rule sets, in a fixed order (their index is a bit in the matcher's masks):
+#: ``en`` (also for articles of unknown language), one per Snowball language, ``plain``.
+RULESETS: tuple[str, ...] = ("en", *dict.fromkeys(_SNOWBALL.values()), "plain")
+_NAMES_LANG = {"norwegian": "nb"}
+_COMPOUNDS = frozenset({"german", "dutch"})
+_MIN_STEM = 5
+
+
+def ruleset(lang: str | None) -> str:
+    """The rule set for an article in language ``lang`` (ISO 639-1, maybe with a region)."""
+    if not lang:
+        return "en"
+    code = lang.strip().lower().replace("_", "-").split("-")[0]
+    if code == "en":
+        return "en"
+    return _SNOWBALL.get(code, "plain")
+
+
+def _lang_code(rules: str) -> str | None:
+    if rules in ("en", "plain"):
+        return None
+    return _NAMES_LANG.get(rules) or next(c for c, a in _SNOWBALL.items() if a == rules)
+
+
+def strip_accents(word: str) -> str:
+    """``word`` without combining marks (é → e, ğ → g)."""
+    return _COMBINING_RE.sub("", unicodedata.normalize("NFKD", word))
+
+
+# --- English: light suffix rules --------------------------------------------------------
+
+_NO_UNDOUBLE = frozenset("lsz")
+_VOWELS = frozenset("aeiouy")
+_KEEP_S = ("ss", "us", "is", "ics", "news")
+
+
+def _english_stem(w: str) -> str:
+    """Light suffix rules; both sides use them, so they only need to be consistent."""
+    if len(w) <= 3 or not w.isalpha():
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "xes", "ches", "shes", "zes")):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(_KEEP_S):
+        w = w[:-1]
+    stripped = False
+    if w.endswith("ing") and len(w) >= 6:
+        w, stripped = w[:-3], True
+    elif w.endswith("ed") and not w.endswith("eed") and len(w) >= 5:
+        w, stripped = w[:-2], True
+    elif w.endswith("al") and len(w) >= 6 and not w.endswith("ical"):
+        w = w[:-2]
+    elif w.endswith("wn") and len(w) >= 6:
+        w = w[:-1]
+    if stripped and len(w) >= 3 and w[-1] == w[-2] and w[-1] not in _VOWELS | _NO_UNDOUBLE:
+        w = w[:-1]
+    if w.endswith("e") and len(w) >= 4:
+        w = w[:-1]
+    return w
+
+
+@functools.cache
+def _stemmer(rules: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(rules)
+
+
+def _stem(word: str, rules: str) -> str:
+    """``word`` (casefolded, accents kept) → its stem by ``rules``, accent-free."""
+    if rules == "en":
+        w = strip_accents(word) if not word.isascii() else word
+        stem = _english_stem(w)
+        for _ in range(4):  # to a fixed point, so normalising twice changes nothing
+            again = _english_stem(stem)
+            if again == stem:
+                break
+            stem = again
+        return stem
+    if rules == "plain" or len(word) < _MIN_STEM or not word.isalpha():
+        return strip_accents(word) if not word.isascii() else word
+    stemmer = _stemmer(rules)
+    stem = stemmer.stemWord(word)
+    for _ in range(3):
+        if len(stem) < _MIN_STEM:
+            break
+        again = stemmer.stemWord(stem)
+        if again == stem:
+            break
+        stem = again
+    return strip_accents(stem) if not stem.isascii() else stem
+
+
+# --- places -------------------------------------------------------------------------------
+
+
+class _Rules:
+    """Everything one rule set needs: place tables and token caches."""
+
+    def __init__(self, rules: str) -> None:
+        self.rules = rules
+        self.raw: dict[str, str] = {}
+        self.words: dict[str, str] = {}
+        self.multi: dict[str, list[tuple[Phrase, str]]] = {}
+        self.cache: dict[str, str] = {}
+        self.query_cache: dict[str, str] = {}
+        self.chunks: dict[str, str] = {}
+        self.compounds = rules in _COMPOUNDS
+        names: dict[str, str] = {}
+        for place in PLACES:
+            self.raw.update(dict.fromkeys(place.case_sensitive, place.token))
+            for name in (place.token, place.name, *place.any_case):
+                names[name] = place.token
+        code = _lang_code(rules)
+        if code is not None:
+            for name, token in local_names(code).items():
+                names.setdefault(name, token)
+        self.query_raw = {k.casefold(): v for k, v in self.raw.items()}
+        multi: list[tuple[str, str]] = []
+        for name, token in names.items():
+            tokens = [t for t in _TOKEN_RE.findall(name)]
+            if len(tokens) > 1:
+                multi.append((name, token))
+                continue
+            folded = strip_accents(name.casefold())
+            self.words[folded] = token
+        for name, token in multi:
+            self.words.setdefault(token, token)
+        for name, token in names.items():
+            if " " not in name and len(_TOKEN_RE.findall(name)) == 1:
+                self.words.setdefault(_stem(name.casefold(), rules), token)
+        for name, token in multi:
+            parts = [self.canon(t) for t in _TOKEN_RE.findall(name)]
+            self.multi.setdefault(parts[0], []).append((tuple(parts[1:]), token))
+        for entries in self.multi.values():
+            entries.sort(key=lambda entry: -len(entry[0]))
+        self.multi_first = frozenset(self.multi)
+        self.place_tokens = frozenset(names.values())
+        self.multi_strings = sorted(
+            (
+                (" " + " ".join((first, *rest)) + " ", " " + token + " ", first)
+                for first, entries in self.multi.items()
+                for rest, token in entries
+            ),
+            key=lambda triple: -len(triple[0]),
+        )
+
+    def canon(self, raw: str, query: bool = False) -> str:
+        """One raw token → its normalised form (cached)."""
+        cache = self.query_cache if query else self.cache
+        token = cache.get(raw)
+        if token is None:
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            token = cache[raw] = self._canon(raw, query)
+        return token
+
+    def _canon(self, raw: str, query: bool) -> str:
+        alias = (self.query_raw.get(raw.casefold()) if query else None) or self.raw.get(raw)
+        if alias is not None:
+            return alias
+        word = raw.casefold().replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        elif word.endswith("'"):
+            word = word[:-1]
+        if not word.isascii():
+            word = _NON_WORD_RE.sub("", unicodedata.normalize("NFKC", word)).casefold()
+        if not word:
+            return raw.casefold()
+        folded = strip_accents(word) if not word.isascii() else word
+        alias = self.words.get(folded)
+        if alias is not None:
+            return alias
+        stem = _stem(word, self.rules)
+        return self.words.get(stem, stem)
+
+    def merge(self, tokens: list[str]) -> list[str]:
+        """Multi-word place names → one token."""
+        if self.multi_first.isdisjoint(tokens):
+            return tokens
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            entries = self.multi.get(tokens[i])
+            if entries is not None:
+                for rest, token in entries:
+                    k = len(rest)
+                    if tuple(tokens[i + 1 : i + 1 + k]) == rest:
+                        out.append(token)
+                        i += 1 + k
+                        break
+                else:
+                    out.append(tokens[i])
+                    i += 1
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def chunk(self, raw: str) -> str:
+        """A whitespace-delimited piece of text → its tokens, space-joined (cached)."""
+        if len(self.chunks) >= _CACHE_MAX:
+            self.chunks.clear()
+        canon = self.canon
+        joined = self.chunks[raw] = " ".join([canon(t) for t in _TOKEN_RE.findall(raw)])
+        return joined
+
+
+_CACHE_MAX = 500_000
+
+
+@functools.cache
+def rules_of(rules: str) -> _Rules:
+    """The (cached) tables of one rule set."""
+    return _Rules(rules)
+
+
+# --- compounds ----------------------------------------------------------------------------
+
+_LINKS = ("", "s", "es", "n", "en")
+_MIN_PART = 4
+_KNOWN = 3.0  # Zipf: a word at least this frequent is an ordinary word of the language
+
+
+@functools.cache
+def split_compound(word: str, lang: str) -> tuple[str, str] | None:
+    """A compound's modifier and head, both ordinary words of ``lang`` ("de", "nl"), or None.
+
+    ``Drogenszene`` → (drogen, szene); ``Wachstumsprognosen`` → (wachstum, prognosen).
+    The best split is the one whose rarer half is most common.
+    """
+    w = word.casefold()
+    if len(w) < 2 * _MIN_PART or not w.isalpha():
+        return None
+    best: tuple[float, str, str] | None = None
+    for i in range(_MIN_PART - 1, len(w) - _MIN_PART + 1):
+        head = w[i:]
+        head_f = zipf(head, lang)
+        if head_f < _KNOWN:
+            continue
+        for link in _LINKS:
+            mod = w[:i]
+            if link:
+                if not mod.endswith(link):
+                    continue
+                mod = mod[: -len(link)]
+            if len(mod) < _MIN_PART - 1:
+                continue
+            mod_f = zipf(mod, lang)
+            if mod_f >= _KNOWN:
+                score = min(mod_f, head_f)
+                if best is None or score > best[0]:
+                    best = (score, mod, head)
+                break
+    return None if best is None else (best[1], best[2])
+
+
+_SENTENCE_END = (".", "!", "?", ":", "»", '"', "“", "”")
+
+
+def _compound_parts(text: str, rules: _Rules) -> list[str]:
+    """Normalised halves of the compounds in ``text`` (German, Dutch)."""
+    lang = "de" if rules.rules == "german" else "nl"
+    out: list[str] = []
+    previous = "."
+    for raw in text.split():
+        word = raw.strip(".,;:!?\"'()[]«»„“”‚‘’-–—")
+        if len(word) >= 2 * _MIN_PART and word.isalpha():
+            if lang == "de":
+                noun = word[0].isupper() and not previous.endswith(_SENTENCE_END)
+                split = noun or zipf(word, lang) < _KNOWN
+            else:
+                split = zipf(word, lang) < _KNOWN
+            if split and rules.canon(word) in rules.place_tokens:
+                split = False  # Russland is a country, not Russ + Land
+            parts = split_compound(word, lang) if split else None
+            if parts is not None:
+                out.append(" ".join(rules.canon(p) for p in parts))
+        previous = raw
+    return out
+
+
+# --- the public functions -------------------------------------------------------------
+
+
+def normalised_text(text: str, lang: str | None = None) -> str:
+    """Normalised tokens joined by single spaces and padded, for whole-token search.
+
+    The hot path of matching: whitespace split plus a cache of each piece's tokens, then
+    multi-word names replaced in the joined string. ``lang`` is the text's language.
+    """
+    rules = rules_of(ruleset(lang))
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    get = rules.chunks.get
+    chunk = rules.chunk
+    joined = " " + " ".join(filter(None, [get(raw) or chunk(raw) for raw in text.split()]))
+    joined += " "
+    multi = rules.multi_strings
+    if multi:
+        present: set[str] | None = None
+        for key, token, first in multi:
+            if present is None:
+                present = set(joined.split())
+            if first in present:
+                while key in joined:
+                    joined = joined.replace(key, token)
+    if rules.compounds:
+        parts = _compound_parts(text, rules)
+        if parts:
+            joined += "| " + " | ".join(parts) + " "
+    return joined
+
+
+def normalise(text: str, lang: str | None = None) -> list[str]:
+    """Text → normalised tokens (casefolded, accent-free, places folded, stemmed)."""
+    return [t for t in normalised_text(text, lang).split() if t != "|"]
+
+
+@functools.lru_cache(maxsize=200_000)
+def query_forms(written: str) -> tuple[tuple[str, Phrase], ...]:
+    """A topic's word or phrase normalised by every rule set: ((rules, phrase), ...).
+
+    Aliases count in any case here ("us-militär" names the USA): a topic is a name,
+    never running text.
+    """
+    text = unicodedata.normalize("NFC", written)
+    out: list[tuple[str, Phrase]] = []
+    raws = _TOKEN_RE.findall(text)
+    for rules in RULESETS:
+        table = rules_of(rules)
+        tokens = table.merge([table.canon(t, query=True) for t in raws])
+        out.append((rules, tuple(tokens)))
+    return tuple(out)
+
+
+def phrase_key(phrase: Phrase) -> str:
+    """The padded search key of a phrase, as it appears in ``normalised_text``."""
+    return " " + " ".join(phrase) + " "
