@@ -43,7 +43,13 @@ from bot.chat.contract import MODES, Destination, Mode, Subscription
 
 from .normaliser import RULESETS, query_forms, ruleset
 from .store import SubscriptionStore
-from .topics import Phrase, TopicExpression, normalised_text, parse_topic, phrase_key
+from .topics import (
+    Phrase,
+    TopicExpression,
+    normalised_text,
+    parse_topic,
+    phrase_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,18 @@ _NEED_STRIDE = 64
 # enough), from _EVERYDAY on it is an everyday word (one mention more is needed).
 _RARE = 3.5
 _EVERYDAY = 5.0
+
+
+def _implicit_phrase(parsed: TopicExpression) -> Phrase | None:
+    """The phrase of an expression that is 2-4 bare words and nothing else, else None."""
+    if parsed.excluded or not 2 <= len(parsed.groups) <= 4:
+        return None
+    if any(len(group) != 1 or len(group[0]) != 1 for group in parsed.groups):
+        return None
+    if any(c in parsed.text for c in '"|-') or " OR " in parsed.text or "NOT " in parsed.text:
+        return None
+    phrase = query_forms(parsed.text)[0][1]
+    return phrase if len(phrase) == len(parsed.groups) else None
 
 
 def _word_language(lang: str | None) -> str:
@@ -700,9 +718,18 @@ class MatchIndex:
         eid = self._expr_ids.get(canon)
         if eid is not None:
             return eid
+        phrases = parsed.groups
+        implicit = _implicit_phrase(parsed)
+        if implicit is not None:
+            # Bare words typed together ("marissa mayer") are also a name: the phrase said
+            # once is as good as each word being relevant on its own.
+            phrases = tuple((*group, implicit) for group in parsed.groups)
         groups = tuple(
-            tuple(self._acquire_term(p, parsed.label(p), defer) for p in group)
-            for group in parsed.groups
+            tuple(
+                self._acquire_term(p, parsed.text if p is implicit else parsed.label(p), defer)
+                for p in group
+            )
+            for group in phrases
         )
         excl = tuple(self._acquire_term(p, parsed.label(p), defer) for p in parsed.excluded)
         # Anchor on the group whose terms are least crowded, to keep candidate lists short.

@@ -36,6 +36,7 @@ from bot.language.places import local_names
 Phrase = tuple[str, ...]
 
 _TOKEN_RE = re.compile(r"U\.S(?:\.A)?\.?|U\.K\.?|\w+(?:['’]\w+)*")
+_QUERY_TOKEN_RE = re.compile(_TOKEN_RE.pattern, re.IGNORECASE)
 _NON_WORD_RE = re.compile(r"[^\w']")
 _COMBINING_RE = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
@@ -375,7 +376,7 @@ def query_forms(written: str) -> tuple[tuple[str, Phrase], ...]:
     """
     text = unicodedata.normalize("NFC", written)
     out: list[tuple[str, Phrase]] = []
-    raws = _TOKEN_RE.findall(text)
+    raws = _QUERY_TOKEN_RE.findall(text)
     for rules in RULESETS:
         table = rules_of(rules)
         tokens = table.merge([table.canon(t, query=True) for t in raws])
