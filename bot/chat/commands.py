@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.card import Card
-from bot.errors import CommandError, NewsbotError, PermissionDeniedError
+from bot.errors import CommandError, NewsbotError, PermissionDeniedError, TopicError
 from bot.feeds import FeedManager, feed_command
-from bot.subscriptions import SubscriptionStore, TenantSettings, parse_topic
+from bot.subscriptions import SubscriptionStore, TenantSettings, parse_topic, weak_topic
 
 from .contract import MODES, Destination, Mode, Reply, Request, Subscription
 
@@ -154,7 +154,9 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
             break
         words.pop()
     expression = " ".join(words)
-    parse_topic(expression)  # a bad topic is the first thing to tell
+    weak = weak_topic(parse_topic(expression))  # a bad topic is the first thing to tell
+    if weak is not None:
+        raise TopicError(weak, expression)
     if not to_dm and request.channel is None:
         raise CommandError("There is no channel here: add `dm` to get the news in your DMs.")
     if to_dm:

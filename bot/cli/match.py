@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from typing import Any
 
-from bot.errors import TopicError
+from bot.errors import CommandError, TopicError
 from bot.fetch import Fetcher, FetchPolicy, Source, is_url, make_session, read_local, read_source
 from bot.settings import Settings
 from bot.subscriptions import Explanation, MatchIndex
@@ -20,11 +21,34 @@ def add_parser(subparsers: Any) -> None:
         help="show which topic expressions a page matches, and why",
         description=__doc__,
     )
-    parser.add_argument("source", help="a local .html/.txt file, '-' for stdin, or a URL")
-    parser.add_argument("expressions", nargs="+", metavar="EXPR", help="topic expressions")
     parser.add_argument("--json", action="store_true", help="one JSON object per expression")
     parser.add_argument("--url", help="the page's URL, when SOURCE is a file")
+    parser.add_argument("source", help="a local .html/.txt file, '-' for stdin, or a URL")
+    # Everything after SOURCE is an expression, even "-sports" (no "--" needed); only
+    # this command's own --json and --url are still read there.
+    parser.add_argument(
+        "expressions", nargs=argparse.REMAINDER, metavar="EXPR", help="topic expressions"
+    )
     parser.set_defaults(func=run)
+
+
+def _own_options(args: argparse.Namespace) -> list[str]:
+    """Take --json and --url out of the expressions (they may follow SOURCE)."""
+    rest: list[str] = []
+    words = list(args.expressions)
+    while words:
+        word = words.pop(0)
+        if word == "--json":
+            args.json = True
+        elif word == "--url" and words:
+            args.url = words.pop(0)
+        elif word.startswith("--url="):
+            args.url = word.partition("=")[2]
+        else:
+            rest.append(word)
+    if not rest:
+        raise CommandError("Give at least one topic expression after the page.")
+    return rest
 
 
 async def _read(source: str, settings: Settings) -> Source:
@@ -61,7 +85,12 @@ def _row(expression: str, result: Explanation | TopicError) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Print, per expression, whether the page matches, which terms, where, and the score."""
+    """Print, per expression, whether the page matches, which terms, where, and the score.
+
+    An invalid expression prints its error and makes the exit status 2 (in ``--json``
+    mode the error is a row of the output and the status stays 0).
+    """
+    args.expressions = _own_options(args)
     page = asyncio.run(_read(args.source, settings))
     results = explain_all(page.content, args.expressions, settings, args.url or page.url)
     if args.json:
@@ -69,9 +98,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(_row(expression, result), ensure_ascii=False))
         return 0
     width = max(len(e) for e in args.expressions)
+    status = 0
     for expression, result in zip(args.expressions, results, strict=True):
         if isinstance(result, TopicError):
             print(f"{expression:<{width}}  invalid: {result.user_message}")
+            print(f"newsbot match: invalid expression {expression!r}: {result.user_message}",
+                  file=sys.stderr)
+            status = 2
             continue
         mark = "MATCH" if result.matched else "no   "
         why = "; ".join(f"{h.term} ({h.describe()})" for h in result.terms) or "-"
@@ -79,4 +112,4 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if result.excluded_by:
             line += "  excluded by: " + ", ".join(h.term for h in result.excluded_by)
         print(line)
-    return 0
+    return status

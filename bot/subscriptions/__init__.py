@@ -24,6 +24,7 @@ from .topics import (
     normalised_text,
     parse_topic,
     phrase_key,
+    weak_topic,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "parse_topic",
     "phrase_key",
     "stored_fields",
+    "weak_topic",
 ]

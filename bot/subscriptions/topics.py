@@ -237,3 +237,48 @@ def parse_topic(text: str) -> TopicExpression:
     if any(p in positive for p in excluded):
         raise TopicError("A topic can't both include and exclude the same word.", text)
     return TopicExpression(text, tuple(unique), tuple(sorted(excluded)), tuple(labels.items()))
+
+
+# --- subscribe-time quality -------------------------------------------------------------
+
+# Words of the news trade itself: every article is "news", an "update" or a "story".
+_NEWS_WORDS = frozenset(
+    "news breaking latest update updates live video videos story stories article articles "
+    "report reports today headline headlines top new".split()
+)
+
+
+def _weak_word(word: str) -> bool:
+    """Whether ``word`` says nothing about a subject: a number, a function word, a word
+    of the news trade, or an everyday English word (Zipf >= 6, or a stop word >= 5)."""
+    from bot.language import FUNCTION_WORDS, is_stop_word, zipf
+
+    low = word.casefold()
+    if not any(c.isalpha() for c in low):
+        return True
+    if low in _NEWS_WORDS or low in FUNCTION_WORDS:
+        return True
+    if _query_phrase(word) != (low,) and len(_query_phrase(word)) == 1:
+        return False  # a place ("us" → usa) or another alias
+    freq = zipf(low, "en")
+    return freq >= 6.0 or (freq >= 5.0 and is_stop_word(low, "en"))
+
+
+def weak_topic(parsed: TopicExpression) -> str | None:
+    """A clear reply if every word to look for is too common to pick articles, else None.
+
+    "the", "new", "news", "2024" match nearly every article; "climate news" does not.
+    """
+    words = [
+        word
+        for group in parsed.groups
+        for phrase in group
+        for word in parsed.label(phrase).replace('"', " ").split()
+    ]
+    if not words or not all(_weak_word(w) for w in words):
+        return None
+    shown = ", ".join(f"“{w}”" for w in dict.fromkeys(words))
+    return (
+        f"{shown} would match nearly every article: add a word or a name that says what "
+        "the news is about, e.g. “climate”, “Premier League” or “Apple earnings”."
+    )
