@@ -54,6 +54,20 @@ RULESETS: tuple[str, ...] = ("en", *dict.fromkeys(_SNOWBALL.values()), "plain")
 _NAMES_LANG = {"norwegian": "nb"}
 _COMPOUNDS = frozenset({"german", "dutch"})
 _MIN_STEM = 5
+_ELIDING = frozenset({"french", "italian", "catalan"})
+
+
+@functools.cache
+def _all_names() -> dict[str, str]:
+    """One-word names of places in every language CLDR names them in (for topics)."""
+    from bot.language.places import NAME_LANGUAGES
+
+    out: dict[str, str] = {}
+    for lang in NAME_LANGUAGES:
+        for name, token in local_names(lang).items():
+            if len(_TOKEN_RE.findall(name)) == 1:
+                out.setdefault(strip_accents(name), token)
+    return out
 
 
 def ruleset(lang: str | None) -> str:
@@ -155,6 +169,7 @@ class _Rules:
         self.query_cache: dict[str, str] = {}
         self.chunks: dict[str, str] = {}
         self.compounds = rules in _COMPOUNDS
+        self.elides = rules in _ELIDING
         names: dict[str, str] = {}
         for place in PLACES:
             self.raw.update(dict.fromkeys(place.case_sensitive, place.token))
@@ -217,8 +232,14 @@ class _Rules:
             word = _NON_WORD_RE.sub("", unicodedata.normalize("NFKC", word)).casefold()
         if not word:
             return raw.casefold()
+        if self.elides and "'" in word:
+            head, _, tail = word.partition("'")
+            if tail and (len(head) <= 2 or head == "qu"):
+                word = tail  # French/Italian elision: l'Allemagne, d'Italia
         folded = strip_accents(word) if not word.isascii() else word
         alias = self.words.get(folded)
+        if alias is None and query:
+            alias = _all_names().get(folded)  # a topic may name a place in any language
         if alias is not None:
             return alias
         stem = _stem(word, self.rules)
