@@ -46,6 +46,7 @@ from .store import SubscriptionStore
 from .topics import (
     Phrase,
     TopicExpression,
+    _weak_word,
     normalised_text,
     parse_topic,
     phrase_key,
@@ -74,6 +75,7 @@ _NEED_STRIDE = 64
 # enough), from _EVERYDAY on it is an everyday word (one mention more is needed).
 _RARE = 3.5
 _EVERYDAY = 5.0
+_NOT_IN_BODY = 1 << 20
 
 
 def _implicit_phrase(parsed: TopicExpression) -> Phrase | None:
@@ -897,13 +899,13 @@ class MatchIndex:
         need = self._need
         lang = _word_language(card.language)
         for tid, f in flags.items():
-            if f & STRONG:
-                relevant.add(tid)
-                continue
             wanted = need.get(tid * _NEED_STRIDE + rules)
             if wanted is None:
                 wanted = need[tid * _NEED_STRIDE + rules] = self._mentions_needed(tid, lang)
-            if body.get(tid, 0) >= wanted:
+            if wanted == _NOT_IN_BODY:
+                if f & STRONG:
+                    relevant.add(tid)
+            elif f & STRONG or body.get(tid, 0) >= wanted:
                 relevant.add(tid)
         return _Evidence(flags, body, relevant)
 
@@ -911,12 +913,16 @@ class MatchIndex:
         """Body mentions that make a term relevant when it is nowhere else (salience).
 
         A name of several words said once is a subject; a rare word or a name said once
-        too; an ordinary word needs ``min_body_mentions``; an everyday word one more.
+        too; an ordinary word needs ``min_body_mentions``; an everyday word one more; a
+        topic of only weak words (numbers, function words, "news") counts only in the
+        headline, summary, lead or topics.
         """
         base = self.min_body_mentions
+        label = self._term_label[tid].strip('"').casefold()
+        if all(_weak_word(w) for w in label.split()):
+            return _NOT_IN_BODY  # "2020", "news", "dies & das": never by body mentions
         if len(self._term_phrase[tid]) > 1:
             return max(1, base - 1)
-        label = self._term_label[tid].strip('"').casefold()
         freq = zipf(label, lang) or zipf(label, "en")
         if freq < _RARE:
             return max(1, base - 1)

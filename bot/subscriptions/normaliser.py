@@ -12,8 +12,9 @@ rules (withdraw/withdrawal/withdrawn, troop/troops) instead of the Snowball Engl
 stemmer, which conflates too much for matching (politics/political, university/universe).
 Other languages use their Snowball stemmer (PyStemmer: C speed, ~30 languages, and it
 handles words no dictionary lists, such as names and new compounds, unlike a lemmatiser)
-on words of five letters or more, so short words stay apart (Norwegian "some" vs "som").
-A language without a stemmer is only casefolded. Accents are dropped after stemming.
+on accent-free words of five letters or more, so short words stay apart (Norwegian
+"some" vs "som"); a stem that is a stop word of the language is not used (French
+"danse" stays apart from "dans"). A language without a stemmer is only casefolded.
 
 German and Dutch compounds (text side): a noun compound whose two halves are common
 words of the language ("Drogenszene" → drogen + szene) also yields its halves, appended
@@ -130,7 +131,7 @@ def _stemmer(rules: str) -> Stemmer.Stemmer:
 
 
 def _stem(word: str, rules: str) -> str:
-    """``word`` (casefolded, accents kept) → its stem by ``rules``, accent-free."""
+    """``word`` (casefolded) → its stem by ``rules``, accent-free."""
     if rules == "en":
         w = strip_accents(word) if not word.isascii() else word
         stem = _english_stem(w)
@@ -142,6 +143,8 @@ def _stem(word: str, rules: str) -> str:
         return stem
     if rules == "plain" or len(word) < _MIN_STEM or not word.isalpha():
         return strip_accents(word) if not word.isascii() else word
+    # Accents go first: names from CLDR come folded, and both sides must agree.
+    word = strip_accents(word) if not word.isascii() else word
     stemmer = _stemmer(rules)
     stem = stemmer.stemWord(word)
     for _ in range(3):
@@ -151,7 +154,18 @@ def _stem(word: str, rules: str) -> str:
         if again == stem:
             break
         stem = again
+    if stem in _stop_words(rules):
+        stem = word  # French "danse" is not "dans", "queer" not "que": keep the word
     return strip_accents(stem) if not stem.isascii() else stem
+
+
+@functools.cache
+def _stop_words(rules: str) -> frozenset[str]:
+    """The stop words of a rule set's language (a stem that is one is not used)."""
+    from bot.language import stop_words
+
+    code = _lang_code(rules)
+    return frozenset(strip_accents(w) for w in stop_words(code)) if code else frozenset()
 
 
 # --- places -------------------------------------------------------------------------------
@@ -209,17 +223,24 @@ class _Rules:
             key=lambda triple: -len(triple[0]),
         )
 
-    def canon(self, raw: str, query: bool = False) -> str:
-        """One raw token → its normalised form (cached)."""
-        cache = self.query_cache if query else self.cache
-        token = cache.get(raw)
+    def canon(self, raw: str, query: bool = False, alone: bool = False) -> str:
+        """One raw token → its normalised form (cached).
+
+        ``query``: the token is from a topic (aliases in any case); ``alone``: it is the
+        topic's only word, so a name of a place in any language counts too.
+        """
+        if query:
+            cache, key = self.query_cache, raw + "\x00" if alone else raw
+        else:
+            cache, key = self.cache, raw
+        token = cache.get(key)
         if token is None:
             if len(cache) >= _CACHE_MAX:
                 cache.clear()
-            token = cache[raw] = self._canon(raw, query)
+            token = cache[key] = self._canon(raw, query, alone)
         return token
 
-    def _canon(self, raw: str, query: bool) -> str:
+    def _canon(self, raw: str, query: bool, alone: bool = False) -> str:
         alias = (self.query_raw.get(raw.casefold()) if query else None) or self.raw.get(raw)
         if alias is not None:
             return alias
@@ -238,11 +259,13 @@ class _Rules:
                 word = tail  # French/Italian elision: l'Allemagne, d'Italia
         folded = strip_accents(word) if not word.isascii() else word
         alias = self.words.get(folded)
-        if alias is None and query:
+        if alias is None and alone:
             alias = _all_names().get(folded)  # a topic may name a place in any language
         if alias is not None:
             return alias
         stem = _stem(word, self.rules)
+        if self.rules == "en":
+            return stem  # English lists its inflected names ("Americans"; not "Americas")
         return self.words.get(stem, stem)
 
     def merge(self, tokens: list[str]) -> list[str]:
@@ -400,7 +423,8 @@ def query_forms(written: str) -> tuple[tuple[str, Phrase], ...]:
     raws = _QUERY_TOKEN_RE.findall(text)
     for rules in RULESETS:
         table = rules_of(rules)
-        tokens = table.merge([table.canon(t, query=True) for t in raws])
+        alone = len(raws) == 1
+        tokens = table.merge([table.canon(t, query=True, alone=alone) for t in raws])
         out.append((rules, tuple(tokens)))
     return tuple(out)
 
