@@ -47,7 +47,14 @@ from bot import keys
 from bot.card import Card
 from bot.chat import Destination, Subscription
 from bot.redis_server import EmbeddedValkey
-from bot.subscriptions.matcher import STRONG, MatchIndex, card_fields
+from bot.subscriptions.matcher import (
+    NOT_IN_BODY,
+    STRONG,
+    MatchIndex,
+    card_fields,
+    implicit_phrase,
+    mentions_needed,
+)
 from bot.subscriptions.topics import TopicExpression, parse_topic, phrase_key
 
 HERE = Path(__file__).resolve().parent
@@ -259,11 +266,16 @@ def naive_match(
         if sub.muted_until is not None and now < sub.muted_until:
             continue
         ok = True
+        implicit = implicit_phrase(expr)
         for group in expr.groups:
             hit = False
-            for phrase in group:
+            for phrase in (*group, implicit) if implicit else group:
                 key = phrase_key(phrase)
-                if key in strong or (body.count(key) + lead.count(key)) >= MIN_BODY:
+                written = expr.text if phrase is implicit else expr.label(phrase)
+                need = mentions_needed(phrase, written, "en", MIN_BODY)
+                if key in strong or (
+                    need != NOT_IN_BODY and (body.count(key) + lead.count(key)) >= need
+                ):
                     hit = True
                     break
             if not hit:

@@ -37,11 +37,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 
-from make_tag_labels import DEFAULT_CASES, declared  # noqa: E402
+from make_tag_labels import DEFAULT_CASES, declared
 
-from bot.card import Card  # noqa: E402
-from bot.errors import NewsbotError, TopicError  # noqa: E402
-from bot.subscriptions import MatchIndex, parse_topic  # noqa: E402
+from bot.card import Card
+from bot.errors import NewsbotError, TopicError
+from bot.subscriptions import MatchIndex, parse_topic
 
 HERE = Path(__file__).resolve().parent
 EXTRA = HERE / "data" / "routing"

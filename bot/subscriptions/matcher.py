@@ -20,6 +20,7 @@ content. Page clutter never reaches the card, so it never counts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import time
@@ -36,12 +37,12 @@ import numpy.typing as npt
 from redis.exceptions import RedisError
 
 from bot import keys
-from bot.language import zipf
 from bot.background import cancel_and_wait
 from bot.card import Card
 from bot.chat.contract import MODES, Destination, Mode, Subscription
+from bot.language import zipf
 
-from .normaliser import RULESETS, query_forms, ruleset
+from .normaliser import RULESETS, query_forms, query_phrase, ruleset
 from .store import SubscriptionStore
 from .topics import (
     Phrase,
@@ -75,10 +76,10 @@ _NEED_STRIDE = 64
 # enough), from _EVERYDAY on it is an everyday word (one mention more is needed).
 _RARE = 3.5
 _EVERYDAY = 5.0
-_NOT_IN_BODY = 1 << 20
+NOT_IN_BODY = 1 << 20
 
 
-def _implicit_phrase(parsed: TopicExpression) -> Phrase | None:
+def implicit_phrase(parsed: TopicExpression) -> Phrase | None:
     """The phrase of an expression that is 2-4 bare words and nothing else, else None."""
     if parsed.excluded or not 2 <= len(parsed.groups) <= 4:
         return None
@@ -86,8 +87,30 @@ def _implicit_phrase(parsed: TopicExpression) -> Phrase | None:
         return None
     if any(c in parsed.text for c in '"|-') or " OR " in parsed.text or "NOT " in parsed.text:
         return None
-    phrase = query_forms(parsed.text)[0][1]
+    phrase = query_phrase(parsed.text)
     return phrase if len(phrase) == len(parsed.groups) else None
+
+
+@functools.lru_cache(maxsize=200_000)
+def mentions_needed(phrase: Phrase, written: str, lang: str, min_body: int) -> int:
+    """Body mentions that make a term relevant when it is nowhere else (salience).
+
+    A name of several words said once is a subject; a rare word or a name said once
+    too; an ordinary word needs ``min_body`` mentions; an everyday word one more. A
+    term of only weak words (numbers, function words, "news") never counts by body
+    mentions (``NOT_IN_BODY``): only in the headline, summary, lead or topics.
+    """
+    label = written.strip('"').casefold()
+    if all(_weak_word(w) for w in label.split()):
+        return NOT_IN_BODY
+    if len(phrase) > 1:
+        return max(1, min_body - 1)
+    freq = zipf(label, lang) or zipf(label, "en")
+    if freq < _RARE:
+        return max(1, min_body - 1)
+    if freq >= _EVERYDAY:
+        return min_body + 1
+    return min_body
 
 
 def _word_language(lang: str | None) -> str:
@@ -721,7 +744,7 @@ class MatchIndex:
         if eid is not None:
             return eid
         phrases = parsed.groups
-        implicit = _implicit_phrase(parsed)
+        implicit = implicit_phrase(parsed)
         if implicit is not None:
             # Bare words typed together ("marissa mayer") are also a name: the phrase said
             # once is as good as each word being relevant on its own.
@@ -902,7 +925,7 @@ class MatchIndex:
             wanted = need.get(tid * _NEED_STRIDE + rules)
             if wanted is None:
                 wanted = need[tid * _NEED_STRIDE + rules] = self._mentions_needed(tid, lang)
-            if wanted == _NOT_IN_BODY:
+            if wanted == NOT_IN_BODY:
                 if f & STRONG:
                     relevant.add(tid)
             elif f & STRONG or body.get(tid, 0) >= wanted:
@@ -910,25 +933,9 @@ class MatchIndex:
         return _Evidence(flags, body, relevant)
 
     def _mentions_needed(self, tid: int, lang: str) -> int:
-        """Body mentions that make a term relevant when it is nowhere else (salience).
-
-        A name of several words said once is a subject; a rare word or a name said once
-        too; an ordinary word needs ``min_body_mentions``; an everyday word one more; a
-        topic of only weak words (numbers, function words, "news") counts only in the
-        headline, summary, lead or topics.
-        """
-        base = self.min_body_mentions
-        label = self._term_label[tid].strip('"').casefold()
-        if all(_weak_word(w) for w in label.split()):
-            return _NOT_IN_BODY  # "2020", "news", "dies & das": never by body mentions
-        if len(self._term_phrase[tid]) > 1:
-            return max(1, base - 1)
-        freq = zipf(label, lang) or zipf(label, "en")
-        if freq < _RARE:
-            return max(1, base - 1)
-        if freq >= _EVERYDAY:
-            return base + 1
-        return base
+        return mentions_needed(
+            self._term_phrase[tid], self._term_label[tid], lang, self.min_body_mentions
+        )
 
     def match(self, card: Card, now: float | None = None) -> MatchResult:
         """Destinations whose subscriptions match the card (muted ones skipped if ``now``)."""

@@ -196,16 +196,15 @@ class _Rules:
         self.query_raw = {k.casefold(): v for k, v in self.raw.items()}
         multi: list[tuple[str, str]] = []
         for name, token in names.items():
-            tokens = [t for t in _TOKEN_RE.findall(name)]
-            if len(tokens) > 1:
+            if len(_TOKEN_RE.findall(name)) > 1:
                 multi.append((name, token))
-                continue
-            folded = strip_accents(name.casefold())
-            self.words[folded] = token
-        for name, token in multi:
-            self.words.setdefault(token, token)
+            else:
+                self.words[strip_accents(name.casefold())] = token
+        for _, token in multi:
+            self.words.setdefault(token, token)  # the token of a multi-word name ("usa")
+        # Inflected names meet too ("Russlands" → russland → russia).
         for name, token in names.items():
-            if " " not in name and len(_TOKEN_RE.findall(name)) == 1:
+            if len(_TOKEN_RE.findall(name)) == 1:
                 self.words.setdefault(_stem(name.casefold(), rules), token)
         for name, token in multi:
             parts = [self.canon(t) for t in _TOKEN_RE.findall(name)]
@@ -412,21 +411,22 @@ def normalise(text: str, lang: str | None = None) -> list[str]:
 
 
 @functools.lru_cache(maxsize=200_000)
+def query_phrase(written: str, rules: str = "en") -> Phrase:
+    """A topic's word or phrase normalised by one rule set (see ``query_forms``)."""
+    raws = _QUERY_TOKEN_RE.findall(unicodedata.normalize("NFC", written))
+    table = rules_of(rules)
+    alone = len(raws) == 1
+    return tuple(table.merge([table.canon(t, query=True, alone=alone) for t in raws]))
+
+
+@functools.lru_cache(maxsize=100_000)
 def query_forms(written: str) -> tuple[tuple[str, Phrase], ...]:
     """A topic's word or phrase normalised by every rule set: ((rules, phrase), ...).
 
     Aliases count in any case here ("us-militär" names the USA): a topic is a name,
     never running text.
     """
-    text = unicodedata.normalize("NFC", written)
-    out: list[tuple[str, Phrase]] = []
-    raws = _QUERY_TOKEN_RE.findall(text)
-    for rules in RULESETS:
-        table = rules_of(rules)
-        alone = len(raws) == 1
-        tokens = table.merge([table.canon(t, query=True, alone=alone) for t in raws])
-        out.append((rules, tuple(tokens)))
-    return tuple(out)
+    return tuple((rules, query_phrase(written, rules)) for rules in RULESETS)
 
 
 def phrase_key(phrase: Phrase) -> str:

@@ -19,9 +19,21 @@ from .normaliser import (
     normalise,
     normalised_text,
     phrase_key,
-    query_forms,
+    query_phrase,
     rules_of,
 )
+
+__all__ = [
+    "MAX_EXPRESSION_CHARS",
+    "MAX_TERMS",
+    "Phrase",
+    "TopicExpression",
+    "normalise",
+    "normalised_text",
+    "parse_topic",
+    "phrase_key",
+    "weak_topic",
+]
 
 MAX_EXPRESSION_CHARS = 100
 MAX_TERMS = 10
@@ -31,7 +43,7 @@ MAX_TERMS = 10
 
 def _query_phrase(written: str) -> Phrase:
     """A topic's word or phrase, normalised by the default (English) rules."""
-    return query_forms(written)[0][1]
+    return query_phrase(written)
 
 
 # --- expressions ----------------------------------------------------------------------
