@@ -31,8 +31,7 @@ import unicodedata
 
 import Stemmer
 
-from bot.language import PLACES, zipf
-from bot.language.places import local_names
+from bot.language import NAME_LANGUAGES, PLACES, local_names, zipf
 
 Phrase = tuple[str, ...]
 
@@ -61,8 +60,6 @@ _ELIDING = frozenset({"french", "italian", "catalan"})
 @functools.cache
 def _all_names() -> dict[str, str]:
     """One-word names of places in every language CLDR names them in (for topics)."""
-    from bot.language.places import NAME_LANGUAGES
-
     out: dict[str, str] = {}
     for lang in NAME_LANGUAGES:
         for name, token in local_names(lang).items():
