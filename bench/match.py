@@ -58,7 +58,12 @@ from bot.subscriptions.matcher import (
 from bot.subscriptions.topics import TopicExpression, parse_topic, phrase_key
 
 HERE = Path(__file__).resolve().parent
-CASES = HERE.parent.parent / "shared" / "devset" / "cases"
+# ../shared next to the checkout (or next to a folder holding several worktrees).
+CASES = next(
+    (p / "shared" / "devset" / "cases" for p in HERE.parents
+     if (p / "shared" / "devset" / "cases").is_dir()),
+    HERE.parent.parent / "shared" / "devset" / "cases",
+)
 CACHE = HERE / "results" / "articles.json"
 MIN_BODY = 2
 ZIPF_S = 1.0

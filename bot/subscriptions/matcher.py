@@ -71,7 +71,7 @@ STRONG = HEADLINE | SUMMARY | LEAD | TOPICS
 
 _SECOND = itemgetter(1)
 _RULE_INDEX = {rules: i for i, rules in enumerate(RULESETS)}
-_NEED_STRIDE = 64
+_ALL_RULES = (1 << len(RULESETS)) - 1
 # Zipf frequencies: below _RARE a word is a name or a subject word (one mention is
 # enough), from _EVERYDAY on it is an everyday word (one mention more is needed).
 _RARE = 3.5
@@ -377,7 +377,8 @@ class MatchIndex:
         # ``grunen`` elsewhere), mostly the same; each key lists (term, rule-set mask).
         self._key_ids: dict[str, int] = {}
         self._key_entries: list[list[tuple[int, int]]] = []
-        self._need: dict[int, int] = {}
+        self._key_tid: list[int] = []
+        self._need: dict[int, list[int]] = {}  # rule set -> term -> body mentions needed
         self._in_main = bytearray()
         self._main: Any = None
         self._delta: Any = None
@@ -725,8 +726,12 @@ class MatchIndex:
             if kid is None:
                 kid = self._key_ids[key] = len(self._key_entries)
                 self._key_entries.append([])
+                self._key_tid.append(-1)
                 self._in_main.append(0)
-            self._key_entries[kid].append((tid, mask))
+            entries = self._key_entries[kid]
+            entries.append((tid, mask))
+            # The common case: one term, whatever the language (read without the masks).
+            self._key_tid[kid] = tid if len(entries) == 1 and mask == _ALL_RULES else -1
             kids.append(kid)
         return tuple(kids)
 
@@ -907,28 +912,39 @@ class MatchIndex:
         rules = _RULE_INDEX[ruleset(card.language)]
         in_rules = 1 << rules
         entries = self._key_entries
+        single = self._key_tid
         for bit, text in card_fields(card):
             counts = bit & (LEAD | BODY)
             for automaton in automata:
                 # Counted in C: a long body has thousands of hits.
                 found = Counter(map(_SECOND, automaton.iter(text)))
                 for kid, k in found.items():
+                    tid = single[kid]
+                    if tid >= 0:
+                        flags[tid] = flags.get(tid, 0) | bit
+                        if counts:
+                            body[tid] = body.get(tid, 0) + k
+                        continue
                     for tid, mask in entries[kid]:
                         if mask & in_rules:
                             flags[tid] = flags.get(tid, 0) | bit
                             if counts:
                                 body[tid] = body.get(tid, 0) + k
-        relevant: set[int] = set()
-        need = self._need
-        lang = _word_language(card.language)
-        for tid, f in flags.items():
-            wanted = need.get(tid * _NEED_STRIDE + rules)
-            if wanted is None:
-                wanted = need[tid * _NEED_STRIDE + rules] = self._mentions_needed(tid, lang)
-            if wanted == NOT_IN_BODY:
-                if f & STRONG:
-                    relevant.add(tid)
-            elif f & STRONG or body.get(tid, 0) >= wanted:
+        relevant = {tid for tid, f in flags.items() if f & STRONG}
+        need = self._need.get(rules)
+        if need is None:
+            need = self._need[rules] = []
+        if len(need) < len(self._term_phrase):
+            need.extend([0] * (len(self._term_phrase) - len(need)))
+        lang = ""
+        for tid, count in body.items():
+            if tid in relevant:
+                continue
+            wanted = need[tid]
+            if not wanted:
+                lang = lang or _word_language(card.language)
+                wanted = need[tid] = self._mentions_needed(tid, lang)
+            if count >= wanted:  # NOT_IN_BODY is more than any count
                 relevant.add(tid)
         return _Evidence(flags, body, relevant)
 

@@ -297,6 +297,7 @@ class _Rules:
 
 
 _CACHE_MAX = 500_000
+_MULTI_SCAN = 40
 
 
 @functools.cache
@@ -388,11 +389,10 @@ def normalised_text(text: str, lang: str | None = None) -> str:
     joined += " "
     multi = rules.multi_strings
     if multi:
-        present: set[str] | None = None
+        # Few names (English): a substring test each; many (CLDR's): one set of tokens.
+        present = set(joined.split()) if len(multi) > _MULTI_SCAN else None
         for key, token, first in multi:
-            if present is None:
-                present = set(joined.split())
-            if first in present:
+            if present is None or first in present:
                 while key in joined:
                     joined = joined.replace(key, token)
     if rules.compounds:
