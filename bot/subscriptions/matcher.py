@@ -10,11 +10,19 @@ of destinations with C-level set operations. Per-destination objects are built l
 (``MatchResult`` is a sequence), so an article followed by 100 000 destinations costs
 one set union until the delivery engine walks it.
 
-Relevance: a term counts if it appears in the headline, summary, lead (first two
-paragraphs) or topics, or at least ``min_body_mentions`` times in the body (default 2,
-setting ``NEWSBOT_MATCH_MIN_BODY_MENTIONS``): one passing mention deep in a long body
-does not match. An excluded term vetoes if it appears anywhere in the article's own
-content. Page clutter never reaches the card, so it never counts.
+Languages: a card is normalised by its language's rules (``normaliser.py``); each term is
+filed in the automaton under its key in every rule set met so far (mostly one key:
+``putin``; a rule set joins when its first article arrives), and a key lists the terms it
+stands for with a mask of the rule sets where it does, so German text finds ``grünen``
+under ``grun`` and English text under ``grunen``.
+
+Relevance (salience): a term counts if it appears in the headline, summary, lead (first
+two paragraphs) or topics; found only in the body, it needs ``mentions_needed`` mentions:
+one for a name of several words or a rare word, ``min_body_mentions`` (default 2, setting
+``NEWSBOT_MATCH_MIN_BODY_MENTIONS``) for an ordinary word, one more for an everyday word,
+and body mentions never make a weak topic ("2020", "news") count. Bare words typed
+together (``marissa mayer``) also match as their phrase. An excluded term vetoes if it
+appears anywhere in the article's own content. Page clutter never reaches the card.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from bot.card import Card
 from bot.chat.contract import MODES, Destination, Mode, Subscription
 from bot.language import zipf
 
-from .normaliser import RULESETS, query_forms, query_phrase, ruleset
+from .normaliser import RULESETS, query_phrase, ruleset
 from .store import SubscriptionStore
 from .topics import (
     Phrase,
@@ -71,7 +79,6 @@ STRONG = HEADLINE | SUMMARY | LEAD | TOPICS
 
 _SECOND = itemgetter(1)
 _RULE_INDEX = {rules: i for i, rules in enumerate(RULESETS)}
-_ALL_RULES = (1 << len(RULESETS)) - 1
 # Zipf frequencies: below _RARE a word is a name or a subject word (one mention is
 # enough), from _EVERYDAY on it is an everyday word (one mention more is needed).
 _RARE = 3.5
@@ -329,7 +336,9 @@ def card_fields(card: Card) -> list[tuple[int, str]]:
     lead = "\n\n".join(paragraphs[:2])
     rest = "\n\n".join(paragraphs[2:])
     lang = card.language
-    topics = "|".join(normalised_text(t, lang) for t in card.topics)
+    # The publisher's section ("Politik", "Science & Health") is a topic of the card too.
+    labels = (*card.topics, *([card.section] if card.section else []))
+    topics = "|".join(normalised_text(t, lang) for t in labels)
     out = [
         (HEADLINE, normalised_text(card.headline, lang)),
         (SUMMARY, normalised_text(card.summary, lang)),
@@ -379,6 +388,7 @@ class MatchIndex:
         self._key_entries: list[list[tuple[int, int]]] = []
         self._key_tid: list[int] = []
         self._need: dict[int, list[int]] = {}  # rule set -> term -> body mentions needed
+        self._active = 1  # rule sets whose keys are filed (bits; English from the start)
         self._in_main = bytearray()
         self._main: Any = None
         self._delta: Any = None
@@ -711,29 +721,72 @@ class MatchIndex:
         return tid
 
     def _register_keys(self, tid: int, phrase: Phrase, written: str) -> tuple[int, ...]:
-        """File a new term under its key in every rule set."""
-        masks: dict[str, int] = {}
-        forms = query_forms(written)
-        if forms[0][1] != phrase:  # a label that does not spell the phrase: use the phrase
-            forms = tuple((rules, phrase) for rules, _ in forms)
-        for i, (_, form) in enumerate(forms):
-            if form:
-                key = phrase_key(form)
-                masks[key] = masks.get(key, 0) | (1 << i)
-        kids = []
-        for key, mask in masks.items():
-            kid = self._key_ids.get(key)
-            if kid is None:
-                kid = self._key_ids[key] = len(self._key_entries)
-                self._key_entries.append([])
-                self._key_tid.append(-1)
-                self._in_main.append(0)
-            entries = self._key_entries[kid]
-            entries.append((tid, mask))
-            # The common case: one term, whatever the language (read without the masks).
-            self._key_tid[kid] = tid if len(entries) == 1 and mask == _ALL_RULES else -1
-            kids.append(kid)
+        """File a new term under its key in every active rule set."""
+        kids: dict[int, None] = {}
+        for i in range(len(RULESETS)):
+            if self._active >> i & 1:
+                form = self._form(tid, i)
+                if form:
+                    kids[self._file(tid, form, 1 << i)] = None
+        need = self._need.setdefault(0, [])
+        if len(need) <= tid:
+            need.extend([0] * (tid + 1 - len(need)))
+        need[tid] = self._mentions_needed(tid, "en")  # at build time, not in a match
         return tuple(kids)
+
+    def _form(self, tid: int, rules: int) -> Phrase:
+        """The term's phrase by rule set number ``rules``."""
+        written, phrase = self._term_label[tid], self._term_phrase[tid]
+        if rules == 0 or query_phrase(written) != phrase:
+            return phrase  # (a label that does not spell the phrase: the phrase itself)
+        return query_phrase(written, RULESETS[rules])
+
+    def _file(self, tid: int, form: Phrase, bit: int) -> int:
+        """File term ``tid`` under the key of ``form`` for the rule sets in ``bit``."""
+        key = phrase_key(form)
+        kid = self._key_ids.get(key)
+        if kid is None:
+            kid = self._key_ids[key] = len(self._key_entries)
+            self._key_entries.append([])
+            self._key_tid.append(-1)
+            self._in_main.append(0)
+        entries = self._key_entries[kid]
+        for j, (other, mask) in enumerate(entries):
+            if other == tid:
+                entries[j] = (tid, mask | bit)
+                break
+        else:
+            entries.append((tid, bit))
+        self._set_single(kid)
+        return kid
+
+    def _set_single(self, kid: int) -> None:
+        # The common case, read without masks: one term for the key in every rule set.
+        entries = self._key_entries[kid]
+        single = len(entries) == 1 and entries[0][1] & self._active == self._active
+        self._key_tid[kid] = entries[0][0] if single else -1
+
+    def _activate(self, rules: int) -> None:
+        """Start matching articles of rule set ``rules``: file every term under its key.
+
+        Rule sets are added when the first article that needs one arrives, so an index
+        builds at the cost of the languages it really meets.
+        """
+        self._active |= 1 << rules
+        refs = self._term_refs
+        for tid in range(len(self._term_phrase)):
+            form = self._form(tid, rules)
+            if not form:
+                continue
+            kid = self._file(tid, form, 1 << rules)
+            if kid not in self._term_keys[tid]:
+                self._term_keys[tid] = (*self._term_keys[tid], kid)
+            if refs[tid] > 0 and not self._in_main[kid]:
+                self._delta_keys[self._key_of(kid)] = kid
+                self._delta_dirty = True
+        for kid in range(len(self._key_entries)):
+            self._set_single(kid)
+        log.info("match index: %s articles now matched too", RULESETS[rules])
 
     def _key_of(self, kid: int) -> str:
         keys_ = self._key_text
@@ -905,11 +958,13 @@ class MatchIndex:
 
     def evidence(self, card: Card) -> _Evidence:
         """Find every indexed term in the card's own fields."""
+        rules = _RULE_INDEX[ruleset(card.language)]
+        if not self._active >> rules & 1:
+            self._activate(rules)
         self._refresh()
         automata = [a for a in (self._main, self._delta) if a is not None]
         flags: dict[int, int] = {}
         body: dict[int, int] = {}
-        rules = _RULE_INDEX[ruleset(card.language)]
         in_rules = 1 << rules
         entries = self._key_entries
         single = self._key_tid

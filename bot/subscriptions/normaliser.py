@@ -94,6 +94,8 @@ def strip_accents(word: str) -> str:
 _NO_UNDOUBLE = frozenset("lsz")
 _VOWELS = frozenset("aeiouy")
 _KEEP_S = ("ss", "us", "is", "ics", "news")
+# "-al" that makes a noun of a verb (withdraw-al, arriv-al, propos-al, betray-al).
+_NOUN_AL = ("wal", "val", "sal", "yal")
 
 
 def _english_stem(w: str) -> str:
@@ -111,8 +113,8 @@ def _english_stem(w: str) -> str:
         w, stripped = w[:-3], True
     elif w.endswith("ed") and not w.endswith("eed") and len(w) >= 5:
         w, stripped = w[:-2], True
-    elif w.endswith("al") and len(w) >= 6 and not w.endswith("ical"):
-        w = w[:-2]
+    elif w.endswith(_NOUN_AL) and len(w) >= 6:
+        w = w[:-2]  # withdrawal, arrival, refusal; never national, political, general
     elif w.endswith("wn") and len(w) >= 6:
         w = w[:-1]
     if stripped and len(w) >= 3 and w[-1] == w[-2] and w[-1] not in _VOWELS | _NO_UNDOUBLE:
