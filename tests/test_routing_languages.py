@@ -114,3 +114,33 @@ def test_topics_of_only_common_words_are_refused(topic: str) -> None:
 @pytest.mark.parametrize("topic", ["climate", "climate news", "us", "trump", "health"])
 def test_topics_with_a_subject_are_kept(topic: str) -> None:
     assert weak_topic(parse_topic(topic)) is None
+
+
+def test_the_phrase_of_bare_words_follows_adds_and_removes() -> None:
+    body = "\n\n".join(["Filler paragraph about markets."] * 6 + [
+        "Yahoo's chief executive, Marissa Mayer, spoke."] + ["More filler text."] * 6)
+    card = Card(headline="Markets", body=body, language="en")
+    index = MatchIndex()
+    index.build([])
+    index.add_raw("t/1", "u", "t\x00dm:u", "marissa mayer")
+    index.add_raw("t/2", "u", "t\x00dm:v", "Marissa  Mayer")  # the same expression
+    assert {d.destination.key for d in index.match(card)} == {"dm:u", "dm:v"}
+    hits = {h.term: h for h in next(iter(index.match(card))).subscriptions[0].terms}
+    assert hits["marissa mayer"].where == ("body",) and hits["marissa mayer"].body_mentions == 1
+    index.remove("t", "1")
+    assert {d.destination.key for d in index.match(card)} == {"dm:v"}
+    index.remove("t", "2")
+    assert len(index.match(card)) == 0
+
+
+def test_a_language_joins_an_index_that_already_has_topics() -> None:
+    index = MatchIndex()
+    index.add_raw("t/1", "u", "t\x00dm:u", "drogen")
+    english = Card(headline="Drugs on the rise", body="Text.", language="en")
+    assert len(index.match(english)) == 0
+    german = Card(headline="Drogenszene am Bahnhof wächst", body="Text.", language="de")
+    assert len(index.match(german)) == 1
+    # a topic added after German articles arrived is filed for German at once
+    index.add_raw("t/2", "u", "t\x00dm:v", "grün")
+    greens = Card(headline="Die Grünen gewinnen", body="Text.", language="de")
+    assert {d.destination.key for d in index.match(greens)} == {"dm:v"}

@@ -400,6 +400,8 @@ class MatchIndex:
         self._expr_groups: list[tuple[tuple[int, ...], ...]] = []
         self._expr_excl: list[tuple[int, ...]] = []
         self._expr_anchor: list[tuple[int, ...]] = []
+        self._expr_phrase: array[int] = array("i")  # the implicit phrase's term, or -1
+        self._phrase_exprs: dict[int, set[int]] = {}  # implicit phrase term -> expressions
         self._expr_subs: list[dict[int, int]] = []
         self._expr_muted: dict[int, dict[int, tuple[int, float]]] = {}
         self._free_exprs: list[int] = []
@@ -503,6 +505,9 @@ class MatchIndex:
                             out.extend((k, did, sid, until) for did, sid, until in links)
             if not subs:
                 continue
+            phrase = self._expr_phrase[eid]
+            if phrase >= 0:
+                per_term.setdefault(phrase, []).extend(subs)
             spec = self._row_spec(eid, muted=False)
             if spec is not None:
                 table, anchor, keys_ = spec
@@ -545,6 +550,12 @@ class MatchIndex:
         subs[did] = sid
         if self._deferred:
             return
+        phrase = self._expr_phrase[eid]
+        if phrase >= 0 and old is None:
+            vec = self._term_vec.get(phrase)
+            if vec is None:
+                vec = self._term_vec[phrase] = _Ids()
+            vec.add(did)
         spec = self._row_spec(eid, muted=False)
         if spec is not None:
             if old is None:
@@ -595,6 +606,12 @@ class MatchIndex:
         sid = self._expr_subs[eid].pop(did)
         if self._deferred:
             return
+        phrase = self._expr_phrase[eid]
+        if phrase >= 0:
+            vec = self._term_vec[phrase]
+            vec.remove(did)
+            if not vec:
+                del self._term_vec[phrase]
         if self._row_spec(eid, muted=False) is not None:
             self._drop_rows(eid, sid, muted=False)
             return
@@ -801,19 +818,14 @@ class MatchIndex:
         eid = self._expr_ids.get(canon)
         if eid is not None:
             return eid
-        phrases = parsed.groups
-        implicit = implicit_phrase(parsed)
-        if implicit is not None:
-            # Bare words typed together ("marissa mayer") are also a name: the phrase said
-            # once is as good as each word being relevant on its own.
-            phrases = tuple((*group, implicit) for group in parsed.groups)
         groups = tuple(
-            tuple(
-                self._acquire_term(p, parsed.text if p is implicit else parsed.label(p), defer)
-                for p in group
-            )
-            for group in phrases
+            tuple(self._acquire_term(p, parsed.label(p), defer) for p in group)
+            for group in parsed.groups
         )
+        # Bare words typed together ("marissa mayer") are also a name: the phrase being
+        # relevant matches on its own, like a one-term expression filed under the phrase.
+        implicit = implicit_phrase(parsed)
+        phrase = -1 if implicit is None else self._acquire_term(implicit, parsed.text, defer)
         excl = tuple(self._acquire_term(p, parsed.label(p), defer) for p in parsed.excluded)
         # Anchor on the group whose terms are least crowded, to keep candidate lists short.
         anchor = min(groups, key=lambda g: sum(len(self._anchored.get(t, ())) for t in g))
@@ -826,6 +838,7 @@ class MatchIndex:
             self._expr_anchor[eid] = anchor
             self._expr_subs[eid] = {}
             self._trivial[eid] = trivial
+            self._expr_phrase[eid] = phrase
         else:
             eid = len(self._expr_canon)
             self._expr_canon.append(canon)
@@ -834,7 +847,10 @@ class MatchIndex:
             self._expr_anchor.append(anchor)
             self._expr_subs.append({})
             self._trivial.append(trivial)
+            self._expr_phrase.append(phrase)
         self._expr_ids[canon] = eid
+        if phrase >= 0:
+            self._phrase_exprs.setdefault(phrase, set()).add(eid)
         if len(groups) == 2:
             self._pair(eid, add=True)
         else:
@@ -915,6 +931,14 @@ class MatchIndex:
                 self._term_refs[tid] -= 1
         for tid in self._expr_excl[eid]:
             self._term_refs[tid] -= 1
+        phrase = self._expr_phrase[eid]
+        if phrase >= 0:
+            self._term_refs[phrase] -= 1
+            exprs = self._phrase_exprs[phrase]
+            exprs.discard(eid)
+            if not exprs:
+                del self._phrase_exprs[phrase]
+            self._expr_phrase[eid] = -1
         self._expr_vec.pop(eid, None)
         self._expr_canon[eid] = None
         self._expr_groups[eid] = ()
@@ -1133,8 +1157,7 @@ class MatchIndex:
         eid = probe._expr_ids[parsed.canonical]
         terms = [
             ev.hit(tid, probe._term_phrase[tid], parsed.label(probe._term_phrase[tid]))
-            for group in probe._expr_groups[eid]
-            for tid in group
+            for tid in probe._expr_terms(eid)
             if tid in ev.relevant
         ]
         excluded = [
@@ -1158,11 +1181,16 @@ class MatchIndex:
         phrases = self._term_phrase
         hits = tuple(
             ev.hit(tid, phrases[tid])
-            for group in self._expr_groups[eid]
-            for tid in group
+            for tid in self._expr_terms(eid)
             if tid in ev.relevant
         )
         return hits, sum(h.score for h in hits)
+
+    def _expr_terms(self, eid: int) -> list[int]:
+        """The terms that can make an expression match (its implicit phrase last)."""
+        terms = [tid for group in self._expr_groups[eid] for tid in group]
+        phrase = self._expr_phrase[eid]
+        return [*terms, phrase] if phrase >= 0 else terms
 
 
 class MatchResult(Sequence[DestinationMatch]):
@@ -1228,6 +1256,9 @@ class MatchResult(Sequence[DestinationMatch]):
             for eid in index._anchored_veto.get(tid, ()):
                 if index._expr_excl[eid][0] not in present:
                     exprs.add(eid)
+            fired = index._phrase_exprs.get(tid)
+            if fired:
+                exprs |= fired
         return exprs
 
     def _materialise(self) -> list[DestinationMatch]:
