@@ -84,6 +84,7 @@ _RULE_INDEX = {rules: i for i, rules in enumerate(RULESETS)}
 _RARE = 3.5
 _EVERYDAY = 5.0
 NOT_IN_BODY = 1 << 20
+_WORDS_PER_MENTION = 1000
 
 
 def implicit_phrase(parsed: TopicExpression) -> Phrase | None:
@@ -1016,6 +1017,10 @@ class MatchIndex:
         if len(need) < len(self._term_phrase):
             need.extend([0] * (len(self._term_phrase) - len(need)))
         lang = ""
+        # A long body says an ordinary word more often in passing: one more mention per
+        # _WORDS_PER_MENTION words (names of several words and rare words are spared).
+        longer = card.body.count(" ") // _WORDS_PER_MENTION
+        base = self.min_body_mentions
         for tid, count in body.items():
             if tid in relevant:
                 continue
@@ -1023,6 +1028,8 @@ class MatchIndex:
             if not wanted:
                 lang = lang or _word_language(card.language)
                 wanted = need[tid] = self._mentions_needed(tid, lang)
+            if wanted >= base:
+                wanted += longer
             if count >= wanted:  # NOT_IN_BODY is more than any count
                 relevant.add(tid)
         return _Evidence(flags, body, relevant)
