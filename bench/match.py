@@ -50,6 +50,7 @@ from bot.redis_server import EmbeddedValkey
 from bot.subscriptions.matcher import (
     NOT_IN_BODY,
     STRONG,
+    WORDS_PER_MENTION,
     MatchIndex,
     card_fields,
     implicit_phrase,
@@ -266,6 +267,7 @@ def naive_match(
     body = " ".join(text for bit, text in fields if not bit & STRONG)
     lead = next((text for bit, text in fields if bit == 4), "")
     everything = strong + " " + body
+    longer = card.body.count(" ") // WORDS_PER_MENTION
     out: dict[Destination, list[str]] = {}
     for sub, expr in compiled:
         if sub.muted_until is not None and now < sub.muted_until:
@@ -278,6 +280,7 @@ def naive_match(
                 key = phrase_key(phrase)
                 written = expr.text if phrase is implicit else expr.label(phrase)
                 need = mentions_needed(phrase, written, "en", MIN_BODY)
+                need += longer if MIN_BODY <= need < NOT_IN_BODY else 0
                 if key in strong or (
                     need != NOT_IN_BODY and (body.count(key) + lead.count(key)) >= need
                 ):

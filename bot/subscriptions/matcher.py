@@ -50,7 +50,7 @@ from bot.card import Card
 from bot.chat.contract import MODES, Destination, Mode, Subscription
 from bot.language import zipf
 
-from .normaliser import RULESETS, query_phrase, ruleset
+from .normaliser import RULESETS, place_tokens, query_phrase, ruleset
 from .store import SubscriptionStore
 from .topics import (
     Phrase,
@@ -84,7 +84,7 @@ _RULE_INDEX = {rules: i for i, rules in enumerate(RULESETS)}
 _RARE = 3.5
 _EVERYDAY = 5.0
 NOT_IN_BODY = 1 << 20
-_WORDS_PER_MENTION = 1000
+WORDS_PER_MENTION = 1000
 
 
 def implicit_phrase(parsed: TopicExpression) -> Phrase | None:
@@ -104,7 +104,8 @@ def mentions_needed(phrase: Phrase, written: str, lang: str, min_body: int) -> i
     """Body mentions that make a term relevant when it is nowhere else (salience).
 
     A name of several words said once is a subject; a rare word or a name said once
-    too; an ordinary word needs ``min_body`` mentions; an everyday word one more. A
+    too; an ordinary word needs ``min_body`` mentions; an everyday word one more (and
+    either one more per ``WORDS_PER_MENTION`` words of body, added by the caller). A
     term of only weak words (numbers, function words, "news") never counts by body
     mentions (``NOT_IN_BODY``): only in the headline, summary, lead or topics.
     """
@@ -113,6 +114,8 @@ def mentions_needed(phrase: Phrase, written: str, lang: str, min_body: int) -> i
         return NOT_IN_BODY
     if len(phrase) > 1:
         return max(1, min_body - 1)
+    if phrase[0] in place_tokens():
+        return min_body  # a place, however it was written ("us", "Россия")
     freq = zipf(label, lang) or zipf(label, "en")
     if freq < _RARE:
         return max(1, min_body - 1)
@@ -1018,8 +1021,8 @@ class MatchIndex:
             need.extend([0] * (len(self._term_phrase) - len(need)))
         lang = ""
         # A long body says an ordinary word more often in passing: one more mention per
-        # _WORDS_PER_MENTION words (names of several words and rare words are spared).
-        longer = card.body.count(" ") // _WORDS_PER_MENTION
+        # WORDS_PER_MENTION words (names of several words and rare words are spared).
+        longer = card.body.count(" ") // WORDS_PER_MENTION
         base = self.min_body_mentions
         for tid, count in body.items():
             if tid in relevant:

@@ -144,6 +144,9 @@ def _stem(word: str, rules: str) -> str:
         return strip_accents(word) if not word.isascii() else word
     # Accents go first: names from CLDR come folded, and both sides must agree.
     word = strip_accents(word) if not word.isascii() else word
+    stops = _stop_words(rules)
+    if word in stops:
+        return word  # Norwegian "andre" stays apart from "Andreas"
     stemmer = _stemmer(rules)
     stem = stemmer.stemWord(word)
     for _ in range(3):
@@ -153,7 +156,7 @@ def _stem(word: str, rules: str) -> str:
         if again == stem:
             break
         stem = again
-    if stem in _stop_words(rules):
+    if stem in stops:
         stem = word  # French "danse" is not "dans", "queer" not "que": keep the word
     return strip_accents(stem) if not stem.isascii() else stem
 
@@ -426,6 +429,12 @@ def query_forms(written: str) -> tuple[tuple[str, Phrase], ...]:
     never running text.
     """
     return tuple((rules, query_phrase(written, rules)) for rules in RULESETS)
+
+
+@functools.cache
+def place_tokens() -> frozenset[str]:
+    """Every token a place is folded into (English table and CLDR names)."""
+    return frozenset(rules_of("en").place_tokens | set(_all_names().values()))
 
 
 def phrase_key(phrase: Phrase) -> str:
