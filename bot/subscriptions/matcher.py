@@ -93,7 +93,7 @@ def implicit_phrase(parsed: TopicExpression) -> Phrase | None:
         return None
     if any(len(group) != 1 or len(group[0]) != 1 for group in parsed.groups):
         return None
-    if any(c in parsed.text for c in '"|-') or " OR " in parsed.text or "NOT " in parsed.text:
+    if any(c in parsed.text for c in '"|') or " OR " in parsed.text or "NOT " in parsed.text:
         return None
     phrase = query_phrase(parsed.text)
     return phrase if len(phrase) == len(parsed.groups) else None

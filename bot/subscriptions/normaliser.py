@@ -47,6 +47,8 @@ _SNOWBALL = {
     "nn": "norwegian", "fi": "finnish", "ru": "russian", "tr": "turkish", "ro": "romanian",
     "hu": "hungarian", "pl": "polish", "cs": "czech", "el": "greek", "id": "indonesian",
     "ca": "catalan", "lt": "lithuanian", "et": "estonian", "sr": "serbian",
+    "ar": "arabic", "fa": "persian", "hi": "hindi", "eu": "basque", "ga": "irish",
+    "hy": "armenian", "ne": "nepali", "ta": "tamil",
 }
 #: The rule sets, in a fixed order (their index is a bit in the matcher's masks):
 #: ``en`` (also for articles of unknown language), one per Snowball language, ``plain``.
