@@ -13,8 +13,10 @@ stemmer, which conflates too much for matching (politics/political, university/u
 Other languages use their Snowball stemmer (PyStemmer: C speed, ~30 languages, and it
 handles words no dictionary lists, such as names and new compounds, unlike a lemmatiser)
 on accent-free words of five letters or more, so short words stay apart (Norwegian
-"some" vs "som"); a stem that is a stop word of the language is not used (French
-"danse" stays apart from "dans"). A language without a stemmer is only casefolded.
+"some" vs "som"); a stop word is not stemmed, and a stem that is a stop word is not
+used (French "danse" stays apart from "dans", Norwegian "andre" from "Andreas"). French,
+Italian and Catalan drop elided articles (l'Allemagne). A language without a stemmer is
+only casefolded.
 
 German and Dutch compounds (text side): a noun compound whose two halves are common
 words of the language ("Drogenszene" → drogen + szene) also yields its halves, appended
