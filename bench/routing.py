@@ -39,10 +39,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 
-from make_tag_labels import DEFAULT_CASES, declared
-
+from bench.data.make_tag_labels import DEFAULT_CASES, declared
 from bot.card import Card
 from bot.errors import NewsbotError, TopicError
 from bot.subscriptions import MatchIndex, parse_topic

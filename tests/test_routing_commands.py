@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.chat.commands import CommandContext, Request, handle
+from bot.chat.commands import CommandContext, handle
+from bot.chat.contract import Request
 from bot.cli import match
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
