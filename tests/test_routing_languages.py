@@ -52,6 +52,7 @@ def test_language_rules_meet(expression: str, headline: str, lang: str) -> None:
         # code never splits, so these two pass on it too)
         ("radio", "Wohin mit dem radioaktiven Müll aus der Schweiz?", "de"),
         ("radio", "Radioaktive Abfälle lagern im Bergwerk", "de"),
+        ("radio", "Het radioactieve afval blijft in Borssele", "nl"),
         # Norwegian "some" (social media) is not "som" ("that")
         ("some", "Det er ikke noe som skjer", "nb"),
         # English: "news" is not "new", "politics" is not "political"

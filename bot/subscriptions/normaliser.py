@@ -21,8 +21,9 @@ only casefolded.
 German and Dutch compounds (text side): a noun compound whose two halves are common
 words of the language ("Drogenszene" → drogen + szene) also yields its halves, appended
 to the normalised text after a ``|`` so a phrase never runs across them. German splits
-only words written capitalised inside a sentence (nouns: "radioaktive" is an adjective
-and stays whole) or too rare to be listed; Dutch only rare words.
+only words written capitalised (nouns: "radioaktive" is an adjective and stays whole; at
+the start of a sentence, only words without an adjective's ending); Dutch only rare
+words without an adjective ending.
 """
 
 from __future__ import annotations
@@ -319,7 +320,7 @@ def rules_of(rules: str) -> _Rules:
 
 _LINKS = ("", "s", "es", "n", "en")
 _MIN_PART = 4
-_KNOWN = 3.0  # Zipf: a word at least this frequent is an ordinary word of the language
+_KNOWN = 3.5  # Zipf: an ordinary word of the language (rarer ones read as 0)
 
 
 @functools.cache
@@ -356,6 +357,9 @@ def split_compound(word: str, lang: str) -> tuple[str, str] | None:
 
 
 _SENTENCE_END = (".", "!", "?", ":", "»", '"', "“", "”")
+_DE_ADJECTIVE = re.compile(r"(?:iv|isch|lich|ig|bar|los|sam|haft)(?:e|en|er|es|em)?$", re.I)
+# Dutch adjective endings (radioactieve, elektrische, wettelijke): not noun compounds.
+_NL_ADJECTIVE = ("ief", "ieve", "isch", "ische", "lijk", "lijke", "ig", "ige")
 
 
 def _compound_parts(text: str, rules: _Rules) -> list[str]:
@@ -367,10 +371,13 @@ def _compound_parts(text: str, rules: _Rules) -> list[str]:
         word = raw.strip(".,;:!?\"'()[]«»„“”‚‘’-–—")
         if len(word) >= 2 * _MIN_PART and word.isalpha():
             if lang == "de":
-                noun = word[0].isupper() and not previous.endswith(_SENTENCE_END)
-                split = noun or zipf(word, lang) < _KNOWN
+                # A noun: capitalised inside a sentence; at its start (a headline's first
+                # word), capitalised without an adjective's ending ("Radioaktive").
+                split = word[0].isupper() and (
+                    not previous.endswith(_SENTENCE_END) or not _DE_ADJECTIVE.search(word)
+                )
             else:
-                split = zipf(word, lang) < _KNOWN
+                split = zipf(word, lang) < _KNOWN and not word.lower().endswith(_NL_ADJECTIVE)
             if split and rules.canon(word) in rules.place_tokens:
                 split = False  # Russland is a country, not Russ + Land
             parts = split_compound(word, lang) if split else None
