@@ -23,7 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEVSET = ROOT.parent / "shared" / "devset" / "cases"
+# ../shared/devset beside the checkout, or beside the parent of a git worktree.
+DEVSET = next((parent / "shared" / "devset" / "cases" for parent in ROOT.parents
+               if (parent / "shared" / "devset" / "cases").is_dir()),
+              ROOT.parent / "shared" / "devset" / "cases")
 
 
 def load_pages(directory: Path | None, quick: bool) -> list[tuple[str, str | None]]:

@@ -3,9 +3,12 @@
 Usage: python bench/quality.py [--cases DIR] [--quick] [--show FIELD]
 
 Scores headline (exact after whitespace normalisation; lenient also accepts the
-truth's variants), publication day, authors (set, case-insensitive) and body token F1
-against ``truth.json`` files laid out as ``cases/<name>/{page.html,truth.json}`` (the
-format of ``../shared/devset``). The last output line is a JSON object.
+truth's variants), publication day, authors (set equality, and set F1 where ``[]``
+expects no author; case-insensitive), body token F1 and "article start found" (the
+first 13 words of the reference's first paragraph present in the body, whitespace and
+case normalised) against ``truth.json`` files laid out as
+``cases/<name>/{page.html,truth.json}`` (the format of ``../shared/devset``). The last
+output line is a JSON object.
 
 The card's understanding fields are scored against the labels in ``bench/data/``:
 topics against the publisher's own tags (``publisher_tags.json``; bare trafilatura's
@@ -252,6 +255,51 @@ def in_body_scores(pred: dict[str, Any], body_ref: str) -> dict[str, float]:
     return out
 
 
+# --- authors F1 and article start (issue 14) -------------------------------------------
+
+START_WORDS = 13
+
+
+def authors_f1(pred: list[str], truth: list[str]) -> float:
+    """Set F1 of author names, case-insensitive; ``[]`` truth expects no author at all."""
+    got = {" ".join(a.lower().split()) for a in pred if a.strip()}
+    want = {" ".join(a.lower().split()) for a in truth}
+    if not got and not want:
+        return 1.0
+    common = len(got & want)
+    if common == 0:
+        return 0.0
+    prec, rec = common / len(got), common / len(want)
+    return 2 * prec * rec / (prec + rec)
+
+
+def article_start_found(body: str, ref: str) -> float:
+    """1.0 when the first 13 words of the reference's first paragraph are in ``body``.
+
+    Whitespace is collapsed and case ignored on both sides; a shorter first paragraph
+    counts whole. A CJK paragraph (no spaces) counts by its first 26 characters.
+    """
+    paragraphs = [p for p in re.split(r"\n\s*\n", ref) if p.strip()]
+    if not paragraphs:
+        return 1.0
+    words = paragraphs[0].lower().split()
+    head = " ".join(words[:START_WORDS])
+    if len(words) < START_WORDS and _CJK.search(head):
+        head = "".join(head.split(" "))[: START_WORDS * 2]
+        return float(head in "".join(body.lower().split()))
+    return float(head in " ".join(body.lower().split()))
+
+
+def score_issue14(pred: dict[str, Any], truth: dict[str, Any]) -> dict[str, float]:
+    """Authors F1 and article start for one case (null truth skipped)."""
+    out: dict[str, float] = {}
+    if truth.get("authors") is not None:
+        out["authors_f1"] = authors_f1(pred["authors"], truth["authors"])
+    if truth.get("body_ref") is not None:
+        out["article_start"] = article_start_found(pred["body"], truth["body_ref"])
+    return out
+
+
 def main() -> None:
     """Run both extractors over the cases and print the comparison."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -290,6 +338,8 @@ def main() -> None:
         t_ours += t1 - t0
         t_bare += t2 - t1
         s_mine, s_base = score(mine, truth), score(base, truth)
+        s_mine.update(score_issue14(mine, truth))
+        s_base.update(score_issue14(base, truth))
         if case.name in tag_labels:
             s_mine.update(topic_scores(mine["topics"], tag_labels[case.name]))
             s_base.update(topic_scores(base["topics"], tag_labels[case.name]))
@@ -310,17 +360,19 @@ def main() -> None:
             totals["trafilatura"][k].append(v)
         if args.show and args.show in s_mine and s_mine[args.show] < 1.0:
             field = "date" if args.show == "date" else args.show.replace("_lenient", "")
-            field = "body" if field == "body_f1" else field
+            field = {"body_f1": "body", "article_start": "body", "authors_f1": "authors"}.get(
+                field, field)
             want = truth.get("body_ref" if field == "body" else field)
             if field == "body":
-                mf, bf = s_mine["body_f1"], s_base.get("body_f1", 0.0)
-                print(f"{case.name}: f1={mf:.2f} base={bf:.2f}")
+                mf, bf = s_mine[args.show], s_base.get(args.show, 0.0)
+                print(f"{case.name}: {args.show}={mf:.2f} base={bf:.2f}")
             else:
                 print(f"{case.name}:\n  got  {mine[field]!r}\n  want {want!r}")
                 print(f"  traf {base[field]!r}")
     summary: dict[str, Any] = {"cases": len(cases)}
     print(f"{'field':18} {'newsbot':>8} {'trafilatura':>12} {'n':>5}")
-    for field in ("headline", "headline_lenient", "date", "authors", "body_f1",
+    for field in ("headline", "headline_lenient", "date", "authors", "authors_f1", "body_f1",
+                  "article_start",
                   "topics_recall", "topics_precision", "topics_shown", "figures_must_top5",
                   "figures_accepted", "figures_in_body", "summary_in_body"):
         a, b = totals["newsbot"][field], totals["trafilatura"][field]

@@ -75,11 +75,16 @@ _DATE_PATTERNS = [
     re.compile(rf"\b(?P<d>[0-3]?\d)\.\s?(?P<m>[01]?\d)\.\s?{_YEAR}\b"),
     re.compile(rf"\b{_DAY}\s+(?:de\s+)?{_MON},?\s+(?:de\s+|del\s+)?{_YEAR}\b", re.I),
     re.compile(rf"\b{_MON}\s+{_DAY},?\s+{_YEAR}\b", re.I),
-    re.compile(rf"\b(?P<d>[0-3]?\d)/(?P<m>[01]?\d)/{_YEAR}\b"),
+    # "8/10/2022": day first almost everywhere, month first on US pages (see find_dates).
+    re.compile(rf"\b(?P<d>[0-3]?\d)/(?P<m>[0-3]?\d)/{_YEAR}\b"),
     re.compile(r"(?P<y>(?:19|20)\d\d)年\s?(?P<m>[01]?\d)月\s?(?P<d>[0-3]?\d)日"),
     re.compile(r"(?P<y>(?:19|20)\d\d)년\s?(?P<m>[01]?\d)월\s?(?P<d>[0-3]?\d)일"),
     re.compile(rf"\b{_YEAR}\.\s?{_MON}\s+{_DAY}", re.I),
 ]
+
+_SLASH_DMY = _DATE_PATTERNS[5]
+# A date followed by a dash that opens the text after it ("Feb. 23, 2015 -- Life...").
+_DATELINE_DASH = re.compile(r"^[^-–—]{4,30}?\s(?:--|-|–|—)\s", re.I)
 
 # Words that introduce the publication or the update date in a dateline.
 _PUBLISHED_CUES = re.compile(
@@ -105,6 +110,15 @@ _COMPACT_TS = re.compile(
 )
 _URL_DATE = re.compile(
     r"/(?P<y>(?:19|20)\d\d)[/-]?(?P<m>0[1-9]|1[0-2])[/-]?(?P<d>0[1-9]|[12]\d|3[01])?(?:/|[-_]|$)"
+)
+# "-20161013" or "_20161013.html" inside a slug: a compact date standing alone.
+_URL_COMPACT = re.compile(
+    r"(?<![\d])(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\d])"
+)
+# "/2015/08/150803-slug": year and month folders, then the day in a yymmdd prefix.
+_URL_YYMMDD = re.compile(
+    r"/(?P<y>(?:19|20)(?P<yy>\d\d))/(?P<m>0[1-9]|1[0-2])/(?P=yy)(?P=m)(?P<d>0[1-9]|[12]\d|3[01])"
+    r"(?:[-_./]|$)"
 )
 
 
@@ -169,8 +183,13 @@ def parse_timestamp(value: str | None, latest: date | None = None) -> str | None
     return found[0][1].isoformat() if found else None
 
 
-def find_dates(text: str, latest: date | None = None) -> list[tuple[int, date]]:
-    """Every date written in ``text``, as (position, day), in order of appearance."""
+def find_dates(text: str, latest: date | None = None,
+               month_first: bool = False) -> list[tuple[int, date]]:
+    """Every date written in ``text``, as (position, day), in order of appearance.
+
+    "8/10/2022" is read day first unless ``month_first`` (a US page); a part above 12
+    settles it either way.
+    """
     folded = _ascii_lower(text) if not text.isascii() else text.lower()
     if len(folded) != len(text):
         folded = text.lower()
@@ -179,7 +198,10 @@ def find_dates(text: str, latest: date | None = None) -> list[tuple[int, date]]:
         for m in pattern.finditer(folded):
             month = m.group("m")
             mo = int(month) if month.isdigit() else _MONTHS.get(month.rstrip(".").lower(), 0)
-            day = _valid(int(m.group("y")), mo, int(m.group("d")), latest)
+            d = int(m.group("d"))
+            if pattern is _SLASH_DMY and d <= 12 and (mo > 12 or month_first):
+                d, mo = mo, d  # month first ("8/10/2022" on a US page, "12/25/2021")
+            day = _valid(int(m.group("y")), mo, d, latest)
             if day is not None and not any(abs(p - m.start()) < 4 for p in found):
                 found[m.start()] = day
     return sorted(found.items())
@@ -187,7 +209,7 @@ def find_dates(text: str, latest: date | None = None) -> list[tuple[int, date]]:
 
 def dateline(
     text: str, latest: date | None = None, *, update_counts: bool = True,
-    today: date | None = None,
+    today: date | None = None, month_first: bool = False,
 ) -> tuple[date | None, date | None]:
     """(published, updated) read from a page's own date lines ("Latest update : 2017-12-11").
 
@@ -203,13 +225,17 @@ def dateline(
         line = line.strip()
         if not line:
             continue
-        if len(line) > 120:
+        if len(line) > 60:
             # "April 17, 2015 -- Imagine being ...": a dateline opening the first paragraph.
-            lead = find_dates(line[:40], latest=latest)
-            if lead and lead[0][0] < 3 and bare is None and lead[0][1] != today:
+            lead = find_dates(line[:40], latest=latest, month_first=month_first)
+            if (lead and lead[0][0] < 3 and bare is None and lead[0][1] != today
+                    and _DATELINE_DASH.match(line[lead[0][0]:])):
                 bare = lead[0][1]
-            continue
-        dates = find_dates(line, latest=latest)
+            if len(line) > 120 or (lead and lead[0][0] < 3):
+                continue
+        if "(@" in line or "pic.twitter.com" in line:
+            continue  # an embedded post's signature: "— Name (@handle) May 3, 2020"
+        dates = find_dates(line, latest=latest, month_first=month_first)
         if not dates:
             continue
         first = dates[0][1]
@@ -230,10 +256,31 @@ def dateline(
 
 
 def url_date(url: str | None, latest: date | None = None) -> date | None:
-    """The date in a URL path like /2019/05/07/slug, when there is a full one."""
+    """The date in a URL path (/2019/05/07/slug, -20161013, /2015/08/150803-slug), if full."""
     if not url:
         return None
-    m = _URL_DATE.search(url)
-    if not m or not m.group("d"):
-        return None
-    return _valid(int(m.group("y")), int(m.group("m")), int(m.group("d")), latest)
+    path = re.sub(r"^[a-z]+://[^/]+", "", url.split("#")[0], flags=re.I)
+    for pattern in (_URL_DATE, _URL_YYMMDD, _URL_COMPACT):
+        for m in pattern.finditer(path if pattern is _URL_COMPACT else path.split("?")[0]):
+            if m.group("d"):
+                day = _valid(int(m.group("y")), int(m.group("m")), int(m.group("d")), latest)
+                if day is not None:
+                    return day
+    return None
+
+
+_DAY_FIRST_COUNTRIES = frozenset(
+    "gb uk au nz ie in za sg pk ng ke gh my ph lk bd mt cy jm tt zw zm ug tz hk".split())
+
+
+def month_first(locale: str | None, url: str | None) -> bool:
+    """True for a page that writes numeric dates month first (American English)."""
+    loc = (locale or "").lower().replace("_", "-")
+    lang, _, country = loc.partition("-")
+    if lang and lang != "en":
+        return False
+    if country:
+        return country == "us"
+    host = re.sub(r"^[a-z]+://", "", (url or "").lower()).split("/")[0].split(":")[0]
+    tld = host.rsplit(".", 1)[-1] if "." in host else ""
+    return tld in ("com", "org", "net", "us", "gov", "edu", "mil", "news")

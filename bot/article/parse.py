@@ -12,30 +12,36 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import charset_normalizer
 import htmldate
-import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
-from trafilatura import metadata as trafilatura_metadata
 
 from bot.card import Card
 from bot.errors import ParseError
 from bot.language import detect_language
 from bot.urls import clean_url, registered_domain
 
-from .dates import dateline, find_dates, parse_timestamp, url_date
+from .authors import byline_names, choose_authors
+from .body import Body, better, clean_blocks, contains_start, extract_blocks, looks_wrong
+from .dates import dateline, find_dates, month_first, url_date
 from .figures import key_figures
+from .headline import SEPARATORS as _SEPARATORS
+from .headline import choose_headline, key, site_tokens, strip_site
 from .htmlmeta import PageMeta, read_meta, squash
 from .notarticle import check_article
+from .published import choose_published
 from .subjects import publisher_tags, subjects
 from .summary import standfirst_of, summarise
-from .text import is_clutter_line, looks_like_prose, normalise_space, word_count
+from .text import decode_entities, looks_like_prose, normalise_space, word_count
 from .textpage import BYLINE as _BYLINE
 from .textpage import read_text_page
 
 log = logging.getLogger(__name__)
+
+__all__ = ["explain_article", "parse_article", "strip_site"]
 
 _HTML_SNIFF = re.compile(
     r"<(!doctype\s+html|html|head|body|meta|div|p|article|title|style|script|span|h1|link)\b",
@@ -44,9 +50,7 @@ _HTML_SNIFF = re.compile(
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_SEPARATORS = re.compile(r"\s+[|\-–—:·»/]{1,2}\s+|\s*[_｜：]\s*(?=\S)|\s+::\s+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-_PHOTO_NOTE = re.compile(r"\s*[（(](写真|photo|video|vidéo|foto)[^）)]{0,30}[）)]\s*$", re.I)
 _PAYWALL = re.compile(
     r"(subscribe to (continue|read)|to continue reading|subscribers only|for subscribers|"
     r"already a subscriber|sign in to (continue|read)|create a free account to|"
@@ -57,13 +61,6 @@ _PAYWALL = re.compile(
     r"your privacy choices|consent to (the use of )?cookies|we value your privacy|"
     r"such as cookies|accept and continue|partners store and/or access|"
     r"before you continue|cookie policy)",
-    re.I,
-)
-# Bylines that name an organisation or a desk rather than a person.
-_NOT_A_PERSON = re.compile(
-    r"\b(news|wire|staff|press|agency|reuters|afp|dpa|desk|editors?|editorial|team|"
-    r"redaktion|rédaction|correspondents?|contributors?|username|admin|newsroom|"
-    r"associated|media|online|magazine|times|post|journal|daily)\b|^(mac|ap|i)$",
     re.I,
 )
 _SECTION_XPATH = (
@@ -93,11 +90,18 @@ def parse_article(content: str | bytes, url: str | None = None) -> Card:
     Raises ParseError when the content holds no readable article (empty, binary junk,
     an error page).
     """
+    return explain_article(content, url)[0]
+
+
+def explain_article(content: str | bytes,
+                    url: str | None = None) -> tuple[Card, dict[str, Any]]:
+    """The card and the account of how each field was chosen (candidates, winner, path)."""
+    why: dict[str, Any] = {}
     try:
         text = _decode(content)
         if _HTML_SNIFF.search(text[:65536]):
-            return _from_html(text, url)
-        return _from_text(text, url)
+            return _from_html(text, url, why), why
+        return _from_text(text, url, why), why
     except ParseError:
         raise
     except (ValueError, TypeError, etree.LxmlError, RecursionError, LookupError) as exc:
@@ -169,124 +173,6 @@ def _visible_lines(tree: lxml_html.HtmlElement) -> list[str]:
     return [line for line in normalise_space("".join(parts)).split("\n") if line]
 
 
-def _site_tokens(site: str | None, url: str | None) -> set[str]:
-    out: set[str] = set()
-    for value in (site, registered_domain(url) if url else None):
-        if value:
-            norm = re.sub(r"[^\w]", "", value.lower())
-            out.add(norm)
-            out.add(norm.split(".")[0])
-            dom = value.lower().split(".")[0]
-            out.add(re.sub(r"[^\w]", "", dom))
-    return {t for t in out if len(t) >= 2}
-
-
-def strip_site(title: str, site_tokens: set[str], others: list[str]) -> str:
-    """The title without " - Site name" (or "Site | ") parts at either end."""
-    title = _PHOTO_NOTE.sub("", squash(title))
-    segments = _SEPARATORS.split(title)
-    if len(segments) < 2:
-        return title
-    seps = _SEPARATORS.findall(title)
-
-    def is_site(seg: str) -> bool:
-        norm = re.sub(r"[^\w]", "", seg.lower())
-        # "BBC News" is the site; "BBC faces criticism over ..." only mentions it.
-        return not norm or any(
-            norm in tok or (tok in norm and len(norm) <= len(tok) + 8)
-            for tok in site_tokens if len(norm) >= 2)
-
-    def short_label(seg: str) -> bool:
-        if _CJK.search(seg):
-            return False  # word counts mean nothing here; only a known site name counts
-        in_others = any(seg.lower() in o.lower() for o in others)
-        return len(seg.split()) <= 3 and not in_others and len(seg) < 30
-
-    def droppable(seg: str, sep: str) -> bool:
-        if is_site(seg):
-            return True  # the site's own name goes, however long ("Loft – BizWest")
-        if len(seg) >= len(max(segments, key=len)):
-            return False
-        if all(is_site(other) for other in segments if other is not seg):
-            return False  # the only part left that is not the site's name is the headline
-        # In CJK titles "_" and "|" only ever separate site and channel names.
-        return short_label(seg) or (bool(_CJK.search(seg)) and sep.strip() in ("_", "|", "｜"))
-
-    # Drop site names and short labels from the end, then from the start.
-    while len(segments) > 1 and droppable(segments[-1], seps[-1]):
-        segments.pop()
-        seps.pop()
-    while len(segments) > 1 and droppable(segments[0], seps[0]):
-        segments.pop(0)
-        seps.pop(0)
-    out = segments[0]
-    for sep, seg in zip(seps, segments[1:], strict=False):
-        out += sep + seg
-    return _PHOTO_NOTE.sub("", out.strip())
-
-
-def _choose_headline(meta: PageMeta, site: str | None, url: str | None) -> str | None:
-    tokens = _site_tokens(site, url)
-    h1s = [h for h in meta.h1s if word_count(h) >= 2]
-    raw = [c for c in (meta.ld_headline, meta.og_title, meta.title_tag) if c]
-    cleaned = [strip_site(c, tokens, h1s) for c in raw]
-    low = [c.lower() for c in cleaned]
-    # A one-word h1 ("Loft") is a logo unless the title says the same.
-    for h in meta.h1s:
-        hl = h.lower()
-        if hl in low or any(c.startswith(hl) and len(hl) > 20 for c in low):
-            return h
-    ld = strip_site(meta.ld_headline, tokens, h1s) if meta.ld_headline else None
-    if ld and not ld.endswith(("...", "…")):
-        return ld
-    if meta.og_title:
-        return strip_site(meta.og_title, tokens, h1s)
-    if meta.title_tag and word_count(meta.title_tag) >= 3:
-        title = strip_site(meta.title_tag, tokens, h1s)
-        # An h1 that repeats most of the title is the visible form of it.
-        for h in h1s:
-            if h.lower() in title.lower() and len(h) > len(title) * 0.6:
-                return h
-        return title
-    if h1s:
-        return h1s[0]
-    return cleaned[0] if cleaned else None
-
-
-def _clean_body(text: str, headline: str | None) -> tuple[list[str], list[str]]:
-    """Article paragraphs without furniture, and the bylines found above the first one."""
-    lines = [line.strip() for line in text.split("\n")]
-    keep: list[str] = []
-    bylines: list[str] = []
-    for i, line in enumerate(lines):
-        if not line:
-            continue
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if is_clutter_line(line):
-            continue
-        if nxt and re.match(r"^\s*read more\s*$", nxt, re.I) and word_count(line) < 20:
-            continue  # a related-story link above its "Read more" prompt
-        if not any(looks_like_prose(k) for k in keep) and _is_heading_furniture(
-                line, headline):
-            # Before the first paragraph: breadcrumbs, the headline again, the byline
-            # and the dateline, which the card shows in their own fields.
-            if _BYLINE.match(line):
-                bylines.append(line)
-            continue
-        keep.append(line)
-    return keep, bylines
-
-
-def _is_heading_furniture(line: str, headline: str | None) -> bool:
-    if looks_like_prose(line) and not find_dates(line[:60]):
-        return False
-    if headline and line.lower() == headline.lower():
-        return True
-    if _BYLINE.match(line) or re.search(r"\s[›»>/|]\s", line):
-        return True
-    return (word_count(line) <= 12 and bool(find_dates(line))) or word_count(line) <= 4
-
-
 def _site_name(meta: PageMeta, url: str | None) -> str | None:
     if meta.site_name and len(meta.site_name) < 60 and not meta.site_name.startswith("http"):
         return meta.site_name
@@ -310,14 +196,6 @@ def _near(lines: list[str], headline: str | None, after: int, before: int = 0) -
                 start = i
                 break
     return lines[max(0, start - before) : start + after]
-
-
-def _byline_names(line: str) -> list[str]:
-    m = _BYLINE.match(line)
-    if not m:
-        return []
-    names = re.split(r"\s*(?:,|\band\b|\bund\b|\bet\b|\by\b|&)\s*", m["names"])
-    return [n.strip() for n in names if n.strip()]
 
 
 def _section(meta: PageMeta, tree: lxml_html.HtmlElement) -> str | None:
@@ -347,6 +225,23 @@ def _is_boilerplate_container(el: lxml_html.HtmlElement) -> bool:
                                               not in (el.get("class") or "").lower())
 
 
+_BYLINE_XPATH = ('//*[@itemprop="author" or @rel="author" or contains(@class, "byline") '
+                 'or contains(@class, "vcard")]')
+_INLINE_TAGS = frozenset("a span em strong b i u small sup sub abbr cite mark font q time".split())
+_PROSE_PARENTS = frozenset("p li dd blockquote td h2 h3 h4".split())
+
+
+def _in_running_text(el: lxml_html.HtmlElement) -> bool:
+    """True for an inline element inside a sentence: a link in a paragraph, not a box."""
+    if el.tag not in _INLINE_TAGS:
+        return False
+    parent = el.getparent()
+    if parent is None:
+        return False
+    return parent.tag in _PROSE_PARENTS or bool(
+        (parent.text and parent.text.strip()) or (el.tail and el.tail.strip()))
+
+
 def _prune(tree: lxml_html.HtmlElement) -> None:
     """Remove captions, credits, share bars, promos and donation boxes in place."""
     # A plain walk with one regex per class attribute: measured faster than XPath
@@ -356,68 +251,52 @@ def _prune(tree: lxml_html.HtmlElement) -> None:
         if isinstance(el.tag, str) and el.tag not in ("html", "body")
         and (el.tag == "figcaption" or _PRUNE_CLASS.search(el.get("class") or ""))
     ]
+    if not doomed:
+        return
+    # A box named "credit-bar" that holds the byline keeps it for the author search.
+    keep = {a for el in tree.xpath(_BYLINE_XPATH) for a in (el, *el.iterancestors())}
     for el in doomed:
-        # A wrapper named "share-…" around the whole story is not a share bar.
-        if el.tag in ("html", "body", "main", "article") or len(el.xpath(".//p")) > 2:
+        # A wrapper named "share-…" around the whole story is not a share bar, and a
+        # link named "related-link" inside a sentence is part of the sentence.
+        if el.tag in ("html", "body", "main", "article") or el in keep or _in_running_text(
+                el) or len(el.xpath(".//p")) > 2:
             continue
         if len(el.text_content()) < 800:
             el.drop_tree()
 
 
-def _published(meta: PageMeta, get_lines: Callable[[], list[str]], headline: str | None,
-               url: str | None, tree: lxml_html.HtmlElement,
-               latest: date) -> tuple[str | None, str | None]:
-    updated = parse_timestamp(meta.updated, latest)
-    stated = [p for p in (parse_timestamp(v, latest) for v in meta.published_all) if p]
-
-    def shown_dates(update_counts: bool) -> tuple[date | None, date | None]:
-        # The page's own date lines near the headline: what a reader sees.
-        window = "\n".join(_near(get_lines(), headline, 25, before=5))
-        return dateline(window, latest, update_counts=update_counts, today=_today())
-
-    from_url = url_date(url, latest)
-    if stated:
-        published = stated[0]
-        days = {p[:10] for p in stated}
-        if len(days) > 1:
-            shown, _ = shown_dates(update_counts=False)
-            if shown is not None and shown.isoformat() in days:
-                # Sources disagree (a re-publication, a UTC day): trust the one shown.
-                published = next(p for p in stated if p[:10] == shown.isoformat())
-        if _is_utc(published):
-            # A UTC timestamp may fall on another day than the publisher's own; a
-            # sibling value with a local offset, or the URL's date, says which day.
-            local = [p for p in stated if len(p) > 10 and not _is_utc(p)]
-            if local:
-                published = local[0]
-            elif from_url is not None and published[:10] != from_url.isoformat():
-                gap = (date.fromisoformat(published[:10]) - from_url).days
-                if -1 <= gap <= 2:
-                    published = from_url.isoformat()
-        return published, updated
-    seen, seen_upd = shown_dates(update_counts=True)
-    if seen:
-        return seen.isoformat(), updated or (seen_upd.isoformat() if seen_upd else None)
-    if from_url:
-        return from_url.isoformat(), updated
-    # htmldate's fast mode; its extensive search loads dateparser's every locale (seconds)
-    # and found nothing here that the date lines above do not.
-    found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=False,
-                               max_date=latest.isoformat())
-    if found == _today().isoformat():
-        found = None  # a header clock or a "today" widget, never a guess we make
-    return found or (updated[:10] if updated else None), updated
+def _headline_index(lines: list[str], names: list[str]) -> int | None:
+    keys = [k for k in (key(n) for n in names if n) if k]
+    prefix: int | None = None
+    for i, line in enumerate(lines):
+        k = key(line)
+        if k and k in keys:
+            return i
+        if prefix is None and len(k) > 20 and any(h.startswith(k) for h in keys):
+            prefix = i  # a shortened copy ("Brothel catering to…" in a sticky bar)
+    return prefix
 
 
-def _main_text(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool) -> str:
-    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, fast=fast,
-                                      with_metadata=False)
-    return (getattr(doc, "text", None) if doc is not None else None) or ""
-
-
-def _is_utc(stamp: str) -> bool:
-    """True for a bare day or a UTC timestamp: values that may not be the local day."""
-    return len(stamp) == 10 or stamp.endswith(("+00:00", "Z"))
+def _date_window(lines: list[str], names: list[str], lead: str | None) -> str:
+    """The visible lines where a reader finds the article's dates: around the headline and
+    just above the lead (the top of the page when neither is found)."""
+    picked: list[str] = []
+    above: list[str] = []
+    at = _headline_index(lines, names)
+    if at is not None:
+        # Below the headline first: above it sit header clocks and weather boxes.
+        picked += lines[at: at + 25]
+        above = lines[max(0, at - 5): at]
+    if lead:
+        start = " ".join(key(lead).split()[:8])
+        for i, line in enumerate(lines):
+            if start and key(line).startswith(start):
+                # Nearest the lead first: a date line right above it is its dateline.
+                picked += lines[max(0, i - 12): i + 1][::-1]
+                break
+    if not picked:
+        picked = lines[:25]
+    return "\n".join(picked + above)
 
 
 def _is_paywalled(meta: PageMeta, body: str, get_lines: Callable[[], list[str]]) -> bool:
@@ -428,26 +307,76 @@ def _is_paywalled(meta: PageMeta, body: str, get_lines: Callable[[], list[str]])
     return False
 
 
-def _from_html(text: str, url: str | None) -> Card:
+_PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+
+
+def _page_lead(meta: PageMeta) -> str | None:
+    """The lead the page's metadata quotes: the JSON-LD body's first paragraph."""
+    if meta.ld_body:
+        first = next((p for p in meta.ld_body.split("\n") if word_count(p) >= 8), None)
+        if first:
+            return first
+    return None
+
+
+def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
+               headline: str | None, month_first_page: bool) -> Body:
+    """The fast reading, re-read by the slower paths when it looks wrong."""
+    def finder(text: str) -> list[tuple[int, date]]:
+        return find_dates(text, month_first=month_first_page)
+
+    body = clean_blocks(extract_blocks(tree, url, fast=True), headline, finder)
+    lead = _page_lead(meta)
+    expected = word_count(meta.ld_body) if meta.ld_body else 0
+    page_has_lead = bool(lead) and contains_start(
+        [squash(p.text_content()) for p in tree.iter("p")], lead or "")
+    reason = looks_wrong(body, expected_words=expected, lead=lead, page_has_lead=page_has_lead)
+    body.tried["fast"] = body.words
+    if reason is None:
+        return body
+    body.reason = reason
+    for path, fast, recall in (("slow", False, False), ("recall", True, True)):
+        other = clean_blocks(extract_blocks(tree, url, fast=fast, recall=recall), headline,
+                             finder)
+        body.tried[path] = other.words
+        if reason == "no lead" and lead and not contains_start(other.paragraphs, lead):
+            continue
+        if better(body, other, reason):
+            other.path, other.reason, other.tried = path, reason, body.tried
+            body = other
+            if looks_wrong(body, expected_words=expected, lead=lead,
+                           page_has_lead=page_has_lead) is None:
+                break
+    return body
+
+
+def _htmldate(tree: lxml_html.HtmlElement, url: str | None, latest: date) -> str | None:
+    # htmldate's fast mode; its extensive search loads dateparser's every locale (seconds)
+    # and found nothing here that the date lines do not.
+    found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=False,
+                               max_date=latest.isoformat())
+    if found == _today().isoformat():
+        found = None  # a header clock or a "today" widget, never a guess we make
+    return found
+
+
+def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
     text = _XML_DECL.sub("", text, count=1)
     try:
-        tree = lxml_html.document_fromstring(text)
+        # Comments go at parse time: a "<!-- -->" inside a sentence would otherwise end
+        # the paragraph there for the extractor.
+        tree = lxml_html.document_fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError("I couldn't read an article on that page.") from exc
-    meta = read_meta(tree)
+    meta = read_meta(tree, url)
     section = _section(meta, tree)
-    _prune(tree)
     site = _site_name(meta, url)
-    headline = _choose_headline(meta, site, url)
-    raw_body = _main_text(tree, url, fast=True)
-    if word_count(raw_body) < 120:
-        # trafilatura's own extractor came up short: let it try its fallbacks too
-        # (readability, jusText), which cost as much again, so only when needed.
-        slow = _main_text(tree, url, fast=False)
-        if word_count(slow) > word_count(raw_body):
-            raw_body = slow
-    paragraphs, bylines = _clean_body(raw_body, headline)
-    # The visible text costs a walk over the whole tree: only done when needed.
+    tokens = site_tokens(site, url)
+    choice = choose_headline(meta, site, url)
+    headline = choice.value
+    why["headline"] = choice.explain()
+    us_dates = month_first(meta.locale, url)
+    # The dates are read before pruning: a <time> in a box named "share-bar" still counts.
     lines_cache: list[list[str]] = []
 
     def get_lines() -> list[str]:
@@ -455,28 +384,51 @@ def _from_html(text: str, url: str | None) -> Card:
             lines_cache.append(_visible_lines(tree))
         return lines_cache[0]
 
-    if not meta.authors:
-        if not bylines:
-            bylines = [ln for ln in _near(get_lines(), headline, 12) if _BYLINE.match(ln)]
-        for line in bylines[:1]:
-            meta.authors = _byline_names(line)
+    _prune(tree)
+    body = _read_body(tree, url, meta, headline, us_dates)
+    paragraphs = body.paragraphs
     if word_count(" ".join(paragraphs)) < 40:
         # trafilatura found nothing usable: read the visible text like a text page.
         found = read_text_page("\n\n".join(get_lines()))
         if word_count(" ".join(found.paragraphs)) > word_count(" ".join(paragraphs)):
             paragraphs = found.paragraphs
+            body.path = "visible text"
             headline = headline or found.headline
     if not paragraphs and meta.ld_body:
         paragraphs = [p.strip() for p in meta.ld_body.split("\n") if p.strip()]
-    body = "\n\n".join(paragraphs)
+        body.path = "json-ld articleBody"
+    body.paragraphs = paragraphs
+    why["body"] = body.explain()
+    body_text = "\n\n".join(paragraphs)
     # Cookie walls, consent, login and error pages are refused, with what they are.
     check_article(headline, [meta.title_tag or "", *meta.h1s], paragraphs,
                   bool(tree.xpath("//input[@type='password']")))
-    paywalled = _is_paywalled(meta, body, get_lines)
-    if not paywalled and (not headline or word_count(body) < 25):
+    paywalled = _is_paywalled(meta, body_text, get_lines)
+    if not paywalled and (not headline or word_count(body_text) < 25):
         raise ParseError("I couldn't find an article on that page.")
+
+    def bylines() -> list[str]:
+        found = body.bylines or [ln for ln in _near(get_lines(), headline, 12)
+                                 if _BYLINE.match(ln)]
+        return [n for line in found[:1] for n in byline_names(line)]
+
+    authors = choose_authors(meta.authors, meta.author_source, meta.org_authors, bylines,
+                             tree, tokens, site)
+    why["authors"] = authors.explain()
     latest = _latest_allowed()
-    published, updated = _published(meta, get_lines, headline, url, tree, latest)
+    lead = next((p for p in paragraphs if looks_like_prose(p)), None)
+    names = [n for n in (headline, *meta.h1s) if n]
+
+    def shown(update_counts: bool) -> tuple[date | None, date | None]:
+        # The page's own date lines near the headline and the lead: what a reader sees.
+        return dateline(_date_window(get_lines(), names, lead), latest,
+                        update_counts=update_counts, today=_today(), month_first=us_dates)
+
+    in_title = find_dates(meta.title_tag or "", latest, month_first=us_dates)
+    dates = choose_published(meta, url_date(url, latest), shown,
+                             lambda: _htmldate(tree, url, latest), latest,
+                             title_date=in_title[0][1] if len(in_title) == 1 else None)
+    why["published"] = dates.explain()
     canonical = clean_url(meta.canonical or meta.og_url or "", base=url) or (
         clean_url(url) if url else None)
     image = None
@@ -487,33 +439,19 @@ def _from_html(text: str, url: str | None) -> Card:
         if not image.startswith(("http://", "https://")):
             image = None
     return _card(
-        url=url, canonical=canonical, headline=headline or "", body=body,
-        published=published, updated=updated, site=site, section=section,
-        authors=_authors(meta.authors, tree), language=meta.language, image=image,
+        url=url, canonical=canonical, headline=headline or "", body=body_text,
+        published=dates.published, updated=dates.updated, site=site, section=section,
+        authors=authors.names, language=meta.language, image=image,
         paywalled=paywalled, keywords=publisher_tags(tree, meta),
         standfirst=meta.description,
     )
 
 
-def _authors(names: list[str], tree: lxml_html.HtmlElement | None = None) -> tuple[str, ...]:
-    if not names and tree is not None:
-        # No byline in the metadata: trafilatura's byline XPaths over the page.
-        found = trafilatura_metadata.extract_author(tree) or ""
-        names = [n for n in found.split(";") if " " in n.strip()]
-    out: list[str] = []
-    for name in names:
-        name = re.sub(r"^(by|par|von|por|di)\s+", "", squash(name), flags=re.I)
-        if (2 <= len(name) <= 60 and name not in out and not re.search(r"\d|@|www\.", name)
-                and not _NOT_A_PERSON.search(name)):
-            out.append(name)
-    return tuple(out[:10])
-
-
 # --- plain text ----------------------------------------------------------------------
 
 
-def _from_text(text: str, url: str | None) -> Card:
-    found = read_text_page(text)
+def _from_text(text: str, url: str | None, why: dict[str, Any]) -> Card:
+    found = read_text_page(decode_entities(text))
     body = "\n\n".join(found.paragraphs)
     if not found.paragraphs or word_count(body) < 25:
         raise ParseError("I couldn't find an article in that text.")
@@ -521,10 +459,18 @@ def _from_text(text: str, url: str | None) -> Card:
     latest = _latest_allowed()
     pub, upd = dateline("\n".join(found.date_lines), latest, today=_today())
     published = pub.isoformat() if pub else None
+    source = "shown"
     if published is None:
         from_url = url_date(url, latest)
         published = from_url.isoformat() if from_url else None
+        source = "url"
     headline = found.headline or found.paragraphs[0][:120]
+    why["headline"] = {"value": headline, "won": "text: the title-like line above the article"}
+    why["published"] = {"value": published, "won": source if published else "none",
+                        "candidates": found.date_lines[:6]}
+    why["authors"] = {"value": found.authors, "won": "byline" if found.authors else "none"}
+    why["body"] = {"path": "text page", "paragraphs": len(found.paragraphs),
+                   "first_paragraph": found.paragraphs[0][:200]}
     return _card(
         url=url, canonical=clean_url(url) if url else None, headline=headline, body=body,
         published=published, updated=upd.isoformat() if upd else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 _ABBREV = frozenset(
@@ -29,6 +30,23 @@ _CLUTTER = re.compile(
     r"all rights reserved|\(c\) \d{4})\b|©|\d* ?comments?\s*$)",
     re.I,
 )
+
+
+# An entity reference left in text that was escaped twice ("Swift&amp;#8217;s" in the
+# markup reads "Swift&#8217;s"); only complete references, so "AT&T" or "Q&A" stay.
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decode_entities(text: str) -> str:
+    """``text`` with HTML entity references decoded ("R&uuml;ckbau" -> "Rückbau")."""
+    if "&" not in text:
+        return text
+    for _ in range(2):  # twice-escaped values need two passes ("&amp;#8217;")
+        decoded = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
 
 
 def normalise_space(text: str) -> str:

@@ -1,0 +1,186 @@
+"""Authors: the people (or the news agency) a byline names, never the site itself.
+
+Sources, first that yields a name: the page's JSON-LD or meta author, the byline above the
+lead ("By A and B", "Von A, dpa"), then trafilatura's byline XPaths. Names are cleaned the
+same way whatever their source: prefixes ("By", "Von"), initials suffixes ("(obe)"), roles
+after a comma ("Games Editor") and dates go; "A and B" becomes two names; the site's own
+name is not an author. A news agency (AP, AFP, dpa, Reuters...) is the author when the
+byline names it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import html as lxml_html
+from trafilatura import metadata as trafilatura_metadata
+
+from .headline import is_site_name
+from .htmlmeta import squash
+from .textpage import BYLINE
+
+# Wire services and agencies, as bylines write them.
+_AGENCIES = {
+    a.casefold(): a for a in (
+        "AP Associated_Press The_Associated_Press AFP Agence_France-Presse dpa DPA Reuters "
+        "APA SDA Keystone-SDA KNA epd EFE ANSA Kyodo Xinhua TASS Interfax RIA_Novosti PA "
+        "PA_Media ANP Belga Europa_Press Lusa Yonhap AAP UPI Bloomberg Anadolu AA PAP ČTK "
+        "CTK MTI Agerpres BTA HINA Tanjug STA NTB TT Ritzau STT AGI Adnkronos dpa-AFX SID "
+        "Kathpress IANS PTI ANI Bernama Antara Notimex Télam Prensa_Latina Ukrinform UNIAN "
+        "AP/dpa Agencia_Brasil EPA KAP Reuters/AP"
+    ).replace("_", " ").split()
+}
+# Words that make a byline an organisation, a desk or a page part rather than a person.
+_NOT_A_PERSON = re.compile(
+    r"\b(news|wire|staff|press|agency|agencies|desk|editors?|editorial|team|redaktion|"
+    r"rédaction|redacción|redazione|correspondents?|contributors?|username|admin|newsroom|"
+    r"associated|media|online|magazine|times|post|journal|daily|gazette|tribune|herald|"
+    r"zeitung|agentur|agenturen|nachrichten|noticias|notizie|nouvelles|ansa\.it|"
+    r"facebook|twitter|instagram|linkedin|updated|aktualisiert|published)\b|"
+    r"^(mac|i|by|von|par|por|photo|foto|video|text)$",
+    re.I,
+)
+_PREFIX = re.compile(
+    r"^(?:(?:written|reported|reporting|posted|text|texte|story)\s+by|by|par|von|por|di|"
+    r"door|av|af|de|autor(?:in)?|author|auteur|texto|text|redacción|ein (?:kommentar|"
+    r"beitrag) von)\s*[:.]?\s+",
+    re.I,
+)
+# "(obe)", "[dpa]" after a name: an editor's initials or the desk, not part of the name.
+_PAREN = re.compile(r"\s*[(\[][^()\[\]]{1,30}[)\]]\s*$")
+# "Martin Untersinger (avec Damien Leloup et Morgane Tual)": more authors.
+_WITH = re.compile(r"\((?:with|avec|mit|con|com|met|z|s)\s+([^()]{3,120})\)", re.I)
+_MONTH_WORD = re.compile(
+    r"\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|mars|avr|mai|juin|"
+    r"juil|août|sept|déc|januar|februar|märz|juni|juli|oktober|dezember|enero|febrero|"
+    r"marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)[a-zé]*"
+    r"\.?(?:\s.*)?$", re.I)
+_ROLE = re.compile(
+    r"\b(editor|correspondent|reporter|writer|columnist|contributor|producer|analyst|"
+    r"redakteur(?:in)?|korrespondent(?:in)?|reporter(?:in)?|autor(?:in)?|journalist(?:in)?|"
+    r"journaliste|rédacteur|rédactrice|envoyée? spéciale?|corresponsal|redactor|"
+    r"chief|senior|staff writer|for|in|aus|en|à|desde|from|based)\b", re.I)
+_SPLIT = re.compile(r"\s*(?:,|;|\s&\s|\band\b|\bund\b|\bet\b|\by\b|\be\b|\bi\b|\ben\b|"
+                    r"\bog\b|\boch\b|\bja\b|\bve\b|\bи\b|/|\|)\s*")
+_NAME_WORD = re.compile(
+    r"^[\"“‘'(]?[A-ZÀ-ÞĀ-ŽА-ЯΑ-Ω][\w'’.-]*[\"”’')]?$|"
+    r"^(?:van|von|de|der|den|da|di|du|del|della|la|le|bin|al|el|ter|ten|y|zu|dos|das)$|"
+    r"^[\u3040-\u9fff\uac00-\ud7af]+$")
+
+
+@dataclass
+class AuthorChoice:
+    """The chosen authors and where they came from."""
+
+    names: tuple[str, ...]
+    source: str = "none"
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    def explain(self) -> dict[str, Any]:
+        """JSON-ready account of the choice."""
+        return {"value": list(self.names), "won": self.source, "candidates": self.candidates}
+
+
+def agency(name: str) -> str | None:
+    """The agency's name as written when ``name`` is a news agency, else None."""
+    return _AGENCIES.get(squash(name).strip("()[] ").casefold()) and squash(name).strip("()[] ")
+
+
+def _person(name: str) -> bool:
+    words = name.split()
+    if len(name) > 60 or len(words) > 5:
+        return False
+    if re.search(r"[\u3040-\u9fff\uac00-\ud7af]", name):
+        return len(name) <= 12 and not _NOT_A_PERSON.search(name)
+    if len(words) < 2:
+        return False  # "Games", "MA": a role's or a title's word, not a name
+    if re.search(r"\d|@|www\.|https?:|\.(?:com|de|fr|org|net)\b", name, re.I):
+        return False
+    if _NOT_A_PERSON.search(name):
+        return False
+    caps = [w for w in words if _NAME_WORD.match(w)]
+    return len(caps) == len(words) and any(w[:1].isupper() for w in words)
+
+
+def clean_names(raw: list[str], tokens: set[str], site: str | None) -> list[str]:
+    """Person and agency names from raw author values; the site's own name is dropped."""
+    out: list[str] = []
+    for value in raw:
+        value = _WITH.sub(lambda m: ", " + m.group(1), squash(value))
+        value = _PREFIX.sub("", value)
+        value = re.split(r"\s+[|·•–—]\s+|\s+-\s+", value)[0]  # "Name | Role", "Name - Date"
+        for part in _SPLIT.split(value):
+            part = _PREFIX.sub("", part.strip())
+            found = agency(part)
+            if found is None:
+                part = _PAREN.sub("", part).strip(" .,:;")
+                found = agency(part)
+            if found is not None:
+                name = found
+            elif _ROLE.search(part) and not _person(part):
+                # "Ben Silverman Games Editor": the name before the role's words.
+                words = part.split()
+                cut = next((i for i, w in enumerate(words) if _ROLE.search(w)
+                            or (i >= 2 and w[:1].isupper() and _ROLE.search(" ".join(words[i:])))),
+                           len(words))
+                name = " ".join(words[:cut]).strip()
+                if not _person(name):
+                    continue
+            elif _person(part):
+                name = part
+            elif _person(_MONTH_WORD.sub("", part)):
+                name = _MONTH_WORD.sub("", part)  # "Gillian Mohney March 11, 2015"
+            else:
+                continue
+            if name.isupper() and len(name) > 5 and found is None:
+                name = name.title()  # "GILLIAN MOHNEY" as the byline prints it
+            if is_site_name(name, tokens) or (site and name.casefold() == site.casefold()):
+                continue  # the site is the publisher, not the author
+            if name.casefold() not in {n.casefold() for n in out}:
+                out.append(name)
+    return out[:10]
+
+
+def choose_authors(meta_names: list[str], meta_source: str | None, org_names: list[str],
+                   bylines: Callable[[], list[str]], tree: lxml_html.HtmlElement,
+                   tokens: set[str], site: str | None) -> AuthorChoice:
+    """The first source that names a person or an agency."""
+    choice = AuthorChoice(())
+    agencies = [a for a in (agency(o) for o in org_names) if a]
+    sources: list[tuple[str, Callable[[], list[str]]]] = [
+        (meta_source or "metadata", lambda: [*meta_names, *agencies]),
+        ("byline", bylines),
+        ("trafilatura", lambda: (trafilatura_metadata.extract_author(tree) or "").split(";")),
+    ]
+    for name, read in sources:
+        raw = [r for r in read() if r and r.strip()]
+        if not raw:
+            continue
+        names = clean_names(raw, tokens, site)
+        choice.candidates.append({"source": name, "raw": raw[:5], "names": names})
+        if names:
+            choice.names, choice.source = tuple(names), name
+            return choice
+        if name != "trafilatura" and any(_is_desk(r, tokens, site) for r in raw):
+            # The page says a desk wrote it ("CNN Wire", "Staff"): no person to find
+            # elsewhere, and a name in the text is a quoted one's.
+            choice.source = f"{name}: a desk, no person"
+            return choice
+    return choice
+
+
+def _is_desk(value: str, tokens: set[str], site: str | None) -> bool:
+    value = _PREFIX.sub("", squash(value))
+    if is_site_name(value, tokens) or (site and value.casefold() == site.casefold()):
+        return False  # the site's own name says nothing about who wrote it
+    return len(value.split()) <= 4 and bool(_NOT_A_PERSON.search(value)) and not re.search(
+        r"https?:|www\.|@", value)
+
+
+def byline_names(line: str) -> list[str]:
+    """The names in a byline line ("By A and B, Reuters"), unclean."""
+    m = BYLINE.match(line)
+    return [m["names"] + (m.group(0)[m.end("names"):] or "")] if m else []

@@ -1,0 +1,215 @@
+"""The article body: trafilatura's blocks, cleared of furniture, checked, and re-read when wrong.
+
+trafilatura's fast mode gives the blocks (paragraphs, headings, list items) in order. Lines
+before the lead that are the page's own furniture (the headline again, breadcrumbs, a
+byline, a date line, related-link bullets) go; a dateline ("BAAR, Switzerland") stays with
+the lead it opens. When the result looks wrong (short, a menu, cut off before what the page
+says the article holds, or without the lead the page's metadata quotes), the page is read
+again by the slower paths and the better reading kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import trafilatura
+from lxml import html as lxml_html
+from trafilatura.xml import xmltotxt
+
+from .headline import key as headline_key
+from .text import decode_entities, is_clutter_line, looks_like_prose, word_count
+from .textpage import BYLINE
+
+# Screen-reader notes that sites append to links: never part of a sentence.
+_LINK_NOTES = re.compile(
+    r"\s*\((?:öffnet (?:sich )?in (?:einem )?neuen (?:fenster|tab)|opens? in (?:a )?new "
+    r"(?:window|tab)|s'ouvre dans (?:une )?nouvelle (?:fenêtre|fenetre|onglet)|"
+    r"se abre en (?:una )?nueva (?:ventana|pestaña)|apre in una nuova (?:finestra|scheda)|"
+    r"opent in (?:een )?nieuw (?:venster|tabblad)|external link|externer link)\)",
+    re.I,
+)
+# One-line labels of the comment section, sharing and printing tools in many languages.
+_TOOL_LINE = re.compile(
+    r"^\s*(?:\d+\s+)?(?:kommentare?|kommentar schreiben|comments?|commentaires?|"
+    r"comentarios?|commenti|reacties|komentarze|комментарии|yorumlar|teilen|drucken|"
+    r"artikel teilen|share( this( article| story)?)?|print|e-?mail|imprimer|partager|"
+    r"compartir|imprimir|condividi|stampa|zur startseite|nach oben|top of page|"
+    r"to top|show comments|hide comments|leave a comment|add comment|post a comment)"
+    r"\s*(?:\(\d+\))?\s*[:.]?\s*$",
+    re.I,
+)
+# A telephone or fax number: what a footer or contact box holds, never a news sentence.
+_PHONE = re.compile(r"(?:\+|\b00)\d[\d\s()./-]{6,}\d|\(\d{2,5}\)\s?\d[\d\s/-]{4,}\d|"
+                    r"\b\d{3}[-.]\d{3}[-.]\d{4}\b|\b0\d{2,5}[/ -]\d{3,}[\d -]*\d\b")
+_CONTACT = re.compile(r"\b(tel(?:efon|ephone|éfono|éphone)?|phone|fax|hotline|e-?mail|"
+                      r"kontakt|contact|anrufen|call us|whatsapp)\b\.?:?", re.I)
+# A dateline before the lead: a place in capitals, maybe a date and an agency.
+_DATELINE = re.compile(
+    r"^[A-ZÀ-ÞĀ-Ž][A-ZÀ-ÞĀ-Ž'’. -]{2,}(?:/[A-ZÀ-ÞĀ-Ž][\w'’. -]+)?(?:,\s*[\w'’. -]{2,30})?"
+    r"(?:,?\s*\(?[\w. ]{0,25}\)?)?\s*[-–—:]?\s*$"
+)
+_BREADCRUMB = re.compile(r"\s[›»>/|]\s")
+
+
+@dataclass
+class Body:
+    """The article's paragraphs and how they were found."""
+
+    paragraphs: list[str]
+    bylines: list[str] = field(default_factory=list)
+    path: str = "fast"
+    reason: str | None = None
+    dropped_top: list[str] = field(default_factory=list)
+    tried: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def words(self) -> int:
+        """Words in the whole body."""
+        return sum(word_count(p) for p in self.paragraphs)
+
+    def explain(self) -> dict[str, Any]:
+        """JSON-ready account of how the body was found."""
+        return {
+            "path": self.path, "fallback_reason": self.reason,
+            "paragraphs": len(self.paragraphs), "words": self.words,
+            "dropped_before_lead": self.dropped_top, "candidates_words": self.tried,
+            "first_paragraph": self.paragraphs[0][:200] if self.paragraphs else None,
+        }
+
+
+def extract_blocks(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool = True,
+                   recall: bool = False) -> list[tuple[str, str]]:
+    """(kind, line) pairs of trafilatura's reading: kind is p, head, item, quote, table..."""
+    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False, fast=fast,
+                                      favor_recall=recall, with_metadata=False)
+    body = getattr(doc, "body", None) if doc is not None else None
+    if body is None:
+        return []
+    out: list[tuple[str, str]] = []
+    for child in body:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        kind = "item" if tag == "list" else tag
+        text = xmltotxt(child, False)
+        for line in text.split("\n"):
+            line = line.strip()
+            if line:
+                out.append((kind, line))
+    return out
+
+
+def _is_dateline(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    upper = sum(c.isupper() for c in letters)
+    return bool(_DATELINE.match(line)) and upper >= 3 and upper >= len(letters) * 0.6
+
+
+def _furniture_before_lead(kind: str, line: str, headline: str | None,
+                           find_dates: Any) -> bool:
+    """True for a line above the lead that the card shows elsewhere or not at all."""
+    if headline and headline_key(line) == headline_key(headline):
+        return True
+    if BYLINE.match(line) or _BREADCRUMB.search(line):
+        return True
+    if _is_dateline(line):
+        return False  # "BAAR, SWITZERLAND": the lead's first words, not furniture
+    if kind == "item" and not looks_like_prose(line.lstrip("-• ")):
+        return True  # related-story bullets, "24 July 2015", "941 comments"
+    if looks_like_prose(line) and not find_dates(line[:60]):
+        return False
+    return (word_count(line) <= 12 and bool(find_dates(line))) or word_count(line) <= 4
+
+
+def clean_blocks(blocks: list[tuple[str, str]], headline: str | None,
+                 find_dates: Any) -> Body:
+    """The article paragraphs without furniture, and the bylines found above the lead."""
+    keep: list[str] = []
+    bylines: list[str] = []
+    dropped: list[str] = []
+    lead_seen = False
+    for i, (kind, raw) in enumerate(blocks):
+        line = _LINK_NOTES.sub("", decode_entities(raw)).strip()
+        if not line or is_clutter_line(line) or _TOOL_LINE.match(line):
+            continue
+        nxt = blocks[i + 1][1] if i + 1 < len(blocks) else ""
+        if nxt and re.match(r"^\s*read more\s*$", nxt, re.I) and word_count(line) < 20:
+            continue  # a related-story link above its "Read more" prompt
+        if not lead_seen:
+            if _furniture_before_lead(kind, line, headline, find_dates):
+                if BYLINE.match(line):
+                    bylines.append(line)
+                dropped.append(line)
+                continue
+            lead_seen = looks_like_prose(line)
+        elif BYLINE.match(line) and word_count(line) <= 12:
+            bylines.append(line)
+            continue  # a byline under a subhead or at the end ("Von Anna Muster, dpa")
+        keep.append(line)
+    if not lead_seen:
+        # No line reads as prose (a programme page, a list of items): nothing can be
+        # told from furniture, so only the headline and bylines stay out.
+        keep = [ln for ln in dropped if ln not in bylines and not (
+            headline and headline_key(ln) == headline_key(headline))] + keep
+        dropped = []
+    _drop_contact_tail(keep)
+    return Body(keep, bylines, dropped_top=dropped)
+
+
+def _drop_contact_tail(paragraphs: list[str]) -> None:
+    """Remove contact lines (telephone, fax, e-mail) after the article's last sentence."""
+    while paragraphs:
+        last = paragraphs[-1]
+        if word_count(last) <= 25 and (_PHONE.search(last) or (
+                _CONTACT.search(last) and not looks_like_prose(last))):
+            paragraphs.pop()
+        else:
+            break
+
+
+def prose_words(paragraphs: list[str]) -> int:
+    """Words in the paragraphs that read as prose."""
+    return sum(word_count(p) for p in paragraphs if looks_like_prose(p))
+
+
+def looks_wrong(body: Body, *, expected_words: int, lead: str | None,
+                page_has_lead: bool) -> str | None:
+    """Why the fast reading should be checked against the slower ones, or None."""
+    words = body.words
+    prose = prose_words(body.paragraphs)
+    if words < 120:
+        return "short body"
+    if len(body.paragraphs) >= 6 and prose < 0.4 * words:
+        return "menu-like text"
+    if expected_words and expected_words > 2 * words + 80:
+        return "cut short of the article the page describes"
+    if lead and page_has_lead and not contains_start(body.paragraphs, lead):
+        return "no lead"
+    return None
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def contains_start(paragraphs: list[str], lead: str, words: int = 8) -> bool:
+    """True when the first words of ``lead`` are somewhere in the paragraphs."""
+    start = " ".join(_norm(lead).split()[:words])
+    return bool(start) and start in _norm(" ".join(paragraphs))
+
+
+def better(current: Body, other: Body, reason: str) -> bool:
+    """Whether the other reading is the better body for the reason the first was doubted."""
+    cur, new = prose_words(current.paragraphs), prose_words(other.paragraphs)
+    if not other.paragraphs or new == 0:
+        return False
+    if reason == "menu-like text":
+        return new > cur and new >= 0.5 * other.words
+    if reason == "no lead":
+        return new >= 0.7 * cur
+    if cur < 40:
+        return new > cur
+    # A longer reading of the same article: it still holds the current lead.
+    first = next((p for p in current.paragraphs if looks_like_prose(p)), "")
+    same = not first or contains_start(other.paragraphs, first)
+    return same and new >= 1.25 * cur and new >= 0.5 * other.words
