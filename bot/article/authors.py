@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import html as lxml_html
-from trafilatura import metadata as trafilatura_metadata
+from trafilatura.json_metadata import normalize_authors
 
 from .headline import is_site_name
 from .htmlmeta import squash
@@ -145,7 +144,7 @@ def clean_names(raw: list[str], tokens: set[str], site: str | None) -> list[str]
 
 
 def choose_authors(meta_names: list[str], meta_source: str | None, org_names: list[str],
-                   bylines: Callable[[], list[str]], tree: lxml_html.HtmlElement,
+                   bylines: Callable[[], list[str]], candidates: list[Any],
                    tokens: set[str], site: str | None) -> AuthorChoice:
     """The first source that names a person or an agency."""
     choice = AuthorChoice(())
@@ -153,7 +152,7 @@ def choose_authors(meta_names: list[str], meta_source: str | None, org_names: li
     sources: list[tuple[str, Callable[[], list[str]]]] = [
         (meta_source or "metadata", lambda: [*meta_names, *agencies]),
         ("byline", bylines),
-        ("trafilatura", lambda: (trafilatura_metadata.extract_author(tree) or "").split(";")),
+        ("trafilatura", lambda: (page_author(candidates) or "").split(";")),
     ]
     for name, read in sources:
         raw = [r for r in read() if r and r.strip()]
@@ -178,6 +177,79 @@ def _is_desk(value: str, tokens: set[str], site: str | None) -> bool:
         return False  # the site's own name says nothing about who wrote it
     return len(value.split()) <= 4 and bool(_NOT_A_PERSON.search(value)) and not re.search(
         r"https?:|www\.|@", value)
+
+
+# trafilatura's byline XPaths (trafilatura.xpaths.AUTHOR_XPATHS), as tests on one element,
+# so the page walk that prunes it can collect the candidates on the way: evaluating the
+# XPaths costs a regex call per element of the page.
+_T1_TAGS = frozenset("a address div link p span strong".split())
+_T2_TAGS = frozenset("a div h3 h4 p span".split())
+_T1_CLASS = re.compile(r"author-?name|AuthorName|authorName")
+_T2_ID = re.compile(r"author|zuozhe|bianji|xiaobian")
+_T2_CLASS = re.compile(r"author|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|"
+                       r"journalist-name")
+_T3_ID = re.compile(r"[Aa]uthor")
+_T3_CLASS = re.compile(r"[Aa]uthor|screenname|writer|[Bb]yline")
+# What trafilatura leaves out of the search (AUTHOR_DISCARD_XPATHS).
+_DISCARD_TAGS = frozenset("a div section span".split())
+_DISCARD_ID = re.compile(r"^comments|comment-?list|ProductReviews")
+_DISCARD_CLASS = re.compile(
+    r"^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram|"
+    r"article-(?:share|support)|print|category|meta-date|meta-reviewer")
+HINT = re.compile(r"uthor|yline|BBL|byl|username|screenname|writer|zuozhe|bianji|xiaobian|"
+                  r"channel-name|submitted-by|posted-by|journalist-name|AuthorCard|AuthorURL")
+
+
+def author_tier(el: Any) -> int:
+    """trafilatura's byline XPath tier (1 best, 3 last resort) this element matches, or 0."""
+    tag = el.tag
+    if tag == "author":
+        return 1
+    cls, ident = el.get("class") or "", el.get("id") or ""
+    prop, rel = el.get("itemprop") or "", el.get("rel") or ""
+    if tag in _T1_TAGS and (rel == "author" or ident == "author" or cls == "author"
+                            or prop == "author name" or _T1_CLASS.search(cls)
+                            or el.get("data-testid") in ("AuthorCard", "AuthorURL")):
+        return 1
+    if tag in _T2_TAGS and (cls in ("byline", "username", "byl", "BBL") or "author" in prop
+                            or _T2_ID.search(ident) or _T2_CLASS.search(cls)):
+        return 2
+    if ("Byline" in (el.get("data-component") or "") or "author" in prop
+            or _T3_ID.search(ident) or _T3_CLASS.search(cls)):
+        return 3
+    return 0
+
+
+def _discarded(el: Any) -> bool:
+    tag = el.tag
+    if tag in ("time", "figure"):
+        return True
+    if tag not in _DISCARD_TAGS:
+        return False
+    cls, ident = el.get("class") or "", el.get("id") or ""
+    return (ident == "comments" or cls in ("comments", "title", "date")
+            or bool(_DISCARD_ID.search(ident)) or bool(_DISCARD_CLASS.search(cls))
+            or "Figure" in (el.get("data-component") or ""))
+
+
+def page_author(candidates: list[Any]) -> str | None:
+    """trafilatura's byline search over the elements the page walk collected."""
+    def texts(el: Any) -> list[str]:
+        out = [el.text or ""]
+        for child in el:
+            if isinstance(child.tag, str) and not _discarded(child):
+                out += texts(child)
+            out.append(child.tail or "")
+        return out
+
+    tiers = [(author_tier(el), i, el) for i, el in enumerate(candidates)]
+    for _, _, el in sorted(t for t in tiers if t[0]):
+        if _discarded(el) or any(_discarded(a) for a in el.iterancestors()):
+            continue
+        content = " ".join(" ".join(texts(el)).split())
+        if content and 2 < len(content) < 120:
+            return normalize_authors(None, content)
+    return None
 
 
 def byline_names(line: str) -> list[str]:

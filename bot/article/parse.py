@@ -24,6 +24,7 @@ from bot.errors import ParseError
 from bot.language import detect_language
 from bot.urls import clean_url, registered_domain
 
+from .authors import HINT as AUTHOR_HINT
 from .authors import byline_names, choose_authors
 from .body import Body, better, clean_blocks, contains_start, extract_blocks, looks_wrong
 from .dates import dateline, find_dates, month_first, url_date
@@ -242,17 +243,27 @@ def _in_running_text(el: lxml_html.HtmlElement) -> bool:
         (parent.text and parent.text.strip()) or (el.tail and el.tail.strip()))
 
 
-def _prune(tree: lxml_html.HtmlElement) -> None:
-    """Remove captions, credits, share bars, promos and donation boxes in place."""
-    # A plain walk with one regex per class attribute: measured faster than XPath
-    # (string functions or EXSLT regex) on real pages.
-    doomed = [
-        el for el in tree.iter()
-        if isinstance(el.tag, str) and el.tag not in ("html", "body")
-        and (el.tag == "figcaption" or _PRUNE_CLASS.search(el.get("class") or ""))
-    ]
+def _prune(tree: lxml_html.HtmlElement) -> list[Any]:
+    """Remove captions, credits, share bars, promos and donation boxes in place; return
+    the elements (still in the page) that trafilatura's byline search would look at."""
+    # A plain walk with one regex per attribute: measured faster than XPath (string
+    # functions or EXSLT regex) on real pages.
+    doomed = []
+    bylines = []
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        cls = el.get("class")
+        if (el.tag == "figcaption" or (cls and _PRUNE_CLASS.search(cls))) and (
+                el.tag not in ("html", "body")):
+            doomed.append(el)
+        # Candidates for the byline search; its tiers sort them out later, if needed.
+        ident = el.get("id")
+        if ((cls and AUTHOR_HINT.search(cls)) or el.get("itemprop") or el.get("rel")
+                or (ident and AUTHOR_HINT.search(ident)) or el.tag == "author"):
+            bylines.append(el)
     if not doomed:
-        return
+        return bylines
     # A box named "credit-bar" that holds the byline keeps it for the author search.
     keep = {a for el in tree.xpath(_BYLINE_XPATH) for a in (el, *el.iterancestors())}
     for el in doomed:
@@ -263,6 +274,8 @@ def _prune(tree: lxml_html.HtmlElement) -> None:
             continue
         if len(el.text_content()) < 800:
             el.drop_tree()
+    root = tree.getroottree().getroot()
+    return [el for el in bylines if el.getroottree().getroot() is root]
 
 
 def _headline_index(lines: list[str], names: list[str]) -> int | None:
@@ -335,7 +348,12 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
     if reason is None:
         return body
     body.reason = reason
-    for path, fast, recall in (("slow", False, False), ("recall", True, True)):
+    # trafilatura's full cascade (its readability and jusText comparisons) first; its
+    # recall mode too unless the page is simply short (then there is no more to find).
+    paths = [("slow", False, False)]
+    if reason != "short body":
+        paths.append(("recall", True, True))
+    for path, fast, recall in paths:
         other = clean_blocks(extract_blocks(tree, url, fast=fast, recall=recall), headline,
                              finder)
         body.tried[path] = other.words
@@ -384,7 +402,7 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
             lines_cache.append(_visible_lines(tree))
         return lines_cache[0]
 
-    _prune(tree)
+    author_elements = _prune(tree)
     body = _read_body(tree, url, meta, headline, us_dates)
     paragraphs = body.paragraphs
     if word_count(" ".join(paragraphs)) < 40:
@@ -413,7 +431,7 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
         return [n for line in found[:1] for n in byline_names(line)]
 
     authors = choose_authors(meta.authors, meta.author_source, meta.org_authors, bylines,
-                             tree, tokens, site)
+                             author_elements, tokens, site)
     why["authors"] = authors.explain()
     latest = _latest_allowed()
     lead = next((p for p in paragraphs if looks_like_prose(p)), None)
