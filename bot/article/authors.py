@@ -29,7 +29,8 @@ _AGENCIES = {
         "PA_Media ANP Belga Europa_Press Lusa Yonhap AAP UPI Bloomberg Anadolu AA PAP ČTK "
         "CTK MTI Agerpres BTA HINA Tanjug STA NTB TT Ritzau STT AGI Adnkronos dpa-AFX SID "
         "Kathpress IANS PTI ANI Bernama Antara Notimex Télam Prensa_Latina Ukrinform UNIAN "
-        "AP/dpa Agencia_Brasil EPA KAP Reuters/AP"
+        "AP/dpa Agencia_Brasil EPA KAP Reuters/AP ТАСС РИА_Новости Интерфакс ИТАР-ТАСС "
+        "Укрінформ УНІАН 新华社 共同通信 연합뉴스 وكالة_الأنباء_الفرنسية"
     ).replace("_", " ").split()
 }
 # Words that make a byline an organisation, a desk or a page part rather than a person.

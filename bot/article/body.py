@@ -24,7 +24,7 @@ from .textpage import BYLINE
 
 # Screen-reader notes that sites append to links: never part of a sentence.
 _LINK_NOTES = re.compile(
-    r"\s*\((?:öffnet (?:sich )?in (?:einem )?neuen (?:fenster|tab)|opens? in (?:a )?new "
+    r"\s*\((?:öffnet (?:sich )?i[nm] (?:einem )?neuen (?:fenster|tab)|opens? in (?:a )?new "
     r"(?:window|tab)|s'ouvre dans (?:une )?nouvelle (?:fenêtre|fenetre|onglet)|"
     r"se abre en (?:una )?nueva (?:ventana|pestaña)|apre in una nuova (?:finestra|scheda)|"
     r"opent in (?:een )?nieuw (?:venster|tabblad)|external link|externer link)\)",
@@ -106,23 +106,25 @@ def _is_dateline(line: str) -> bool:
 
 
 def _furniture_before_lead(kind: str, line: str, headline: str | None,
-                           find_dates: Any) -> bool:
+                           find_dates: Any, teasers: set[str]) -> bool:
     """True for a line above the lead that the card shows elsewhere or not at all."""
     if headline and headline_key(line) == headline_key(headline):
         return True
+    if teasers and headline_key(line) in teasers and word_count(line) < 25:
+        return True  # a paragraph that is only a link: a teaser for another story
+    if looks_like_prose(line) and not find_dates(line[:60]):
+        return False
     if BYLINE.match(line) or _BREADCRUMB.search(line):
         return True
     if _is_dateline(line):
         return False  # "BAAR, SWITZERLAND": the lead's first words, not furniture
     if kind == "item" and not looks_like_prose(line.lstrip("-• ")):
         return True  # related-story bullets, "24 July 2015", "941 comments"
-    if looks_like_prose(line) and not find_dates(line[:60]):
-        return False
     return (word_count(line) <= 12 and bool(find_dates(line))) or word_count(line) <= 4
 
 
 def clean_blocks(blocks: list[tuple[str, str]], headline: str | None,
-                 find_dates: Any) -> Body:
+                 find_dates: Any, teasers: set[str] | None = None) -> Body:
     """The article paragraphs without furniture, and the bylines found above the lead."""
     keep: list[str] = []
     bylines: list[str] = []
@@ -136,7 +138,7 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | None,
         if nxt and re.match(r"^\s*read more\s*$", nxt, re.I) and word_count(line) < 20:
             continue  # a related-story link above its "Read more" prompt
         if not lead_seen:
-            if _furniture_before_lead(kind, line, headline, find_dates):
+            if _furniture_before_lead(kind, line, headline, find_dates, teasers or set()):
                 if BYLINE.match(line):
                     bylines.append(line)
                 dropped.append(line)
@@ -179,9 +181,10 @@ def looks_wrong(body: Body, *, expected_words: int, lead: str | None,
     prose = prose_words(body.paragraphs)
     if words < 120:
         return "short body"
-    if len(body.paragraphs) >= 6 and prose < 0.4 * words:
-        return "menu-like text"
-    if expected_words and expected_words > 2 * words + 80:
+    if (len(body.paragraphs) >= 6 and prose < 0.4 * words
+            and not any(looks_like_prose(p) for p in body.paragraphs[:3])):
+        return "menu-like text"  # (a list article opens with prose; a menu never does)
+    if expected_words and expected_words > 1.25 * words + 20:
         return "cut short of the article the page describes"
     if lead and page_has_lead and not contains_start(body.paragraphs, lead):
         return "no lead"

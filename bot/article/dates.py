@@ -221,6 +221,7 @@ def dateline(
     published: date | None = None
     updated: date | None = None
     bare: date | None = None
+    update_first = False  # an update line came before any bare date line
     for line in text.splitlines():
         line = line.strip()
         if not line:
@@ -241,6 +242,7 @@ def dateline(
         first = dates[0][1]
         head = line[: dates[0][0] + 1]
         if _UPDATED_CUES.search(head):
+            update_first = update_first or (updated is None and bare is None)
             updated = updated or first
             if len(dates) > 1 and _PUBLISHED_CUES.search(line):
                 published = published or dates[1][1]
@@ -251,7 +253,7 @@ def dateline(
     if published is None and update_counts:
         # A page that only says "Latest update" was first published that day, as far as
         # anyone reading it can tell; a bare date line near the top is the dateline.
-        published = bare or updated
+        published = (updated or bare) if update_first else (bare or updated)
     return published or bare, updated
 
 

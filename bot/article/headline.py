@@ -137,7 +137,7 @@ def choose_headline(meta: PageMeta, site: str | None, url: str | None) -> Headli
             continue  # the same text twice is one vote
         if value and not is_site_name(value, tokens):
             sources.append((name, value))
-    h1 = _visible_heading(meta, tokens, [v for _, v in sources])
+    h1, h1_is_main = _visible_heading(meta, tokens, [v for _, v in sources])
     if h1 is not None:
         sources.insert(1, ("h1", h1))
     if not sources:
@@ -161,7 +161,7 @@ def choose_headline(meta: PageMeta, site: str | None, url: str | None) -> Headli
             elif _contains(ok, k):
                 # The visible h1 inside a longer candidate: the rest is a kicker or a
                 # label the page shows apart from the headline.
-                full = name == "h1" and len(k.split()) * 2 >= len(ok.split())
+                full = name == "h1" and (h1_is_main or len(k.split()) * 2 >= len(ok.split()))
                 score += weight * (1.0 if full else PARTIAL)
         if name != "h1" and word_count(value) < 2 and len(sources) > 1:
             score *= 0.5  # one word is a logo or a label unless others say the same
@@ -181,19 +181,21 @@ def choose_headline(meta: PageMeta, site: str | None, url: str | None) -> Headli
     return HeadlineChoice(value_of[form], "+".join(proposers[best]), candidates)
 
 
-def _visible_heading(meta: PageMeta, tokens: set[str], others: list[str]) -> str | None:
-    """The page's own <h1>: the one the metadata names, else the first that is no logo."""
+def _visible_heading(meta: PageMeta, tokens: set[str],
+                     others: list[str]) -> tuple[str | None, bool]:
+    """The page's own <h1>: the one the metadata names, else the first that is no logo;
+    and whether it is the main part of an h1 that sets a kicker apart."""
     other_keys = [key(o) for o in others]
-    fallback: str | None = None
+    fallback: tuple[str | None, bool] = (None, False)
     for heading in meta.headings:
         for text in filter(None, (heading.main, heading.text)):
             k = key(text)
             if not k or is_site_name(text, tokens):
                 continue
             if any(k == o or _contains(o, k) or _contains(k, o) for o in other_keys):
-                return text
+                return text, text == heading.main
         text = heading.main or heading.text
-        if (fallback is None and not heading.in_chrome and word_count(text) >= 2
+        if (fallback[0] is None and not heading.in_chrome and word_count(text) >= 2
                 and not is_site_name(text, tokens)):
-            fallback = text
+            fallback = (text, text == heading.main)
     return fallback

@@ -299,12 +299,13 @@ def _heading(h1: lxml_html.HtmlElement) -> Heading | None:
     classed = [p for p in pieces if p[1] and p[0] != "\n"]
     if len(classed) >= 2 or (len(pieces) >= 2 and any(p[0] == "\n" for p in pieces)):
         parts = [(squash(t), c) for t, c in pieces if t != "\n" and squash(t)]
-        kickers = [t for t, c in parts if _KICKER_CLASS.search(c) and not _TITLE_CLASS.search(c)]
-        titles = [t for t, c in parts if _TITLE_CLASS.search(c)]
-        if titles and len(titles) < len(parts):
-            main = " ".join(titles)
-        elif kickers and len(kickers) < len(parts):
+        # "article-title__kicker": the kicker word decides, whatever block it belongs to.
+        kickers = [t for t, c in parts if _KICKER_CLASS.search(c)]
+        titles = [t for t, c in parts if _TITLE_CLASS.search(c) and t not in kickers]
+        if kickers and len(kickers) < len(parts):
             main = " ".join(t for t, _ in parts if t not in kickers)
+        elif titles and len(titles) < len(parts):
+            main = " ".join(titles)
         text = " ".join(t for t, _ in parts)
     chrome = False
     for anc in h1.iterancestors():

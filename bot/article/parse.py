@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -243,16 +244,30 @@ def _in_running_text(el: lxml_html.HtmlElement) -> bool:
         (parent.text and parent.text.strip()) or (el.tail and el.tail.strip()))
 
 
-def _prune(tree: lxml_html.HtmlElement) -> list[Any]:
-    """Remove captions, credits, share bars, promos and donation boxes in place; return
-    the elements (still in the page) that trafilatura's byline search would look at."""
+@dataclass
+class _Walk:
+    """What one walk over the page found besides what it pruned."""
+
+    bylines: list[Any] = field(default_factory=list)  # byline-search candidates
+    pruned_chars: int = 0
+    link_paragraphs: set[str] = field(default_factory=set)  # "<p><a>Teaser</a></p>"
+
+
+def _prune(tree: lxml_html.HtmlElement) -> _Walk:
+    """Remove captions, credits, share bars, promos and donation boxes in place; note the
+    elements trafilatura's byline search would look at and the paragraphs that are one
+    link (a teaser for another story)."""
     # A plain walk with one regex per attribute: measured faster than XPath (string
     # functions or EXSLT regex) on real pages.
     doomed = []
-    bylines = []
+    walk = _Walk()
+    bylines = walk.bylines
     for el in tree.iter():
         if not isinstance(el.tag, str):
             continue
+        if el.tag == "p" and len(el) == 1 and el[0].tag == "a" and not (
+                el.text or "").strip() and not (el[0].tail or "").strip():
+            walk.link_paragraphs.add(key(el[0].text_content()))
         cls = el.get("class")
         if (el.tag == "figcaption" or (cls and _PRUNE_CLASS.search(cls))) and (
                 el.tag not in ("html", "body")):
@@ -263,19 +278,24 @@ def _prune(tree: lxml_html.HtmlElement) -> list[Any]:
                 or (ident and AUTHOR_HINT.search(ident)) or el.tag == "author"):
             bylines.append(el)
     if not doomed:
-        return bylines
+        return walk
     # A box named "credit-bar" that holds the byline keeps it for the author search.
     keep = {a for el in tree.xpath(_BYLINE_XPATH) for a in (el, *el.iterancestors())}
+    dropped = 0
     for el in doomed:
         # A wrapper named "share-…" around the whole story is not a share bar, and a
         # link named "related-link" inside a sentence is part of the sentence.
         if el.tag in ("html", "body", "main", "article") or el in keep or _in_running_text(
                 el) or len(el.xpath(".//p")) > 2:
             continue
-        if len(el.text_content()) < 800:
+        size = len(el.text_content())
+        if size < 800:
             el.drop_tree()
+            dropped += size
     root = tree.getroottree().getroot()
-    return [el for el in bylines if el.getroottree().getroot() is root]
+    walk.bylines = [el for el in bylines if el.getroottree().getroot() is root]
+    walk.pruned_chars = dropped
+    return walk
 
 
 def _headline_index(lines: list[str], names: list[str]) -> int | None:
@@ -291,25 +311,28 @@ def _headline_index(lines: list[str], names: list[str]) -> int | None:
 
 
 def _date_window(lines: list[str], names: list[str], lead: str | None) -> str:
-    """The visible lines where a reader finds the article's dates: around the headline and
-    just above the lead (the top of the page when neither is found)."""
-    picked: list[str] = []
-    above: list[str] = []
+    """The visible lines where a reader finds the article's dates: below the headline down
+    to the lead, nearest first above the lead, then just above the headline."""
     at = _headline_index(lines, names)
-    if at is not None:
-        # Below the headline first: above it sit header clocks and weather boxes.
-        picked += lines[at: at + 25]
-        above = lines[max(0, at - 5): at]
+    lead_at: int | None = None
     if lead:
         start = " ".join(key(lead).split()[:8])
-        for i, line in enumerate(lines):
-            if start and key(line).startswith(start):
-                # Nearest the lead first: a date line right above it is its dateline.
-                picked += lines[max(0, i - 12): i + 1][::-1]
-                break
+        lead_at = next((i for i, line in enumerate(lines)
+                        if start and key(line).startswith(start)), None)
+    picked: list[str] = []
+    if at is not None:
+        # Below the headline first (down to the lead when it follows closely: what comes
+        # after a short article is a sidebar's); above it sit header clocks.
+        end = lead_at + 1 if lead_at is not None and at < lead_at < at + 25 else at + 25
+        picked += lines[at:end]
+    if lead_at is not None:
+        # Nearest the lead first: a date line right above it is its dateline.
+        picked += lines[max(0, lead_at - 12): lead_at + 1][::-1]
+    if at is not None:
+        picked += lines[max(0, at - 5): at]
     if not picked:
         picked = lines[:25]
-    return "\n".join(picked + above)
+    return "\n".join(picked)
 
 
 def _is_paywalled(meta: PageMeta, body: str, get_lines: Callable[[], list[str]]) -> bool:
@@ -333,33 +356,43 @@ def _page_lead(meta: PageMeta) -> str | None:
 
 
 def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
-               headline: str | None, month_first_page: bool) -> Body:
-    """The fast reading, re-read by the slower paths when it looks wrong."""
+               headline: str | None, month_first_page: bool, page_text: list[str],
+               unpruned: Callable[[], lxml_html.HtmlElement] | None,
+               teasers: set[str]) -> Body:
+    """The fast reading, re-read by the slower paths when it looks wrong.
+
+    ``page_text`` is the text of the page's <p> elements before pruning (what the page
+    holds); ``unpruned`` re-reads the page without our pruning, for when that pruning
+    removed the article itself (a story wrapped in a box named "paywall").
+    """
     def finder(text: str) -> list[tuple[int, date]]:
         return find_dates(text, month_first=month_first_page)
 
-    body = clean_blocks(extract_blocks(tree, url, fast=True), headline, finder)
+    body = clean_blocks(extract_blocks(tree, url, fast=True), headline, finder, teasers)
     lead = _page_lead(meta)
+    page_has_lead = bool(lead) and contains_start(page_text, lead or "")
+    # What the page says the article holds: its JSON-LD articleBody. (Its paragraphs
+    # count no sure length: comments and teasers are paragraphs too.)
     expected = word_count(meta.ld_body) if meta.ld_body else 0
-    page_has_lead = bool(lead) and contains_start(
-        [squash(p.text_content()) for p in tree.iter("p")], lead or "")
     reason = looks_wrong(body, expected_words=expected, lead=lead, page_has_lead=page_has_lead)
     body.tried["fast"] = body.words
     if reason is None:
         return body
     body.reason = reason
-    # trafilatura's full cascade (its readability and jusText comparisons) first; its
-    # recall mode too unless the page is simply short (then there is no more to find).
-    paths = [("slow", False, False)]
+    # Our pruning undone first (cheap), then trafilatura's full cascade (its readability
+    # and jusText comparisons), then its recall mode unless the page is simply short.
+    paths: list[tuple[str, bool, bool]] = [("unpruned", True, False)] if unpruned else []
+    paths.append(("slow", False, False))
     if reason != "short body":
         paths.append(("recall", True, True))
     for path, fast, recall in paths:
-        other = clean_blocks(extract_blocks(tree, url, fast=fast, recall=recall), headline,
-                             finder)
+        source = unpruned() if path == "unpruned" and unpruned else tree
+        other = clean_blocks(extract_blocks(source, url, fast=fast, recall=recall), headline,
+                             finder, teasers)
         body.tried[path] = other.words
         if reason == "no lead" and lead and not contains_start(other.paragraphs, lead):
             continue
-        if better(body, other, reason):
+        if better(body, other, reason) and not (expected and other.words > 1.5 * expected):
             other.path, other.reason, other.tried = path, reason, body.tried
             body = other
             if looks_wrong(body, expected_words=expected, lead=lead,
@@ -402,8 +435,14 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
             lines_cache.append(_visible_lines(tree))
         return lines_cache[0]
 
-    author_elements = _prune(tree)
-    body = _read_body(tree, url, meta, headline, us_dates)
+    page_text = [p.text_content() for p in tree.iter("p")]
+    walk = _prune(tree)
+
+    def unpruned() -> lxml_html.HtmlElement:
+        return lxml_html.document_fromstring(text, parser=_PARSER)
+
+    body = _read_body(tree, url, meta, headline, us_dates, page_text,
+                      unpruned if walk.pruned_chars > 200 else None, walk.link_paragraphs)
     paragraphs = body.paragraphs
     if word_count(" ".join(paragraphs)) < 40:
         # trafilatura found nothing usable: read the visible text like a text page.
@@ -431,7 +470,7 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
         return [n for line in found[:1] for n in byline_names(line)]
 
     authors = choose_authors(meta.authors, meta.author_source, meta.org_authors, bylines,
-                             author_elements, tokens, site)
+                             walk.bylines, tokens, site)
     why["authors"] = authors.explain()
     latest = _latest_allowed()
     lead = next((p for p in paragraphs if looks_like_prose(p)), None)
