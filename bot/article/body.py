@@ -105,10 +105,15 @@ def _is_dateline(line: str) -> bool:
     return bool(_DATELINE.match(line)) and upper >= 3 and upper >= len(letters) * 0.6
 
 
-def _furniture_before_lead(kind: str, line: str, headline: str | None,
+def _squeezed(text: str) -> str:
+    # Without spaces: an h1 of two spans comes out of the extractor glued together.
+    return "".join(headline_key(text).split())
+
+
+def _furniture_before_lead(kind: str, line: str, headlines: set[str],
                            find_dates: Any, teasers: set[str]) -> bool:
     """True for a line above the lead that the card shows elsewhere or not at all."""
-    if headline and headline_key(line) == headline_key(headline):
+    if _squeezed(line) in headlines:
         return True
     if teasers and headline_key(line) in teasers and word_count(line) < 25:
         return True  # a paragraph that is only a link: a teaser for another story
@@ -123,9 +128,14 @@ def _furniture_before_lead(kind: str, line: str, headline: str | None,
     return (word_count(line) <= 12 and bool(find_dates(line))) or word_count(line) <= 4
 
 
-def clean_blocks(blocks: list[tuple[str, str]], headline: str | None,
+def clean_blocks(blocks: list[tuple[str, str]], headline: str | list[str] | None,
                  find_dates: Any, teasers: set[str] | None = None) -> Body:
-    """The article paragraphs without furniture, and the bylines found above the lead."""
+    """The article paragraphs without furniture, and the bylines found above the lead.
+
+    ``headline`` is the headline, or every form of it the page shows (h1, og:title).
+    """
+    names = [headline] if isinstance(headline, str) else (headline or [])
+    headlines = {_squeezed(n) for n in names if n} - {""}
     keep: list[str] = []
     bylines: list[str] = []
     dropped: list[str] = []
@@ -138,7 +148,7 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | None,
         if nxt and re.match(r"^\s*read more\s*$", nxt, re.I) and word_count(line) < 20:
             continue  # a related-story link above its "Read more" prompt
         if not lead_seen:
-            if _furniture_before_lead(kind, line, headline, find_dates, teasers or set()):
+            if _furniture_before_lead(kind, line, headlines, find_dates, teasers or set()):
                 if BYLINE.match(line):
                     bylines.append(line)
                 dropped.append(line)
@@ -151,8 +161,8 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | None,
     if not lead_seen:
         # No line reads as prose (a programme page, a list of items): nothing can be
         # told from furniture, so only the headline and bylines stay out.
-        keep = [ln for ln in dropped if ln not in bylines and not (
-            headline and headline_key(ln) == headline_key(headline))] + keep
+        keep = [ln for ln in dropped if ln not in bylines
+                and _squeezed(ln) not in headlines] + keep
         dropped = []
     _drop_contact_tail(keep)
     return Body(keep, bylines, dropped_top=dropped)

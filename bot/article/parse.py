@@ -368,7 +368,8 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
     def finder(text: str) -> list[tuple[int, date]]:
         return find_dates(text, month_first=month_first_page)
 
-    body = clean_blocks(extract_blocks(tree, url, fast=True), headline, finder, teasers)
+    names = [n for n in (headline, meta.og_title, *meta.h1s) if n and word_count(n) <= 30]
+    body = clean_blocks(extract_blocks(tree, url, fast=True), names, finder, teasers)
     lead = _page_lead(meta)
     page_has_lead = bool(lead) and contains_start(page_text, lead or "")
     # What the page says the article holds: its JSON-LD articleBody. (Its paragraphs
@@ -387,7 +388,7 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
         paths.append(("recall", True, True))
     for path, fast, recall in paths:
         source = unpruned() if path == "unpruned" and unpruned else tree
-        other = clean_blocks(extract_blocks(source, url, fast=fast, recall=recall), headline,
+        other = clean_blocks(extract_blocks(source, url, fast=fast, recall=recall), names,
                              finder, teasers)
         body.tried[path] = other.words
         if reason == "no lead" and lead and not contains_start(other.paragraphs, lead):
