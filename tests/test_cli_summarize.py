@@ -113,3 +113,23 @@ async def test_private_addresses_are_refused_by_default(page_server: str) -> Non
     (result,) = await summarize_all([f"{page_server}/article"], Settings())
     assert isinstance(result, NewsbotError)
     assert "private or local address" in result.user_message
+
+
+def test_explain_shows_which_candidate_won_each_field() -> None:
+    page = PAGES / "headline_kicker_in_h1.html"
+    res = newsbot("summarize", "--json", "--explain", str(page),
+                  "--url", "https://www.seelaender-nachrichten.ch/schweiz/svp-parteitag")
+    assert res.returncode == 0, res.stderr
+    card = json.loads(res.stdout)
+    assert set(card) == KEYS | {"explain"}
+    why = card["explain"]
+    assert why["headline"]["value"] == card["headline"]
+    assert why["headline"]["won"] == "h1"
+    assert {c["source"] for c in why["headline"]["candidates"]} >= {"og:title", "h1", "title"}
+    assert why["published"]["won"] == "meta:article:published_time"
+    assert why["body"]["path"] in ("fast", "unpruned", "slow", "recall")
+    # On the terminal: one line per field after the card.
+    res = newsbot("summarize", "--explain", str(page))
+    assert res.returncode == 0, res.stderr
+    assert "headline: 'Die Partei will eine Obergrenze in die Verfassung schreiben' from h1" in (
+        res.stdout)

@@ -195,3 +195,48 @@ def test_initials_after_a_name_go() -> None:
 
 def test_date_utc_page_agency_in_cyrillic() -> None:
     assert card("date_utc_local_day").authors == ("ТАСС",)
+
+
+def test_a_standfirst_the_metadata_quotes_leads_the_body() -> None:
+    name = "body_standfirst_in_header"
+    assert card(name).body.startswith(truth(name)["first_paragraph_starts"])
+    assert not _has_all(name)
+
+
+def test_visible_text_of_a_page_keeps_its_paragraphs_apart() -> None:
+    from bot.article.textpage import read_text_page
+
+    lines = [
+        "Die Stadtwerke erhöhen zum Jahreswechsel die Preise für Fernwärme um durchschnittlich "
+        "38 Prozent, wie das Unternehmen am Mittwoch mitteilte; Einzelheiten nennt das neue "
+        "Preisblatt für Haushaltskunden (öffnet im neuen Fenster)",
+        "Betroffen sind rund 24.000 Haushalte im Stadtgebiet, die das Schreiben mit den neuen "
+        "Preisen in den kommenden Tagen erhalten sollen, zusammen mit einem Merkblatt "
+        "(Preisblatt als PDF)",
+        "Der Mieterverein kritisierte die Erhöhung als unverhältnismäßig und kündigte an, die "
+        "Preisformel der Stadtwerke rechtlich prüfen zu lassen, notfalls auch vor Gericht.",
+    ]
+    found = read_text_page("\n".join(lines), hard_wrapped=False)
+    assert len(found.paragraphs) == 3
+    assert "neuen Fenster" not in " ".join(found.paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (["Von Anna Muster, dpa"], ["Anna Muster"]),  # beside a person, the agency is a source
+        (["dpa/AFP"], ["dpa", "AFP"]),
+        (["By JANE DOE | Updated March 3, 2021"], ["Jane Doe"]),
+        (["Ben Silverman Games Editor"], ["Ben Silverman"]),
+        (["Brenda Goodman, MA"], ["Brenda Goodman"]),
+        (["محمد العلي"], ["محمد العلي"]),  # a script without capitals
+        (["Martin Untersinger (avec Damien Leloup et Morgane Tual)"],
+         ["Martin Untersinger", "Damien Leloup", "Morgane Tual"]),
+        (["Richard (R.J.) Eskow"], ["Richard (R.J.) Eskow"]),
+        (["Redaktion"], []),
+    ],
+)
+def test_author_names_are_cleaned(raw: list[str], names: list[str]) -> None:
+    from bot.article.authors import clean_names
+
+    assert clean_names(raw, {"stadtbote"}, "Der Stadtbote") == names

@@ -101,8 +101,14 @@ def _person(name: str) -> bool:
         return False
     if _NOT_A_PERSON.search(name):
         return False
-    caps = [w for w in words if _NAME_WORD.match(w)]
-    return len(caps) == len(words) and any(w[:1].isupper() for w in words)
+    caps = [w for w in words if _NAME_WORD.match(w) or _caseless(w)]
+    return len(caps) == len(words) and any(w[:1].isupper() or _caseless(w) for w in words)
+
+
+def _caseless(word: str) -> bool:
+    """A word in a script without capitals (Arabic, Hebrew, Thai, Devanagari...)."""
+    letters = [c for c in word if c.isalpha()]
+    return bool(letters) and not any(c.isupper() or c.islower() for c in letters)
 
 
 def clean_names(raw: list[str], tokens: set[str], site: str | None) -> list[str]:
@@ -141,7 +147,10 @@ def clean_names(raw: list[str], tokens: set[str], site: str | None) -> list[str]
                 continue  # the site is the publisher, not the author
             if name.casefold() not in {n.casefold() for n in out}:
                 out.append(name)
-    return out[:10]
+    people = [n for n in out if agency(n) is None]
+    # An agency is the author when the byline names no person ("dpa"); beside a person
+    # ("Anna Muster, dpa") it only says where the story came through.
+    return (people or out)[:10]
 
 
 def choose_authors(meta_names: list[str], meta_source: str | None, org_names: list[str],

@@ -18,18 +18,17 @@ import trafilatura
 from lxml import html as lxml_html
 from trafilatura.xml import xmltotxt
 
+from .dates import is_date_line
 from .headline import key as headline_key
-from .text import decode_entities, is_clutter_line, looks_like_prose, word_count
+from .text import (
+    decode_entities,
+    is_clutter_line,
+    looks_like_prose,
+    strip_link_notes,
+    word_count,
+)
 from .textpage import BYLINE
 
-# Screen-reader notes that sites append to links: never part of a sentence.
-_LINK_NOTES = re.compile(
-    r"\s*\((?:öffnet (?:sich )?i[nm] (?:einem )?neuen (?:fenster|tab)|opens? in (?:a )?new "
-    r"(?:window|tab)|s'ouvre dans (?:une )?nouvelle (?:fenêtre|fenetre|onglet)|"
-    r"se abre en (?:una )?nueva (?:ventana|pestaña)|apre in una nuova (?:finestra|scheda)|"
-    r"opent in (?:een )?nieuw (?:venster|tabblad)|external link|externer link)\)",
-    re.I,
-)
 # One-line labels of the comment section, sharing and printing tools in many languages.
 _TOOL_LINE = re.compile(
     r"^\s*(?:\d+\s+)?(?:kommentare?|kommentar schreiben|comments?|commentaires?|"
@@ -63,6 +62,7 @@ class Body:
     reason: str | None = None
     dropped_top: list[str] = field(default_factory=list)
     tried: dict[str, int] = field(default_factory=dict)
+    lead_from: str | None = None  # where the first paragraph came from, if not the reading
 
     @property
     def words(self) -> int:
@@ -75,6 +75,7 @@ class Body:
             "path": self.path, "fallback_reason": self.reason,
             "paragraphs": len(self.paragraphs), "words": self.words,
             "dropped_before_lead": self.dropped_top, "candidates_words": self.tried,
+            "lead_from": self.lead_from,
             "first_paragraph": self.paragraphs[0][:200] if self.paragraphs else None,
         }
 
@@ -99,10 +100,19 @@ def extract_blocks(tree: lxml_html.HtmlElement, url: str | None, *, fast: bool =
     return out
 
 
+# "Berlin (dpa) -", "Kiew/Moskau (AFP) –": a place and an agency, then the lead.
+_AGENCY_DATELINE = re.compile(r"^[\w'’./ -]{2,40}\s*\([\w/ .-]{2,20}\)\s*[-–—:]?\s*$")
+
+
 def _is_dateline(line: str) -> bool:
-    letters = [c for c in line if c.isalpha()]
-    upper = sum(c.isupper() for c in letters)
-    return bool(_DATELINE.match(line)) and upper >= 3 and upper >= len(letters) * 0.6
+    if word_count(line) > 12:
+        return False
+    if _AGENCY_DATELINE.match(line):
+        return True
+    first = line.split()[0].rstrip(",") if line.split() else ""
+    # The place in capitals ("BAAR, Switzerland", "NEW YORK —").
+    return bool(_DATELINE.match(line) or re.match(r"^[A-ZÀ-ÞĀ-Ž .'’-]{3,}(?:,|\s[-–—]|$)", line)
+                ) and len(first) >= 3 and first.isupper()
 
 
 def _squeezed(text: str) -> str:
@@ -141,7 +151,7 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | list[str] | None
     dropped: list[str] = []
     lead_seen = False
     for i, (kind, raw) in enumerate(blocks):
-        line = _LINK_NOTES.sub("", decode_entities(raw)).strip()
+        line = strip_link_notes(decode_entities(raw))
         if not line or is_clutter_line(line) or _TOOL_LINE.match(line):
             continue
         nxt = blocks[i + 1][1] if i + 1 < len(blocks) else ""
@@ -157,6 +167,8 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | list[str] | None
         elif BYLINE.match(line) and word_count(line) <= 12:
             bylines.append(line)
             continue  # a byline under a subhead or at the end ("Von Anna Muster, dpa")
+        elif len(keep) <= 3 and is_date_line(line):
+            continue  # "posted on April 21, 2015" under a standfirst: the card has the date
         keep.append(line)
     if not lead_seen:
         # No line reads as prose (a programme page, a list of items): nothing can be

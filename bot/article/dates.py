@@ -257,6 +257,15 @@ def dateline(
     return published or bare, updated
 
 
+def is_date_line(line: str) -> bool:
+    """True for a short line that only says when the story was published or updated
+    ("posted on April 21, 2015, at 11:29 a.m.", "Updated 9.45pm, 3 May 2021")."""
+    if len(line) > 80 or not (_PUBLISHED_CUES.search(line) or _UPDATED_CUES.search(line)):
+        return False
+    found = find_dates(line)
+    return bool(found) and found[0][0] < 40
+
+
 def url_date(url: str | None, latest: date | None = None) -> date | None:
     """The date in a URL path (/2019/05/07/slug, -20161013, /2015/08/150803-slug), if full."""
     if not url:

@@ -48,22 +48,30 @@ class HeadlineChoice:
         return {"value": self.value, "won": self.source, "candidates": self.candidates}
 
 
+def _fold(text: str) -> str:
+    """Lower case, letters only, umlauts as in domains ("Süddeutsche" = "sueddeutsche")."""
+    text = text.lower()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(a, b)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c))
+    return re.sub(r"[^\w]", "", text)
+
+
 def site_tokens(site: str | None, url: str | None) -> set[str]:
     """Normalised forms of the site's name and domain, to recognise them in titles."""
     out: set[str] = set()
     for value in (site, registered_domain(url) if url else None):
         if value:
-            norm = re.sub(r"[^\w]", "", value.lower())
+            norm = _fold(value)
             out.add(norm)
-            out.add(norm.split(".")[0])
-            dom = value.lower().split(".")[0]
-            out.add(re.sub(r"[^\w]", "", dom))
+            out.add(_fold(value.lower().split(".")[0]))
     return {t for t in out if len(t) >= 2}
 
 
 def is_site_name(text: str, tokens: set[str]) -> bool:
     """True when ``text`` is the site's name (or its domain), not a story about it."""
-    norm = re.sub(r"[^\w]", "", text.lower())
+    norm = _fold(text)
     return not norm or any(
         norm in tok or (tok in norm and len(norm) <= len(tok) + 8)
         for tok in tokens if len(norm) >= 2)

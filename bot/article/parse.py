@@ -346,13 +346,24 @@ def _is_paywalled(meta: PageMeta, body: str, get_lines: Callable[[], list[str]])
 _PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
 
 
-def _page_lead(meta: PageMeta) -> str | None:
-    """The lead the page's metadata quotes: the JSON-LD body's first paragraph."""
+def _page_lead(meta: PageMeta, page_text: list[str]) -> tuple[str | None, str | None]:
+    """The lead as the page's metadata gives it, and the page paragraph that holds it.
+
+    The JSON-LD body's first paragraph; else the paragraph of the page that begins with
+    the words of the page's description (publishers often reuse the lead as such).
+    """
+    first: str | None = None
     if meta.ld_body:
         first = next((p for p in meta.ld_body.split("\n") if word_count(p) >= 8), None)
-        if first:
-            return first
-    return None
+    if first is None and meta.description and word_count(meta.description) >= 10:
+        first = meta.description
+    if first is None:
+        return None, None
+    start = " ".join(key(first).split()[:8])
+    for text in page_text:
+        if word_count(text) >= 12 and key(text).startswith(start):
+            return first, " ".join(text.split())
+    return (first, None) if meta.ld_body else (None, None)
 
 
 def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
@@ -370,8 +381,8 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
 
     names = [n for n in (headline, meta.og_title, *meta.h1s) if n and word_count(n) <= 30]
     body = clean_blocks(extract_blocks(tree, url, fast=True), names, finder, teasers)
-    lead = _page_lead(meta)
-    page_has_lead = bool(lead) and contains_start(page_text, lead or "")
+    lead, lead_paragraph = _page_lead(meta, page_text)
+    page_has_lead = lead_paragraph is not None
     # What the page says the article holds: its JSON-LD articleBody. (Its paragraphs
     # count no sure length: comments and teasers are paragraphs too.)
     expected = word_count(meta.ld_body) if meta.ld_body else 0
@@ -379,6 +390,24 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
     body.tried["fast"] = body.words
     if reason is None:
         return body
+    if reason == "no lead" and lead_paragraph:
+        body.reason = reason  # the page paragraph itself is at hand: no re-reading needed
+    else:
+        body = _reread(body, reason, tree, url, unpruned, names, finder, teasers, expected,
+                       lead, page_has_lead)
+    if lead and lead_paragraph and not contains_start(body.paragraphs, lead):
+        # No reading has the lead the metadata quotes and the page shows (a standfirst
+        # above the story's box): it goes first.
+        body.paragraphs.insert(0, lead_paragraph)
+        body.lead_from = "the page paragraph the metadata quotes"
+    return body
+
+
+def _reread(body: Body, reason: str, tree: lxml_html.HtmlElement, url: str | None,
+            unpruned: Callable[[], lxml_html.HtmlElement] | None, names: list[str],
+            finder: Callable[[str], list[tuple[int, date]]], teasers: set[str],
+            expected: int, lead: str | None, page_has_lead: bool) -> Body:
+    """The best of the slower readings, for the reason the fast one was doubted."""
     body.reason = reason
     # Our pruning undone first (cheap), then trafilatura's full cascade (its readability
     # and jusText comparisons), then its recall mode unless the page is simply short.
@@ -447,7 +476,7 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
     paragraphs = body.paragraphs
     if word_count(" ".join(paragraphs)) < 40:
         # trafilatura found nothing usable: read the visible text like a text page.
-        found = read_text_page("\n\n".join(get_lines()))
+        found = read_text_page("\n".join(get_lines()), hard_wrapped=False)
         if word_count(" ".join(found.paragraphs)) > word_count(" ".join(paragraphs)):
             paragraphs = found.paragraphs
             body.path = "visible text"

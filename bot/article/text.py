@@ -49,6 +49,19 @@ def decode_entities(text: str) -> str:
     return text
 
 
+# Screen-reader notes that sites append to links: never part of a sentence.
+_LINK_NOTES = re.compile(
+    r"\s*\((?:öffnet (?:sich )?i[nm] (?:einem )?neuen (?:fenster|tab)|opens? in (?:a )?new "
+    r"(?:window|tab)|s'ouvre dans (?:une )?nouvelle (?:fenêtre|fenetre|onglet)|"
+    r"se abre en (?:una )?nueva (?:ventana|pestaña)|apre in una nuova (?:finestra|scheda)|"
+    r"opent in (?:een )?nieuw (?:venster|tabblad)|external link|externer link)\)",
+    re.I,
+)
+def strip_link_notes(line: str) -> str:
+    """``line`` without "(opens in a new window)" notes, trimmed."""
+    return _LINK_NOTES.sub("", line).strip() if "(" in line else line.strip()
+
+
 def normalise_space(text: str) -> str:
     """One space between words on each line, lines trimmed, no runs of blank lines."""
     lines = [_WS.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n")]

@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .text import is_clutter_line, looks_like_prose, normalise_space, word_count
+from .text import (
+    is_clutter_line,
+    looks_like_prose,
+    normalise_space,
+    strip_link_notes,
+    word_count,
+)
 
 BYLINE = re.compile(
     r"^(?i:by|par|von|por|di|door|av)\s+(?P<names>[A-ZÀ-Þ][\w'’.-]+(?:\s+[A-ZÀ-Þ][\w'’.-]+){0,3}"
@@ -31,14 +37,14 @@ class TextArticle:
     authors: list[str] = field(default_factory=list)
 
 
-def _blocks(text: str) -> list[str]:
+def _blocks(text: str, hard_wrapped: bool = True) -> list[str]:
     """Lines of the page, with hard-wrapped paragraphs joined back together."""
     out: list[str] = []
     for block in re.split(r"\n\s*\n", normalise_space(text)):
-        lines = [line for line in block.split("\n") if line.strip()]
+        lines = [strip_link_notes(line) for line in block.split("\n") if line.strip()]
         if not lines:
             continue
-        wrapped = len(lines) > 1 and all(
+        wrapped = hard_wrapped and len(lines) > 1 and all(
             len(line) > 50 and not re.search(r"[.!?:\"”]$", line) for line in lines[:-1]
         )
         if wrapped:
@@ -53,9 +59,14 @@ def _title_like(line: str) -> bool:
     return 2 <= words <= 30 and not line.endswith((".", ":")) and not is_clutter_line(line)
 
 
-def read_text_page(text: str) -> TextArticle:
-    """Find the article inside a page's text."""
-    lines = _blocks(text)
+def read_text_page(text: str, hard_wrapped: bool = True) -> TextArticle:
+    """Find the article inside a page's text.
+
+    ``hard_wrapped``: lines of one paragraph may be broken (a saved text file); the visible
+    text of an HTML page has one block per line already, and joining its lines would make
+    one paragraph of a whole article.
+    """
+    lines = _blocks(text, hard_wrapped)
     n = len(lines)
     clutter = [is_clutter_line(line) for line in lines]
     # An item of a "Read more" list: a short line followed by the "Read more" prompt.

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             out.print(render_card(card))
             if args.explain:
                 for line in explanation_lines(why):
-                    out.print(line, highlight=False, markup=False)
+                    print(line)  # plain: one field per line, whatever the terminal width
     return 1 if failed else 0
 
 
