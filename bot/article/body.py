@@ -39,6 +39,15 @@ _TOOL_LINE = re.compile(
     r"\s*(?:\(\d+\))?\s*[:.]?\s*$",
     re.I,
 )
+# The label that opens the readers' comments: everything after it is theirs.
+_COMMENTS_LABEL = re.compile(
+    r"^\s*(?:\d+\s+)?(?:comments?|kommentare?|kommentar schreiben|leserkommentare|"
+    r"comentarios?|comentar|commentaires?|commenter|commenti|commenta|reacties|reageer|"
+    r"komentarze|komentáře|комментарии|коментарі|yorumlar|kommentarer|kommentit|"
+    r"leave a comment|add a comment|post a comment|show comments|join the conversation)"
+    r"\s*(?:\(\d+\))?\s*[:.]?\s*$",
+    re.I,
+)
 # A telephone or fax number: what a footer or contact box holds, never a news sentence.
 _PHONE = re.compile(r"(?:\+|\b00)\d[\d\s()./-]{6,}\d|\(\d{2,5}\)\s?\d[\d\s/-]{4,}\d|"
                     r"\b\d{3}[-.]\d{3}[-.]\d{4}\b|\b0\d{2,5}[/ -]\d{3,}[\d -]*\d\b")
@@ -152,6 +161,8 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | list[str] | None
     lead_seen = False
     for i, (kind, raw) in enumerate(blocks):
         line = strip_link_notes(decode_entities(raw))
+        if lead_seen and _COMMENTS_LABEL.match(line) and _mostly_before(keep, blocks[i + 1:]):
+            break  # the readers' comments follow
         if not line or is_clutter_line(line) or _TOOL_LINE.match(line):
             continue
         nxt = blocks[i + 1][1] if i + 1 < len(blocks) else ""
@@ -178,6 +189,12 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | list[str] | None
         dropped = []
     _drop_contact_tail(keep)
     return Body(keep, bylines, dropped_top=dropped)
+
+
+def _mostly_before(kept: list[str], rest: list[tuple[str, str]]) -> bool:
+    """True when a comments label comes after the article has said something (a label
+    above the lead is a link to the comments, not their start)."""
+    return sum(word_count(p) for p in kept if looks_like_prose(p)) >= 60 and bool(rest)
 
 
 def _drop_contact_tail(paragraphs: list[str]) -> None:
