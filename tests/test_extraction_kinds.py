@@ -240,3 +240,18 @@ def test_author_names_are_cleaned(raw: list[str], names: list[str]) -> None:
     from bot.article.authors import clean_names
 
     assert clean_names(raw, {"stadtbote"}, "Der Stadtbote") == names
+
+
+def test_readers_comments_after_their_label_are_not_the_article() -> None:
+    from bot.article.body import clean_blocks
+    from bot.article.dates import find_dates
+
+    article = [("p", "Der Gemeinderat hat am Mittwochabend mit knapper Mehrheit ein neues "
+                     "Parkkonzept für die Innenstadt beschlossen, das höhere Gebühren und mehr "
+                     "Anwohnerparkplätze vorsieht, wie die Stadt mitteilte.")] * 3
+    comments = [("head", "Kommentare (2)"), ("p", "Vor 2 Stunden"),
+                ("p", "Das ist doch eine Frechheit, schon wieder wird alles teurer und keiner "
+                      "fragt die Bürger, die jeden Tag in die Stadt fahren müssen.")]
+    body = clean_blocks(article + comments, "Neues Parkkonzept", find_dates)
+    assert len(body.paragraphs) == 3
+    assert "Frechheit" not in " ".join(body.paragraphs)
