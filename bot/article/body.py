@@ -181,9 +181,9 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | list[str] | None
         elif len(keep) <= 3 and is_date_line(line):
             continue  # "posted on April 21, 2015" under a standfirst: the card has the date
         keep.append(line)
-    if not lead_seen:
-        # No line reads as prose (a programme page, a list of items): nothing can be
-        # told from furniture, so only the headline and bylines stay out.
+    if not lead_seen and sum(word_count(k) for k in keep) < 25:
+        # No line reads as prose (a programme page, a list of items) and nothing is left:
+        # nothing can be told from furniture, so only the headline and bylines stay out.
         keep = [ln for ln in dropped if ln not in bylines
                 and _squeezed(ln) not in headlines] + keep
         dropped = []
