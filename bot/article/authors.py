@@ -206,7 +206,7 @@ _DISCARD_ID = re.compile(r"^comments|comment-?list|ProductReviews")
 _DISCARD_CLASS = re.compile(
     r"^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram|"
     r"article-(?:share|support)|print|category|meta-date|meta-reviewer")
-HINT = re.compile(r"uthor|yline|BBL|byl|username|screenname|writer|zuozhe|bianji|xiaobian|"
+HINT = re.compile(r"uthor|yline|BBL|byl|vcard|username|screenname|writer|zuozhe|bianji|xiaobian|"
                   r"channel-name|submitted-by|posted-by|journalist-name|AuthorCard|AuthorURL")
 
 

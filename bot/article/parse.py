@@ -227,8 +227,12 @@ def _is_boilerplate_container(el: lxml_html.HtmlElement) -> bool:
                                               not in (el.get("class") or "").lower())
 
 
-_BYLINE_XPATH = ('//*[@itemprop="author" or @rel="author" or contains(@class, "byline") '
-                 'or contains(@class, "vcard")]')
+def _holds_byline(el: Any) -> bool:
+    cls = el.get("class") or ""
+    return (el.get("itemprop") == "author" or el.get("rel") == "author" or "byline" in cls
+            or "vcard" in cls)
+
+
 _INLINE_TAGS = frozenset("a span em strong b i u small sup sub abbr cite mark font q time".split())
 _PROSE_PARENTS = frozenset("p li dd blockquote td h2 h3 h4".split())
 
@@ -280,7 +284,7 @@ def _prune(tree: lxml_html.HtmlElement) -> _Walk:
     if not doomed:
         return walk
     # A box named "credit-bar" that holds the byline keeps it for the author search.
-    keep = {a for el in tree.xpath(_BYLINE_XPATH) for a in (el, *el.iterancestors())}
+    keep = {a for el in bylines if _holds_byline(el) for a in (el, *el.iterancestors())}
     dropped = 0
     for el in doomed:
         # A wrapper named "share-…" around the whole story is not a share bar, and a
@@ -368,7 +372,7 @@ def _page_lead(meta: PageMeta, page_text: list[str]) -> tuple[str | None, str | 
 
 def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
                headline: str | None, month_first_page: bool, page_text: list[str],
-               unpruned: Callable[[], lxml_html.HtmlElement] | None,
+               unpruned: Callable[[], lxml_html.HtmlElement] | None, pruned_chars: int,
                teasers: set[str]) -> Body:
     """The fast reading, re-read by the slower paths when it looks wrong.
 
@@ -393,8 +397,8 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
     if reason == "no lead" and lead_paragraph:
         body.reason = reason  # the page paragraph itself is at hand: no re-reading needed
     else:
-        body = _reread(body, reason, tree, url, unpruned, names, finder, teasers, expected,
-                       lead, page_has_lead)
+        body = _reread(body, reason, tree, url, unpruned, pruned_chars, names, finder, teasers,
+                       expected, lead, page_has_lead)
     if lead and lead_paragraph and not contains_start(body.paragraphs, lead):
         # No reading has the lead the metadata quotes and the page shows (a standfirst
         # above the story's box): it goes first.
@@ -404,14 +408,16 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
 
 
 def _reread(body: Body, reason: str, tree: lxml_html.HtmlElement, url: str | None,
-            unpruned: Callable[[], lxml_html.HtmlElement] | None, names: list[str],
+            unpruned: Callable[[], lxml_html.HtmlElement] | None, pruned_chars: int,
+            names: list[str],
             finder: Callable[[str], list[tuple[int, date]]], teasers: set[str],
             expected: int, lead: str | None, page_has_lead: bool) -> Body:
     """The best of the slower readings, for the reason the fast one was doubted."""
     body.reason = reason
     # Our pruning undone first (cheap), then trafilatura's full cascade (its readability
     # and jusText comparisons), then its recall mode unless the page is simply short.
-    paths: list[tuple[str, bool, bool]] = [("unpruned", True, False)] if unpruned else []
+    paths: list[tuple[str, bool, bool]] = [("unpruned", True, False)] if unpruned and (
+        reason != "short body" or pruned_chars >= len(" ".join(body.paragraphs))) else []
     paths.append(("slow", False, False))
     if reason != "short body":
         paths.append(("recall", True, True))
@@ -472,7 +478,8 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
         return lxml_html.document_fromstring(text, parser=_PARSER)
 
     body = _read_body(tree, url, meta, headline, us_dates, page_text,
-                      unpruned if walk.pruned_chars > 200 else None, walk.link_paragraphs)
+                      unpruned if walk.pruned_chars > 200 else None, walk.pruned_chars,
+                      walk.link_paragraphs)
     paragraphs = body.paragraphs
     if word_count(" ".join(paragraphs)) < 40:
         # trafilatura found nothing usable: read the visible text like a text page.

@@ -148,6 +148,8 @@ def _local_day(
              and abs((_day(p) - _day(published)).days) <= 1]
     if local:
         return local[0]
+    if from_url is not None and from_url == _day(published):
+        return published  # the URL confirms the UTC day
     seen, _ = shown(False)
     hour = int(published[11:13]) if len(published) > 10 else None
     for other, label in ((seen, "the date line"), (from_url, "the URL")):
