@@ -350,7 +350,8 @@ def _is_paywalled(meta: PageMeta, body: str, get_lines: Callable[[], list[str]])
 _PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
 
 
-def _page_lead(meta: PageMeta, page_text: list[str]) -> tuple[str | None, str | None]:
+def _page_lead(meta: PageMeta,
+               tree: lxml_html.HtmlElement) -> tuple[str | None, str | None]:
     """The lead as the page's metadata gives it, and the page paragraph that holds it.
 
     The JSON-LD body's first paragraph; else the paragraph of the page that begins with
@@ -364,20 +365,25 @@ def _page_lead(meta: PageMeta, page_text: list[str]) -> tuple[str | None, str | 
     if first is None:
         return None, None
     start = " ".join(key(first).split()[:8])
-    for text in page_text:
-        if word_count(text) >= 12 and key(text).startswith(start):
+    first_word = start.split(" ")[0] if start else ""
+    for p in tree.iter("p"):
+        text = p.text_content()
+        # The cheap test first: most paragraphs do not even hold the first word.
+        if first_word in text.casefold() and word_count(text) >= 12 and key(
+                text).startswith(start):
             return first, " ".join(text.split())
     return (first, None) if meta.ld_body else (None, None)
 
 
 def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
-               headline: str | None, month_first_page: bool, page_text: list[str],
+               headline: str | None, month_first_page: bool,
+               page_lead: tuple[str | None, str | None],
                unpruned: Callable[[], lxml_html.HtmlElement] | None, pruned_chars: int,
                teasers: set[str]) -> Body:
     """The fast reading, re-read by the slower paths when it looks wrong.
 
-    ``page_text`` is the text of the page's <p> elements before pruning (what the page
-    holds); ``unpruned`` re-reads the page without our pruning, for when that pruning
+    ``page_lead`` is the lead the metadata quotes and the page paragraph (before pruning)
+    that holds it; ``unpruned`` re-reads the page without our pruning, for when that pruning
     removed the article itself (a story wrapped in a box named "paywall").
     """
     def finder(text: str) -> list[tuple[int, date]]:
@@ -385,7 +391,7 @@ def _read_body(tree: lxml_html.HtmlElement, url: str | None, meta: PageMeta,
 
     names = [n for n in (headline, meta.og_title, *meta.h1s) if n and word_count(n) <= 30]
     body = clean_blocks(extract_blocks(tree, url, fast=True), names, finder, teasers)
-    lead, lead_paragraph = _page_lead(meta, page_text)
+    lead, lead_paragraph = page_lead
     page_has_lead = lead_paragraph is not None
     # What the page says the article holds: its JSON-LD articleBody. (Its paragraphs
     # count no sure length: comments and teasers are paragraphs too.)
@@ -417,7 +423,7 @@ def _reread(body: Body, reason: str, tree: lxml_html.HtmlElement, url: str | Non
     # Our pruning undone first (cheap), then trafilatura's full cascade (its readability
     # and jusText comparisons), then its recall mode unless the page is simply short.
     paths: list[tuple[str, bool, bool]] = [("unpruned", True, False)] if unpruned and (
-        reason != "short body" or pruned_chars >= len(" ".join(body.paragraphs))) else []
+        reason != "short body" or pruned_chars >= 2 * len(" ".join(body.paragraphs))) else []
     paths.append(("slow", False, False))
     if reason != "short body":
         paths.append(("recall", True, True))
@@ -471,13 +477,13 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
             lines_cache.append(_visible_lines(tree))
         return lines_cache[0]
 
-    page_text = [p.text_content() for p in tree.iter("p")]
+    page_lead = _page_lead(meta, tree)
     walk = _prune(tree)
 
     def unpruned() -> lxml_html.HtmlElement:
         return lxml_html.document_fromstring(text, parser=_PARSER)
 
-    body = _read_body(tree, url, meta, headline, us_dates, page_text,
+    body = _read_body(tree, url, meta, headline, us_dates, page_lead,
                       unpruned if walk.pruned_chars > 200 else None, walk.pruned_chars,
                       walk.link_paragraphs)
     paragraphs = body.paragraphs
