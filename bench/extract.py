@@ -1,6 +1,6 @@
 """Speed and memory of the full summary card, side by side with bare trafilatura.extract.
 
-Usage: python bench/extract.py [--quick] [--pages DIR] [--passes N]
+Usage: python bench/extract.py [--quick] [--pages DIR] [--passes N] [--interleaved]
 
 Each side runs in its own child process over the same pages (so peak RSS is its own):
 ``newsbot`` = ``parse_article`` (metadata, body, dates, summary, figures, topics);
@@ -8,7 +8,9 @@ Each side runs in its own child process over the same pages (so peak RSS is its 
 ``../shared/devset/cases/*/page.html`` when present, else ``tests/pages``. The last line
 of output is a JSON object: pages_per_s, trafilatura_pages_per_s, ratio (full card time /
 bare trafilatura time; target <= 1.5), peak_rss_mb (newsbot's child). Rates are pages per
-CPU-second of the measuring process (both extractors are single-threaded).
+CPU-second of the measuring process (both extractors are single-threaded). The children
+take turns pass by pass. ``--interleaved`` times both in one process instead, page by
+page, which a loaded machine disturbs least (no peak RSS then).
 """
 
 from __future__ import annotations
@@ -78,17 +80,51 @@ def child(mode: str, directory: Path | None, quick: bool, passes: int) -> None:
                       "peak_rss_mb": peak_kb / 1024}))
 
 
+def interleaved(directory: Path | None, quick: bool, passes: int) -> None:
+    """Both sides in this one process, page by page, so that both see the same load."""
+    sys.path.insert(0, str(ROOT))
+    import trafilatura
+
+    from bot import parse_article
+    from bot.errors import NewsbotError
+
+    pages = load_pages(directory, quick)
+    for html, url in pages:  # warm-up, as in the children
+        with contextlib.suppress(NewsbotError):
+            parse_article(html, url)
+        trafilatura.extract(html, url=url)
+    ours = base = 0.0
+    for _ in range(passes):
+        for html, url in pages:
+            t0 = time.process_time()
+            with contextlib.suppress(NewsbotError):
+                parse_article(html, url)
+            t1 = time.process_time()
+            trafilatura.extract(html, url=url)
+            base += time.process_time() - t1
+            ours += t1 - t0
+    n = len(pages) * passes
+    print(json.dumps({"pages": n, "pages_per_s": round(n / ours, 1),
+                      "trafilatura_pages_per_s": round(n / base, 1),
+                      "ratio": round(ours / base, 3), "mode": "interleaved"}))
+
+
 def main() -> None:
     """Run both children and print the comparison."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a quarter of the pages, one pass")
     ap.add_argument("--pages", type=Path, default=None)
     ap.add_argument("--passes", type=int, default=None)
+    ap.add_argument("--interleaved", action="store_true",
+                    help="time both page by page in one process (no peak RSS)")
     ap.add_argument("--child", choices=["newsbot", "trafilatura"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     passes = args.passes or (1 if args.quick else 3)
     if args.child:
         child(args.child, args.pages, args.quick, passes)
+        return
+    if args.interleaved:
+        interleaved(args.pages, args.quick, passes)
         return
     # One pass per child, the two sides taking turns: on a shared machine the load drifts,
     # and alternating spreads the drift over both sides instead of charging it to one.
