@@ -23,6 +23,7 @@ _MAX_BIN = 551  # the packed lists' bins are centibels below 1: bin 550 is Zipf 
 _WORDFREQ_CODES = {"no": "nb", "sr": "sh", "hr": "sh", "bs": "sh", "tl": "fil"}
 
 
+@functools.lru_cache(maxsize=1024)
 def _code(lang: str | None) -> str | None:
     if not lang:
         return None
@@ -65,6 +66,7 @@ def _frequencies(code: str) -> dict[str, float]:
     return {w: 10 ** (-i / 100) for i, words in enumerate(bins[:_MAX_BIN]) for w in words}
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same words come back on every page
 def zipf(word: str, lang: str | None) -> float:
     """``word``'s frequency in ``lang`` on the Zipf scale; 0.0 when unknown or rarer than 3.5."""
     code = _code(lang)
