@@ -2,8 +2,10 @@
 
 The HTTP server (ingest, health, metrics, Slack's HTTP mode), the pipeline workers, the
 feed poller, the digest scheduler, and an adapter for each platform whose token is set:
-Discord (``NEWSBOT_DISCORD_TOKEN``), Slack (``NEWSBOT_SLACK_BOT_TOKEN``). With neither,
-the console adapter turns this terminal (or a pipe of commands) into one channel.
+Discord (NEWSBOT_DISCORD_TOKEN), Slack (NEWSBOT_SLACK_BOT_TOKEN). With neither, the
+console adapter turns this terminal (or a pipe of commands) into one channel; with
+neither and no input at all (a container: stdin is /dev/null), or with --no-console,
+the bot runs headless (HTTP API, feeds, workers) and says once which tokens to set.
 SIGTERM or SIGINT shuts down cleanly: work in progress finishes or is left pending for
 another process, the embedded Valkey server stops.
 """
@@ -13,7 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import stat
+import sys
 from typing import TYPE_CHECKING, Any
 
 from bot.chat import Adapter
@@ -34,8 +39,17 @@ SHUTDOWN_GRACE_S = 3.0
 def add_parser(subparsers: Any) -> None:
     """Register the ``run`` subcommand."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "run", help="run the bot (console when no chat token is set)", description=__doc__
+        "run", help="run the bot (console when no chat token is set)", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  newsbot run                          # console, or the platforms in .env\n"
+               "  printf '/news list\\n' | newsbot run   # commands from a pipe\n"
+               "  newsbot run --no-console             # headless: HTTP API, feeds, workers",
     )
+    parser.add_argument(
+        "--console", action=argparse.BooleanOptionalAction, default=None,
+        help="the console adapter when no chat token is set (default: unless stdin is "
+             "/dev/null or closed, as in a container)")
     parser.set_defaults(func=run)
 
 
@@ -53,12 +67,47 @@ def chat_adapters(settings: Settings, core: Newsbot) -> list[Adapter]:
     return adapters
 
 
-async def serve(settings: Settings) -> int:
+HEADLESS_HINT = (
+    "no chat platform token is set: running headless (HTTP API, feeds, workers). "
+    "To chat, set NEWSBOT_DISCORD_TOKEN, or NEWSBOT_SLACK_BOT_TOKEN with "
+    "NEWSBOT_SLACK_APP_TOKEN (Socket Mode) or NEWSBOT_SLACK_SIGNING_SECRET (HTTP mode); "
+    "NEWSBOT_INGEST_TOKEN turns on POST /v1/links"
+)
+
+
+def stdin_is_absent() -> bool:
+    """True when there is no input to read: stdin closed, or the null device (a container
+    started without ``-i``, a service manager)."""
+    if sys.stdin is None or sys.stdin.closed:
+        return True
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+        if not stat.S_ISCHR(mode) or sys.stdin.isatty():
+            return False
+        return os.fstat(sys.stdin.fileno()).st_rdev == os.stat(os.devnull).st_rdev
+    except (OSError, ValueError):
+        return True
+
+
+def describe_data(settings: Settings) -> str:
+    """Where the bot's data lives, for the start-up line."""
+    from bot.redis_server import redact_url
+
+    if settings.redis_url:
+        return f"data in Redis at {redact_url(settings.redis_url)}"
+    return f"data in {settings.data_dir} (embedded Valkey; NEWSBOT_DATA_DIR to move it)"
+
+
+async def serve(settings: Settings, *, console_wanted: bool | None = None) -> int:
     """Run until a signal, or until the console's input ends."""
     bot = Newsbot(settings)
     adapters = chat_adapters(settings, bot)
     console: ConsoleAdapter | None = None
-    if not adapters:
+    headless = not adapters and (
+        console_wanted is False or (console_wanted is None and stdin_is_absent()))
+    if headless:
+        log.warning(HEADLESS_HINT)
+    elif not adapters:
         from adapters.console import ConsoleAdapter
 
         console = ConsoleAdapter(settings, bot)
@@ -69,6 +118,7 @@ async def serve(settings: Settings) -> int:
             root.setLevel(max(root.level, logging.WARNING))
     for adapter in adapters:
         bot.register_adapter(adapter)
+    log.info("%s", describe_data(settings))
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -77,7 +127,7 @@ async def serve(settings: Settings) -> int:
     try:
         await bot.start()  # closes what it opened if it fails
         try:
-            names = ", ".join(a.platform for a in adapters)
+            names = ", ".join(a.platform for a in adapters) or "headless"
             where = f" on {bot.http.url}" if bot.http is not None else ""
             log.info("newsbot running: %s; HTTP%s", names, where)
             waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
@@ -99,4 +149,4 @@ async def serve(settings: Settings) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Entry of ``newsbot run``."""
-    return asyncio.run(serve(settings))
+    return asyncio.run(serve(settings, console_wanted=args.console))

@@ -17,6 +17,8 @@ from bot.chat import Adapter
 from bot.service import Newsbot
 from bot.settings import Settings
 
+from .args import positive_int
+
 log = logging.getLogger(__name__)
 
 
@@ -26,7 +28,13 @@ def add_parser(subparsers: Any) -> None:
         "worker", help="run pipeline workers until SIGTERM/SIGINT", description=__doc__
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="worker consumers (default NEWSBOT_WORKERS)"
+        "--workers", type=positive_int, default=None, metavar="N",
+        help="worker consumers, at least 1 (default: NEWSBOT_WORKERS)"
+    )
+    parser.add_argument(
+        "--http", action="store_true",
+        help="also serve /healthz and /metrics (NEWSBOT_HTTP_HOST:NEWSBOT_HTTP_PORT), "
+             "e.g. for a container health check"
     )
     parser.set_defaults(func=run)
 
@@ -49,8 +57,10 @@ async def serve(
         for adapter in adapters:
             bot.register_adapter(adapter)
         async with bot:
-            log.info("pipeline running: %d workers, senders for %s",
-                     len(bot.workers), ", ".join(bot.senders) or "no platform")
+            count = len(bot.workers)
+            log.info("pipeline running: %d worker%s, senders for %s%s", count,
+                     "" if count == 1 else "s", ", ".join(bot.senders) or "no platform",
+                     f"; HTTP on {bot.http.url}" if bot.http is not None else "")
             if ready is not None:
                 ready(bot)
             await stop.wait()
@@ -63,4 +73,4 @@ async def serve(
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Entry of ``newsbot worker``."""
-    return asyncio.run(serve(settings, workers=args.workers))
+    return asyncio.run(serve(settings, workers=args.workers, http=args.http))

@@ -1,0 +1,26 @@
+"""Argument types shared by the subcommands: refused values get argparse's one-line error."""
+
+from __future__ import annotations
+
+import argparse
+from urllib.parse import urlsplit
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (``--workers 0`` would run nothing, silently)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def http_url(text: str) -> str:
+    """An absolute http(s) URL with a host."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http(s) URL (e.g. https://example.com/news/story)")
+    return text.strip()
