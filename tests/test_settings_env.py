@@ -34,7 +34,7 @@ def test_empty_values_in_env_file_mean_unset(
     env.write_text("\n".join(
         line.split("=", 1)[0] + "=" if line.startswith("NEWSBOT_") else line
         for line in uncommented.splitlines()), encoding="utf-8")
-    settings = Settings(_env_file=env)  # type: ignore[call-arg]
+    settings = Settings(_env_file=env)
     assert settings.discord_shards is None
     assert settings.discord_token is None
     assert settings.slack_bot_token is None

@@ -433,7 +433,7 @@ async def test_a_users_info_failure_means_not_a_manager_without_a_traceback(
     if answer == "refused":
         await server.close()  # nothing listens there any more
     client = AsyncWebClient(token=BOT_TOKEN, base_url=f"http://127.0.0.1:{port}/api/")
-    listeners = SlackListeners(Core(redis, Settings(_env_file=None)), client)  # type: ignore[call-arg]
+    listeners = SlackListeners(Core(redis, Settings(_env_file=None)), client)
     try:
         with caplog.at_level(logging.WARNING):
             assert await listeners.can_manage(TEAM, "U1") is False

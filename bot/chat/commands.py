@@ -130,7 +130,8 @@ def _where(sub: Subscription, request: Request) -> str:
 
 def describe(sub: Subscription, request: Request, now: float) -> str:
     """One line about a subscription, for ``list`` and confirmations."""
-    parts = [f"#{sub.id} {topic_label(sub.expression)} → {_where(sub, request)}", _MODE_NAMES[sub.mode]]
+    parts = [f"#{sub.id} {topic_label(sub.expression)} → {_where(sub, request)}",
+             _MODE_NAMES[sub.mode]]
     if sub.disabled:
         parts.append("paused: the channel is gone")
     elif sub.muted_until is not None and sub.is_muted(now):
@@ -180,7 +181,8 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
     where = "your DMs" if to_dm else "this channel"
     how = "as they come" if mode == "instant" else f"in a {_MODE_NAMES[mode]}"
     return Reply(
-        f"Subscribed: news about {topic_label(sub.expression)} will go to {where} {how} (#{sub.id}).",
+        f"Subscribed: news about {topic_label(sub.expression)} will go to {where} {how} "
+        f"(#{sub.id}).",
         subscriptions=(sub,),
     )
 
@@ -267,7 +269,8 @@ async def mute(ctx: CommandContext, request: Request) -> Reply:
     else:
         muted = await store.mute(request.tenant, request.user, target, until)
     if not muted:
-        return Reply(f"You have no subscription to {topic_label(target)}. `list` shows yours.", ok=False)
+        return Reply(f"You have no subscription to {topic_label(target)}. `list` shows yours.",
+                     ok=False)
     names = ", ".join(topic_label(s.expression) for s in muted)
     return Reply(f"Muted {names} until {_when(until)}.", subscriptions=tuple(muted))
 
