@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -24,3 +26,21 @@ def http_url(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an http(s) URL (e.g. https://example.com/news/story)")
     return text.strip()
+
+
+def plain(doc: str | None) -> str:
+    """A module docstring as help text: the reStructuredText literal marks removed."""
+    return (doc or "").replace("``", "")
+
+
+def subcommand(
+    subparsers: Any, name: str, doc: str | None, *, help: str, examples: Sequence[str] = ()
+) -> argparse.ArgumentParser:
+    """Add a subcommand whose description is ``doc`` as written (line breaks kept) and
+    whose epilog lists ``examples``."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=help, description=plain(doc), epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser

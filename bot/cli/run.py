@@ -1,4 +1,4 @@
-"""``newsbot run``: everything the environment enables, in one asyncio process.
+"""newsbot run: everything the environment enables, in one asyncio process.
 
 The HTTP server (ingest, health, metrics, Slack's HTTP mode), the pipeline workers, the
 feed poller, the digest scheduler, and an adapter for each platform whose token is set:
@@ -25,6 +25,8 @@ from bot.chat import Adapter
 from bot.service import Newsbot
 from bot.settings import Settings
 
+from .args import subcommand
+
 if TYPE_CHECKING:
     from adapters.console import ConsoleAdapter
 
@@ -38,13 +40,11 @@ SHUTDOWN_GRACE_S = 3.0
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``run`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "run", help="run the bot (console when no chat token is set)", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-               "  newsbot run                          # console, or the platforms in .env\n"
-               "  printf '/news list\\n' | newsbot run   # commands from a pipe\n"
-               "  newsbot run --no-console             # headless: HTTP API, feeds, workers",
+    parser = subcommand(
+        subparsers, "run", __doc__, help="run the bot (console when no chat token is set)",
+        examples=["newsbot run                          # console, or the platforms in .env",
+                  "printf '/news list\\n' | newsbot run  # commands from a pipe",
+                  "newsbot run --no-console             # headless: HTTP API, feeds, workers"],
     )
     parser.add_argument(
         "--console", action=argparse.BooleanOptionalAction, default=None,

@@ -1,4 +1,4 @@
-"""``newsbot worker``: run only pipeline workers (fetch, parse, dedupe, match) until stopped.
+"""newsbot worker: run only pipeline workers (fetch, parse, dedupe, match) until stopped.
 
 SIGTERM or SIGINT stops reading, lets the links in progress finish for a few seconds and
 leaves the rest pending for another worker; the process exits 0 without a traceback.
@@ -17,15 +17,17 @@ from bot.chat import Adapter
 from bot.service import Newsbot
 from bot.settings import Settings
 
-from .args import positive_int
+from .args import positive_int, subcommand
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``worker`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "worker", help="run pipeline workers until SIGTERM/SIGINT", description=__doc__
+    parser = subcommand(
+        subparsers, "worker", __doc__, help="run pipeline workers until SIGTERM/SIGINT",
+        examples=["newsbot worker                 # NEWSBOT_WORKERS consumers",
+                  "newsbot worker --workers 4 --http"],
     )
     parser.add_argument(
         "--workers", type=positive_int, default=None, metavar="N",
