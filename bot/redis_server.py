@@ -80,6 +80,13 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
 
 
+def describe_data(settings: Settings) -> str:
+    """Where the bot's data lives, for the start-up line."""
+    if settings.redis_url:
+        return f"data in Redis at {redact_url(settings.redis_url)}"
+    return f"data in {settings.data_dir} (embedded Valkey; NEWSBOT_DATA_DIR to move it)"
+
+
 class EmbeddedValkey:
     """An embedded Valkey server with append-only persistence under ``data_dir``.
 

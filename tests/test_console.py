@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -161,3 +164,92 @@ async def test_dashboard_without_the_http_server_says_so(redis: aioredis.Redis) 
         reply = await bot.handle(Request("console:local", "you", "terminal", True,
                                          text="dashboard"))
     assert not reply.ok and "not available" in reply.text
+
+
+# --- on a terminal: prompt_toolkit -----------------------------------------------------
+
+
+class Terminal:
+    """``newsbot run`` on a pseudo-terminal, as a person at a keyboard runs it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        # 40 rows of 120 columns, so no line of the test wraps
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        env = _env(tmp_path) | {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
+                                "COLUMNS": "100", "LINES": "40"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"], stdin=slave, stdout=slave,
+            stderr=slave, env=env, cwd=ROOT, start_new_session=True)
+        os.close(slave)
+        self.raw = ""
+
+    @property
+    def screen(self) -> str:
+        """What was written, without the terminal's control sequences."""
+        return re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[=>])", "", self.raw)
+
+    def read_until(self, text: str, after: int = 0) -> None:
+        """Collect output until ``text`` shows (past position ``after``)."""
+        import select
+
+        deadline = time.monotonic() + 60
+        while text not in self.screen[after:]:
+            assert time.monotonic() < deadline, f"no {text!r} in {self.screen[-2000:]!r}"
+            ready, _, _ = select.select([self.master], [], [], 0.5)
+            if ready:
+                try:
+                    self.raw += os.read(self.master, 65536).decode("utf-8", "replace")
+                except OSError:
+                    break
+
+    def type(self, keys: str) -> int:
+        mark = len(self.screen)
+        os.write(self.master, keys.encode())
+        return mark
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        os.close(self.master)
+
+
+def test_the_terminal_prompt_edits_recalls_and_lists_quit(tmp_path: Path) -> None:
+    term = Terminal(tmp_path)
+    try:
+        term.read_until("news>")
+        assert f"data in {tmp_path / 'data'}" in term.screen
+        mark = term.type("subscribe syriaa\x7f dm\r")  # a typo fixed with backspace
+        term.read_until("Subscribed: news about “syria”", mark)
+        mark = term.type("help\r")
+        term.read_until("quit", mark)
+        assert "unsubscribe #ID" in term.screen[mark:]
+        # Keys typed before the prompt is back are echoed by the terminal itself: wait.
+        term.read_until("news>", term.screen.index("quit", mark))
+        # Up twice recalls the subscribe line from history; edit it into an unsubscribe.
+        mark = term.type("\x1b[A\x1b[A")
+        term.read_until("subscribe syria dm", mark)
+        mark = term.type("\x01un\x05\x7f\x7f\x7f\r")  # Ctrl-A: "un" first; Ctrl-E: drop " dm"
+        term.read_until("Unsubscribed", mark)
+        assert "^[[A" not in term.screen
+        term.type("quit\r")
+        assert term.proc.wait(timeout=60) == 0
+    finally:
+        term.close()
+    # The history is kept in the data dir for the next session.
+    assert "subscribe syria dm" in (tmp_path / "data" / "console_history").read_text()
+
+
+def test_sigterm_at_the_terminal_prompt_stops_the_bot(tmp_path: Path) -> None:
+    term = Terminal(tmp_path)
+    try:
+        term.read_until("news>")
+        term.proc.send_signal(signal.SIGTERM)
+        assert term.proc.wait(timeout=60) == 0
+        term.read_until("")  # drain
+    finally:
+        term.close()
+    assert "Traceback" not in term.screen

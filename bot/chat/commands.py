@@ -300,7 +300,7 @@ Topics work like a web search: `russia syria` needs both words, `"vladimir putin
 phrase, `assad OR erdogan` either one, `-sports` or `NOT sports` leaves a word out.
 • `subscribe TOPIC` – news about TOPIC in this channel (needs manage rights); add `dm` \
 for your DMs, `digest:hourly` or `digest:daily` for a digest
-• `unsubscribe TOPIC` or `unsubscribe all`
+• `unsubscribe TOPIC`, `unsubscribe #ID` (the number `list` shows) or `unsubscribe all`
 • `list` – your subscriptions and this channel's
 • `mute TOPIC 2h` (30m, 1d, 1w …) and `unmute TOPIC`
 • `summarize URL` (or just the link) – the article's summary card

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
+
+#: signals that stop the bot cleanly (SIGHUP: the terminal it ran in was closed)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def positive_int(text: str) -> int:

@@ -16,16 +16,16 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import stat
 import sys
 from typing import TYPE_CHECKING, Any
 
 from bot.chat import Adapter
+from bot.redis_server import describe_data
 from bot.service import Newsbot
 from bot.settings import Settings
 
-from .args import subcommand
+from .args import STOP_SIGNALS, subcommand
 
 if TYPE_CHECKING:
     from adapters.console import ConsoleAdapter
@@ -89,15 +89,6 @@ def stdin_is_absent() -> bool:
         return True
 
 
-def describe_data(settings: Settings) -> str:
-    """Where the bot's data lives, for the start-up line."""
-    from bot.redis_server import redact_url
-
-    if settings.redis_url:
-        return f"data in Redis at {redact_url(settings.redis_url)}"
-    return f"data in {settings.data_dir} (embedded Valkey; NEWSBOT_DATA_DIR to move it)"
-
-
 async def serve(settings: Settings, *, console_wanted: bool | None = None) -> int:
     """Run until a signal, or until the console's input ends."""
     bot = Newsbot(settings)
@@ -110,7 +101,7 @@ async def serve(settings: Settings, *, console_wanted: bool | None = None) -> in
     elif not adapters:
         from adapters.console import ConsoleAdapter
 
-        console = ConsoleAdapter(settings, bot)
+        console = ConsoleAdapter(settings, bot, history=settings.data_dir / "console_history")
         adapters.append(console)
         if console.interactive:
             # Log lines would interleave with the conversation; warnings still show.
@@ -122,7 +113,7 @@ async def serve(settings: Settings, *, console_wanted: bool | None = None) -> in
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         await bot.start()  # closes what it opened if it fails
@@ -142,7 +133,7 @@ async def serve(settings: Settings, *, console_wanted: bool | None = None) -> in
         finally:
             await bot.close(grace_s=SHUTDOWN_GRACE_S)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
     return 0
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ from bot.chat import Adapter
 from bot.service import Newsbot
 from bot.settings import Settings
 
-from .args import positive_int, subcommand
+from .args import STOP_SIGNALS, positive_int, subcommand
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ async def serve(
     """Run the bot's pipeline (and senders for ``adapters``) until SIGTERM or SIGINT."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         bot = Newsbot(settings, workers=workers, http=http)
@@ -68,7 +67,7 @@ async def serve(
             await stop.wait()
             log.info("stopping: finishing the work in progress")
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
     return 0
 
