@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand module registers its own subparser."""
-    from bot.cli import match, run, summarize, worker
+    from bot.cli import backup, match, run, summarize, worker
 
     parser = argparse.ArgumentParser(
         prog="newsbot", description=__doc__,
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_parser(sub)
     match.add_parser(sub)
     worker.add_parser(sub)
+    backup.add_parser(sub)
     _add_discord_parser(sub)
     return parser
 
