@@ -72,8 +72,8 @@ async def test_two_processes_share_the_budgets(
     assert _max_in_window(everything, 0.5) <= 10
     for times in sent.values():
         assert _max_in_window(times, 0.5) <= 3
-    # 40 sends at 10 per 0.5 s need at least 1.5 s, and should not take much longer.
-    assert 1.5 <= elapsed < 3.5
+    # 40 sends at 10 per 0.5 s need at least 1.5 s (a loaded machine only adds to it).
+    assert elapsed >= 1.5
 
 
 async def test_settle_spaces_later_sends_from_the_end_of_a_slow_request(
