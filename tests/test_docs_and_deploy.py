@@ -151,3 +151,27 @@ def test_the_image_installs_pinned_versions_of_every_dependency() -> None:
     install_lock = dockerfile.index("-r requirements.lock")
     install_project = dockerfile.index("pip install --no-deps .")
     assert install_lock < install_project  # the project adds no unpinned package
+
+
+def test_ci_also_runs_the_suite_on_the_newest_supported_python() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    classifiers = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["classifiers"]
+    versions = [c.rsplit(" ", 1)[1] for c in classifiers if c.startswith("Programming Language")]
+    newest = max(versions, key=lambda v: tuple(map(int, v.split("."))))
+    assert f"NEWEST={newest}" in ci
+    assert "NOTICE" in ci  # a machine without it says so instead of failing
+
+
+def test_find_python_prints_nothing_when_the_version_is_missing(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYENV_ROOT": str(tmp_path), "HOME": str(tmp_path)}
+    res = subprocess.run(["bash", str(ROOT / ".ci" / "find-python"), "3.99"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0 and res.stdout == ""
+    # A pyenv-style install is found, and checked by asking the interpreter itself.
+    fake = tmp_path / "versions" / "3.99.1" / "bin"
+    fake.mkdir(parents=True)
+    (fake / "python3").write_text("#!/bin/sh\necho 3.99\n")
+    (fake / "python3").chmod(0o755)
+    res = subprocess.run(["bash", str(ROOT / ".ci" / "find-python"), "3.99"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert res.stdout.strip() == str(fake / "python3")
