@@ -407,11 +407,6 @@ async def test_the_bots_own_and_edited_messages_are_not_commands(slack: Harness)
     assert len(slack.core.requests) == 1 and slack.core.requests[0].text == "help"
 
 
-async def test_manifest_events_match_the_listeners() -> None:
-    manifest = (Path(__file__).parent.parent / "slack-manifest.yml").read_text()
-    assert "message.im" in manifest and "im:history" in manifest
-
-
 @pytest.mark.parametrize("answer", ["html", "no-user", "refused"])
 async def test_a_users_info_failure_means_not_a_manager_without_a_traceback(
         answer: str, redis: aioredis.Redis, caplog: pytest.LogCaptureFixture) -> None:
