@@ -170,14 +170,14 @@ async def test_dashboard_without_the_http_server_says_so(redis: aioredis.Redis) 
 class Terminal:
     """``newsbot run`` on a pseudo-terminal, as a person at a keyboard runs it."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **env_extra: str) -> None:
         import pty
 
         self.master, slave = pty.openpty()
         # 40 rows of 120 columns, so no line of the test wraps
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         env = _env(tmp_path) | {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
-                                "COLUMNS": "100", "LINES": "40"}
+                                "COLUMNS": "100", "LINES": "40"} | env_extra
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "run"], stdin=slave, stdout=slave,
             stderr=slave, env=env, cwd=ROOT, start_new_session=True)
@@ -239,6 +239,46 @@ def test_the_terminal_prompt_edits_recalls_and_lists_quit(tmp_path: Path) -> Non
         term.close()
     # The history is kept in the data dir for the next session.
     assert "subscribe syria dm" in (tmp_path / "data" / "console_history").read_text()
+
+
+def test_a_post_arriving_while_the_prompt_waits_is_printed_above_it(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.fakes import article_html, story
+
+    page = article_html("Syria talks resume", story(5, "Syria")).encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    term = Terminal(tmp_path, NEWSBOT_FETCH_ALLOW_HOSTS="127.0.0.1")
+    try:
+        term.read_until("news>")
+        mark = term.type("subscribe syria dm\r")
+        term.read_until("Subscribed", mark)
+        term.read_until("news>", term.screen.index("Subscribed", mark))
+        mark = term.type(f"summarize http://127.0.0.1:{server.server_port}/a1\r")
+        # The card answers at once; the post to the DM subscriber comes later, from the
+        # pipeline, while the prompt waits: it is printed above a prompt drawn again.
+        term.read_until("new article (matched: syria)", mark)
+        post = term.screen.index("new article (matched: syria)", mark)
+        term.read_until("news>", post)
+        term.type("quit\r")
+        assert term.proc.wait(timeout=60) == 0
+    finally:
+        term.close()
+        server.shutdown()
 
 
 def test_sigterm_at_the_terminal_prompt_stops_the_bot(tmp_path: Path) -> None:
