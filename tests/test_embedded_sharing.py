@@ -141,3 +141,20 @@ def test_a_server_orphaned_by_a_killed_bot_does_not_block_the_next_start(
     finally:
         if _alive(orphan):
             os.kill(orphan, signal.SIGKILL)
+
+
+def test_a_worker_can_serve_its_health_for_a_container_check(tmp_path: Path) -> None:
+    import re
+    import urllib.request
+
+    worker = Proc(tmp_path / "data", "worker", "--workers", "1", "--http")
+    try:
+        worker.wait_for("pipeline running: 1 worker,")
+        line = next(x for x in worker.err if "pipeline running" in x)
+        url = re.search(r"HTTP on (\S+)", line)
+        assert url, line
+        with urllib.request.urlopen(f"{url.group(1)}/healthz", timeout=30) as resp:
+            assert resp.status == 200
+        assert worker.stop() == 0
+    finally:
+        worker.kill()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.chat import Adapter
+from bot.redis_server import describe_data
 from bot.service import Newsbot
 from bot.settings import Settings
 
@@ -55,6 +56,7 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     try:
         bot = Newsbot(settings, workers=workers, http=http)
+        log.info("%s", describe_data(settings))
         for adapter in adapters:
             bot.register_adapter(adapter)
         async with bot:
