@@ -216,6 +216,17 @@ class EmbeddedValkey:
         self.socket_path = None
         self.pid = None
 
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash or an OOM kill would (tests of outages); the next
+        ``start`` on this data dir starts a new one on the same files and socket."""
+        if self.pid is not None:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            _terminate(self.pid, self._process)  # reaps it; nothing left to signal
+        self._process = None
+        self.socket_path = None
+        self.pid = None
+
     # --- bookkeeping --------------------------------------------------------------------
 
     @contextmanager
