@@ -209,9 +209,14 @@ class Terminal:
         return mark
 
     def close(self) -> None:
+        # SIGTERM first: a SIGKILLed bot would leave its embedded Valkey running.
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
         os.close(self.master)
 
 

@@ -66,9 +66,15 @@ class Proc:
         return self.proc.wait(timeout=PATIENCE_S)
 
     def kill(self) -> None:
+        """End it if a test failed midway: SIGTERM first (a SIGKILLed bot would leave its
+        embedded Valkey running), SIGKILL if that does not do."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=PATIENCE_S)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=PATIENCE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=PATIENCE_S)
 
 
 def _server_pid(data: Path) -> int:
