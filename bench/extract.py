@@ -109,7 +109,8 @@ def interleaved(directory: Path | None, quick: bool, passes: int) -> None:
     n = len(pages) * passes
     print(json.dumps({"pages": n, "pages_per_s": round(n / ours, 1),
                       "trafilatura_pages_per_s": round(n / base, 1),
-                      "ratio": round(ours / base, 3), "mode": "interleaved"}))
+                      "ratio": round(ours / base, 3), "mode": "interleaved",
+                      "data": str(directory or DEVSET_CASES)}))
 
 
 def main() -> None:
