@@ -251,6 +251,7 @@ def main() -> int:
             finally:
                 server.stop()
     figures["wall_s"] = round(time.monotonic() - started, 1)
+    figures["data"] = "generated: tests.fakes article pages and a fake platform"
     print(f"{figures['posts']} posts ({figures['expected']} expected), "
           f"{figures['posts_per_s']}/s sustained = {figures['budget_fraction']:.1%} of "
           f"{figures['budget_per_s']:g}/s; 429s {figures['http_429']}; "

@@ -5,12 +5,16 @@ Usage: python bench/extract.py [--quick] [--pages DIR] [--passes N] [--interleav
 Each side runs in its own child process over the same pages (so peak RSS is its own):
 ``newsbot`` = ``parse_article`` (metadata, body, dates, summary, figures, topics);
 ``trafilatura`` = ``trafilatura.extract(html)`` with default options. Pages come from
-``../shared/devset/cases/*/page.html`` when present, else ``tests/pages``. The last line
+``../shared/devset/cases/*/page.html`` (see Data below). The last line
 of output is a JSON object: pages_per_s, trafilatura_pages_per_s, ratio (full card time /
 bare trafilatura time; target <= 1.5), peak_rss_mb (newsbot's child). Rates are pages per
 CPU-second of the measuring process (both extractors are single-threaded). The children
 take turns pass by pass. ``--interleaved`` times both in one process instead, page by
 page, which a loaded machine disturbs least (no peak RSS then).
+
+Data: the development set (``../shared/devset/cases``, see bench/devset.py). Without it
+the script refuses to run; ``--pages DIR`` measures another folder of pages instead (such
+as ``tests/pages`` for a smoke run), and the JSON names the folder it measured.
 """
 
 from __future__ import annotations
@@ -25,17 +29,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# ../shared/devset beside the checkout, or beside the parent of a git worktree.
-DEVSET = next((parent / "shared" / "devset" / "cases" for parent in ROOT.parents
-               if (parent / "shared" / "devset" / "cases").is_dir()),
-              ROOT.parent / "shared" / "devset" / "cases")
+sys.path.insert(0, str(ROOT))
+
+from bench.devset import DEVSET_CASES, require  # noqa: E402
 
 
 def load_pages(directory: Path | None, quick: bool) -> list[tuple[str, str | None]]:
     """(html, url) pairs, sorted for a stable order."""
     pages: list[tuple[str, str | None]] = []
     if directory is None:
-        directory = DEVSET if DEVSET.exists() else ROOT / "tests" / "pages"
+        directory = DEVSET_CASES
     if (directory / "README.md").exists() and list(directory.glob("*/page.html")):
         for page in sorted(directory.glob("*/page.html")):
             truth = page.with_name("truth.json")
@@ -106,7 +109,8 @@ def interleaved(directory: Path | None, quick: bool, passes: int) -> None:
     n = len(pages) * passes
     print(json.dumps({"pages": n, "pages_per_s": round(n / ours, 1),
                       "trafilatura_pages_per_s": round(n / base, 1),
-                      "ratio": round(ours / base, 3), "mode": "interleaved"}))
+                      "ratio": round(ours / base, 3), "mode": "interleaved",
+                      "data": str(directory or DEVSET_CASES)}))
 
 
 def main() -> None:
@@ -120,6 +124,8 @@ def main() -> None:
     ap.add_argument("--child", choices=["newsbot", "trafilatura"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     passes = args.passes or (1 if args.quick else 3)
+    pages = require(args.pages or DEVSET_CASES, "bench/extract.py",
+                    "or pass --pages DIR to measure other pages (figures not comparable)")
     if args.child:
         child(args.child, args.pages, args.quick, passes)
         return
@@ -148,6 +154,7 @@ def main() -> None:
               f"peak RSS {r['peak_rss_mb']:6.1f} MB")
     ours, base = results["newsbot"], results["trafilatura"]
     summary = {
+        "data": str(pages),
         "pages": int(ours["pages"]),
         "pages_per_s": round(ours["pages_per_s"], 1),
         "trafilatura_pages_per_s": round(base["pages_per_s"], 1),

@@ -202,6 +202,7 @@ def main() -> None:
                 with contextlib.suppress(Exception):
                     valkey.stop()
     figures["quick"] = args.quick
+    figures["data"] = "generated: feeds served by a local server"
     print(json.dumps(figures))
 
 

@@ -8,7 +8,8 @@ expects no author; case-insensitive), body token F1 and "article start found" (t
 first 13 words of the reference's first paragraph present in the body, whitespace and
 case normalised) against ``truth.json`` files laid out as
 ``cases/<name>/{page.html,truth.json}`` (the format of ``../shared/devset``). The last
-output line is a JSON object.
+output line is a JSON object naming the cases it scored. Without the development set (a
+plain clone) it stops with one line saying where to put it, or takes ``--cases DIR``.
 
 The card's understanding fields are scored against the labels in ``bench/data/``:
 topics against the publisher's own tags (``publisher_tags.json``; bare trafilatura's
@@ -33,14 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import trafilatura
 from trafilatura.settings import Document
 
+from bench.devset import DEVSET_CASES, require
 from bot import parse_article
 from bot.errors import NewsbotError
 
 _HERE = Path(__file__).resolve().parent
-# ../shared next to the checkout (or next to a folder holding several worktrees).
-DEFAULT_CASES = next((p / "shared" / "devset" / "cases" for p in _HERE.parents
-                      if (p / "shared" / "devset" / "cases").is_dir()),
-                     _HERE.parent.parent / "shared" / "devset" / "cases")
+DEFAULT_CASES = DEVSET_CASES
 TAGS = _HERE / "data" / "publisher_tags.json"
 FIGURES = _HERE / "data" / "key_figures.json"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -310,6 +309,7 @@ def main() -> None:
     ap.add_argument("--labelled", action="store_true",
                     help="only cases with tag or figure labels or a true body")
     args = ap.parse_args()
+    require(args.cases, "bench/quality.py", "or pass --cases DIR with the same layout")
     tag_labels = json.loads(TAGS.read_text(encoding="utf-8")) if TAGS.exists() else {}
     fig_labels = json.loads(FIGURES.read_text(encoding="utf-8")) if FIGURES.exists() else {}
     fig_labels.pop("_about", None)
@@ -369,7 +369,7 @@ def main() -> None:
             else:
                 print(f"{case.name}:\n  got  {mine[field]!r}\n  want {want!r}")
                 print(f"  traf {base[field]!r}")
-    summary: dict[str, Any] = {"cases": len(cases)}
+    summary: dict[str, Any] = {"data": str(args.cases), "cases": len(cases)}
     print(f"{'field':18} {'newsbot':>8} {'trafilatura':>12} {'n':>5}")
     for field in ("headline", "headline_lenient", "date", "authors", "authors_f1", "body_f1",
                   "article_start",

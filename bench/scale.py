@@ -158,7 +158,8 @@ def main() -> int:
         cluster = LocalCluster(primaries=3, base_dir=Path(tmp) / "cluster").start()
         try:
             cluster_url = cluster.url.replace("redis://", "redis+cluster://", 1)
-            single_pids = [server._server._process.pid]
+            assert server.pid is not None
+            single_pids = [server.pid]
             cluster_pids = [n.process.pid for n in cluster.nodes if n.process is not None]
             figures = asyncio.run(run(args.quick, (server.url, single_pids),
                                       (cluster_url, cluster_pids)))

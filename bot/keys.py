@@ -29,6 +29,9 @@ PREFIX = "newsbot"
 TENANTS = f"{PREFIX}:tenants"
 """Set of every tenant id that has (or had) subscriptions; lets loaders avoid SCAN."""
 
+SCHEMA_KEY = f"{PREFIX}:schema"
+"""The version of this key layout the store was written in (``bot/upkeep/schema.py``)."""
+
 SUB_CHANGES = f"{PREFIX}:subs:changes"
 """Stream of subscription changes (``tenant``, ``id``) that matchers follow."""
 

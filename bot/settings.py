@@ -24,16 +24,36 @@ def _split_list(value: object) -> object:
         if text.startswith("["):
             import json
 
-            return json.loads(text)
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    "not a JSON list; write the values comma-separated (a,b) "
+                    'or as a JSON list (["a", "b"])'
+                ) from None
         return [part.strip() for part in text.split(",") if part.strip()]
     return value
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (``~/.local/share/newsbot`` on Linux), whatever the
+    working directory: a bot started from elsewhere finds the same store."""
+    from platformdirs import user_data_path
+
+    return user_data_path("newsbot", appauthor=False)
 
 
 class Settings(BaseSettings):
     """Every setting of the bot; see the README table for meanings and defaults."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NEWSBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # An empty value (``NEWSBOT_DISCORD_SHARDS=``, what uncommenting a line of
+        # .env.example gives) means unset, not "an empty token" or "not a number".
+        env_ignore_empty=True,
     )
 
     # --- storage -------------------------------------------------------------------
@@ -41,7 +61,7 @@ class Settings(BaseSettings):
     # The URL names one node of a Redis Cluster: every store, stream and script goes
     # through redis.asyncio.cluster.RedisCluster (also chosen by a redis+cluster:// URL).
     redis_cluster: bool = False
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(default_factory=default_data_dir)
 
     # --- fetching ------------------------------------------------------------------
     fetch_timeout: float = Field(10.0, gt=0)
@@ -166,6 +186,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.strip().rstrip("/")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        path = value.expanduser()
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} is a file, not a directory")
+        return path.absolute()
 
     @field_validator("digest_timezone")
     @classmethod

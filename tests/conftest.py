@@ -182,6 +182,11 @@ async def redis_factory(
     async def make() -> aioredis.Redis:
         client = redis_client(redis_url)
         clients.append(client)
+        # Connected and checked before use, as the bot's connect() does: a cluster client
+        # first used by many commands at once discovers the cluster under all of them, and
+        # a connection it closes meanwhile fails on Python 3.12+ with a TypeError (CPython
+        # gh-136234) that redis-py does not retry.
+        await client.ping()
         return client
 
     yield make

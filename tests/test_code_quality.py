@@ -66,7 +66,7 @@ def test_core_never_imports_a_platform_library() -> None:
 
 # --- the shape of the core: wings, faces, layers ------------------------------------------
 
-WINGS = ("article", "chat", "cli", "feeds", "language", "pipeline", "subscriptions")
+WINGS = ("article", "chat", "cli", "feeds", "language", "pipeline", "subscriptions", "upkeep")
 
 
 def _module_name(path: Path) -> str:

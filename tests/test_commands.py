@@ -68,7 +68,8 @@ async def test_subscribe_dm_list_unsubscribe(redis: aioredis.Redis) -> None:
     assert sub.destination.kind == "dm" and sub.destination.id == "U1"
     assert sub.mode == "daily" and sub.expression == '"vladimir putin"'
     listed = await run(ctx, "list")
-    assert "“\"vladimir putin\"” → your DMs · daily digest" in listed.text
+    assert "\"vladimir putin\" → your DMs · daily digest" in listed.text
+    assert "“\"" not in listed.text  # a phrase keeps its own quotes, no “\"…\"”
     reply = await run(ctx, 'unsubscribe "Vladimir Putin"')
     assert reply.ok and "Unsubscribed" in reply.text
     assert "No subscriptions yet" in (await run(ctx, "list")).text

@@ -105,9 +105,8 @@ async def test_three_matches_in_an_hour_give_one_post(rig: Rig) -> None:
     assert await scheduler.flush("hourly", end + 2) == 0  # sent once per period
     other = rig.scheduler()  # another process at the same boundary
     assert await other.flush("hourly", end + 3) == 0
-    await rig.platform.wait_for(1, timeout=10)
+    [post] = await rig.adapter.wait_sent(1)
     await drained(rig.redis)
-    [post] = rig.adapter.sent
     assert post.destination == DM
     assert post.digest_title == "Your hourly digest: 3 stories"
     assert sorted((d.headline, d.matched) for d in post.digest) == [
@@ -126,9 +125,8 @@ async def test_three_matches_in_an_hour_give_one_post(rig: Rig) -> None:
     at = next_daily_boundary(time.time(), 8, ZoneInfo("Asia/Tokyo"))
     assert await daily.flush("daily", at - 60) == 0
     assert await daily.flush("daily", at + 60) == 1
-    await rig.platform.wait_for(2, timeout=10)
+    last = (await rig.adapter.wait_sent(2))[-1]
     await drained(rig.redis)
-    last = rig.adapter.sent[-1]
     assert last.destination == C3 and last.digest_title == "Your daily digest: 2 stories"
 
 
@@ -142,8 +140,7 @@ async def test_one_article_matched_twice_is_listed_once(rig: Rig) -> None:
     await drained(rig.redis)
     end = hourly_boundary(time.time()) + 3600
     assert await rig.scheduler().flush("hourly", end + 1) == 1
-    await rig.platform.wait_for(1, timeout=10)
-    [post] = rig.adapter.sent
+    [post] = await rig.adapter.wait_sent(1)
     assert post.digest_title == "Your hourly digest: 1 story"
     assert set(post.digest[0].matched) == {"ukraine", "kyiv"}
 

@@ -157,6 +157,14 @@ def test_interval_rules() -> None:
 # --- end to end -----------------------------------------------------------------------
 
 
+async def test_a_feed_with_one_current_article_says_it_in_the_singular(rig: Rig) -> None:
+    _feed(rig.server, "/one", "rss", [1])
+    reply = await rig.cmd(f"feed add {rig.server.url('/one')}")
+    assert reply.ok, reply.text
+    assert "Its current article is not posted" in reply.text
+    assert "1 current articles" not in reply.text
+
+
 async def test_new_feed_posts_nothing_then_new_item_once(rig: Rig) -> None:
     feed = _feed(rig.server, "/rss", "rss", [1, 2])
     reply = await rig.cmd(f"feed add {rig.server.url('/rss')}")

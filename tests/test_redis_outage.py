@@ -56,10 +56,7 @@ class Valkey:
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: clients' connections go stale."""
-        inner: Any = self.server._server
-        if inner is not None:
-            inner.terminate()
-        self.server._server = None
+        self.server.kill()
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ def seed_card() -> Card:
 async def test_subscribe_dm_answers_ephemerally_and_publishes_home(slack: Harness) -> None:
     out = await slack.command('subscribe "vladimir putin" dm digest:daily')
     assert out["response_type"] == "ephemeral"
-    assert out["text"].startswith('Subscribed: news about “"vladimir putin"” will go to your DMs')
+    assert out["text"].startswith('Subscribed: news about "vladimir putin" will go to your DMs')
     request = slack.core.requests[0]
     assert (request.tenant, request.user, request.channel) == (TENANT, "U1", "C1")
     assert request.text == 'subscribe "vladimir putin" dm digest:daily'
@@ -228,7 +228,7 @@ async def test_list_mute_unmute_unsubscribe_help(slack: Harness) -> None:
     await slack.command('subscribe "climate change" dm digest:hourly')
     listed = await slack.command("list")
     assert "“syria” → your DMs · instant" in listed["text"]
-    assert '“"climate change"” → your DMs · hourly digest' in listed["text"]
+    assert '"climate change" → your DMs · hourly digest' in listed["text"]
     muted = await slack.command("mute syria 2h")
     assert muted["text"].startswith("Muted “syria” until ")
     unmuted = await slack.command("unmute syria")
@@ -372,6 +372,71 @@ async def test_malformed_button_value_is_ignored(slack: Harness) -> None:
     assert texts.count("unsubscribe #all") == 5
     listed = await slack.command("list")
     assert "“syria” → your DMs" in listed["text"]
+
+
+def im_event(text: str, *, user: str = "U1", **extra: Any) -> dict[str, Any]:
+    """A ``message.im`` event: someone typed into the bot's Messages tab."""
+    return {"type": "message", "channel": "D0DM", "channel_type": "im", "user": user,
+            "text": text, "ts": "1700000000.0001", "event_ts": "1700000000.0001", **extra}
+
+
+async def test_a_command_typed_in_the_messages_tab_is_answered_there(slack: Harness) -> None:
+    status, _ = await slack.send(event_body(im_event("subscribe syria")), "application/json")
+    assert status == 200
+    (answer,) = await slack.fake.wait_for(lambda: slack.fake.calls_to("chat.postMessage"))
+    assert answer.params["channel"] == "D0DM"
+    assert answer.params["text"].startswith("Subscribed: news about “syria” will go to your DMs")
+    request = slack.core.requests[0]
+    assert (request.tenant, request.user, request.channel) == (TENANT, "U1", None)
+    # The same grammar as /news: a "/news" typed out of habit is fine too.
+    await slack.send(event_body(im_event("/news list")), "application/json")
+    await slack.fake.wait_for(lambda: len(slack.fake.calls_to("chat.postMessage")) == 2)
+    assert "syria" in slack.fake.calls_to("chat.postMessage")[1].params["text"]
+    # A DM needs no manager check.
+    assert slack.fake.calls_to("users.info") == []
+
+
+async def test_the_bots_own_and_edited_messages_are_not_commands(slack: Harness) -> None:
+    for event in (im_event("list", bot_id="BBOT"), im_event("list", subtype="message_changed"),
+                  {**im_event("list"), "channel_type": "channel", "channel": "C1"}):
+        status, _ = await slack.send(event_body(event), "application/json")
+        assert status == 200
+    # Then one real DM: only it is answered.
+    await slack.send(event_body(im_event("help")), "application/json")
+    await slack.fake.wait_for(lambda: slack.fake.calls_to("chat.postMessage"))
+    assert len(slack.core.requests) == 1 and slack.core.requests[0].text == "help"
+
+
+@pytest.mark.parametrize("answer", ["html", "no-user", "refused"])
+async def test_a_users_info_failure_means_not_a_manager_without_a_traceback(
+        answer: str, redis: aioredis.Redis, caplog: pytest.LogCaptureFixture) -> None:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from adapters.slack.app import SlackListeners
+
+    async def reply(request: web.Request) -> web.Response:
+        if answer == "html":
+            return web.Response(status=502, text="<html>Bad gateway</html>",
+                                content_type="text/html")
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", reply)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    port = server.port
+    if answer == "refused":
+        await server.close()  # nothing listens there any more
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=f"http://127.0.0.1:{port}/api/")
+    listeners = SlackListeners(Core(redis, Settings(_env_file=None)), client)
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert await listeners.can_manage(TEAM, "U1") is False
+    finally:
+        if answer != "refused":
+            await server.close()
+    assert "users.info" in caplog.text
+    assert all(r.exc_info is None for r in caplog.records)
 
 
 async def test_app_home_opened_publishes_the_subscriptions(slack: Harness) -> None:

@@ -249,7 +249,9 @@ def test_manifest_has_exactly_what_the_adapter_uses() -> None:
         "mpim:history",
         "users:read",
     ]
-    assert _yaml_list(lines, "bot_events") == ["app_home_opened", "link_shared"]
+    assert _yaml_list(lines, "bot_events") == ["app_home_opened", "link_shared", "message.im"]
+    # The Messages tab invites DMs: they are answered (message.im), not left unread.
+    assert "    messages_tab_enabled: true" in lines
     assert "    - command: /news" in lines
     assert "      should_escape: false" in lines
     assert "  socket_mode_enabled: true" in lines

@@ -6,17 +6,22 @@ are rendered with rich. Commands may also come from a pipe
 (``printf '/news subscribe syria\\n' | newsbot run``): each is answered in order and the
 session ends with the input. Being local, the console may summarise local files
 (``/news summarize page.html``); chat adapters never read local files.
+
+On a terminal the prompt is prompt_toolkit's: line editing, history (kept in the data
+dir), and posts that arrive while you type are printed above the prompt, which is drawn
+again below them. From a pipe, lines are read by a daemon thread, so SIGTERM ends the bot
+even while a writer keeps the pipe open.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -27,6 +32,7 @@ from bot.article import parse_article
 from bot.chat import CommandHandler, Post, Reply, Request, split_args
 from bot.errors import NewsbotError
 from bot.fetch import is_url, read_local
+from bot.redis_server import describe_data
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,7 @@ USER = "you"
 CHANNEL = "terminal"
 _PREFIX = re.compile(r"^/?news\b\s*", re.I)
 _QUIT = frozenset({"quit", "exit", "/quit", "/exit", ":q"})
+_CONSOLE_HELP = "• `quit` (or Ctrl-D) – leave the console"
 
 
 def _inline(text: str) -> Text:
@@ -64,12 +71,17 @@ class ConsoleAdapter:
         stdin: TextIO | None = None,
         console: Console | None = None,
         interactive: bool | None = None,
+        history: Path | None = None,
     ) -> None:
         self.settings = settings
         self.core = core
         self.stdin = stdin if stdin is not None else sys.stdin
-        self.console = console or Console(highlight=False)
         self.interactive = self.stdin.isatty() if interactive is None else interactive
+        # No file of its own: rich writes to whatever sys.stdout is at the time, which is
+        # prompt_toolkit's proxy (printing above the prompt) while the prompt is up.
+        self.console = console or Console(highlight=False,
+                                           force_terminal=self.interactive or None)
+        self.history = history
         self._started = False
         self._print_lock = asyncio.Lock()
 
@@ -124,22 +136,54 @@ class ConsoleAdapter:
     async def run_input(self) -> None:
         """Answer commands until the input ends (or ``quit``)."""
         if self.interactive:
-            self.console.print(Text.assemble(
-                ("newsbot console", "bold"), " – type ", ("/news help", "cyan"),
-                " for the commands, ", ("quit", "cyan"), " to leave."))
+            await self._run_prompt()
+            return
         lines = self._read_lines()
         while True:
-            if self.interactive:
-                self.console.print("news> ", end="", style="bold green")
             line = await lines.get()
             if not line:
                 return
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            if text.lower() in _QUIT:
+            if not await self._answer(line):
                 return
-            await self.execute(text)
+
+    async def _answer(self, line: str) -> bool:
+        """Run one input line; False when it asks to leave."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return True
+        if text.lower() in _QUIT:
+            return False
+        await self.execute(text)
+        return True
+
+    async def _run_prompt(self) -> None:
+        """The interactive loop: prompt_toolkit's prompt, with posts printed above it."""
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+        from prompt_toolkit.patch_stdout import patch_stdout
+
+        history: History = InMemoryHistory()
+        if self.history is not None:
+            try:
+                self.history.parent.mkdir(parents=True, exist_ok=True)
+                history = FileHistory(str(self.history))
+            except OSError:
+                log.warning("no console history: cannot write %s", self.history)
+        session: PromptSession[str] = PromptSession(history=history)
+        self.console.print(Text.assemble(
+            ("newsbot console", "bold"), " – type ", ("help", "cyan"),
+            " for the commands, ", ("quit", "cyan"), " to leave."))
+        self.console.print(Text(describe_data(self.settings), style="dim"))
+        with patch_stdout(raw=True):
+            while True:
+                try:
+                    line = await session.prompt_async("news> ")
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C clears the line, as in a shell
+                except EOFError:
+                    return
+                if not await self._answer(line):
+                    return
 
     def _read_lines(self) -> asyncio.Queue[str]:
         """Lines of the input, read by a daemon thread ("" at the end of the input).
@@ -171,16 +215,16 @@ class ConsoleAdapter:
         command = _PREFIX.sub("", text).strip() or "help"
         reply = await self._local_summary(command)
         if reply is None:
-            spinner = (self.console.status("Working…", spinner="dots") if self.interactive
-                       else contextlib.nullcontext())
-            with spinner:
-                reply = await self.core.handle(self.request(command))
+            reply = await self.core.handle(self.request(command))
         async with self._print_lock:
             if reply.card is not None:
                 self.console.print(render_card(reply.card))
             if reply.text and (reply.card is None or not reply.ok):
                 style = "" if reply.ok else "red"
-                self.console.print(_inline(reply.text), style=style)
+                text = reply.text
+                if command.split(maxsplit=1)[0].casefold() == "help":
+                    text += "\n" + _CONSOLE_HELP
+                self.console.print(_inline(text), style=style)
         return reply
 
     async def _local_summary(self, command: str) -> Reply | None:

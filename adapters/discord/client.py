@@ -17,6 +17,12 @@ from .views import MuteButton, UnsubscribeButton
 
 log = logging.getLogger(__name__)
 
+# The bot never joins voice channels: discord.py's two start-up warnings about voice
+# libraries it lacks (PyNaCl, davey) would only alarm admins. Every other warning stays.
+for _flag in ("warn_nacl", "warn_dave"):
+    if hasattr(discord.VoiceClient, _flag):
+        setattr(discord.VoiceClient, _flag, False)
+
 #: is this channel watched for pasted links? (guild channel id → yes/no)
 WatchFilter = Callable[[str, str], Awaitable[bool]]
 

@@ -44,7 +44,7 @@ from bot.errors import ConfigError
 from bot.settings import Settings
 
 from . import blocks
-from .app import SlackListeners
+from .app import SlackListeners, api_error
 
 __all__ = ["EVENTS_PATH", "SlackAdapter", "build"]
 
@@ -182,7 +182,7 @@ class SlackAdapter:
         try:
             auth = await self.client.auth_test()
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = api_error(exc)
             raise ConfigError(f"Slack refused NEWSBOT_SLACK_BOT_TOKEN: {error}") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Slack Web API: {type(exc).__name__}") from None
@@ -200,7 +200,7 @@ class SlackAdapter:
         try:
             opened = await self.client.apps_connections_open(app_token=app_token)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = api_error(exc)
             raise ConfigError(f"Slack refused NEWSBOT_SLACK_APP_TOKEN: {error}") from None
         self._socket = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
         self._socket.client.wss_uri = opened.get("url")
@@ -324,7 +324,7 @@ class SlackAdapter:
     def _post_error(exc: SlackApiError, destination: Destination) -> PostError:
         """Translate a Web API failure into the delivery engine's error types."""
         response = exc.response
-        error = str(response.get("error") or "unknown_error")
+        error = api_error(exc)
         status = int(getattr(response, "status_code", 200) or 200)
         if status == 429 or error == "ratelimited":
             raw = _header(getattr(response, "headers", None), "retry-after")

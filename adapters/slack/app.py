@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -31,7 +32,21 @@ MANAGER_CACHE_S = 300.0
 MAX_UNFURLS = 5
 _SLACK_LINK = re.compile(r"<((?:https?://)[^|>\s]+)(?:\|[^>]*)?>")
 _SUB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: "/news subscribe x" typed into a DM out of habit: the prefix is not a command
+_DM_PREFIX = re.compile(r"^/?news\b\s*", re.I)
 _FAILED = Reply("Something went wrong on my side; please try again later.", ok=False)
+
+
+def api_error(exc: SlackApiError) -> str:
+    """Slack's error code, also when the answer was not JSON (a proxy's HTML 502)."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, Mapping):
+        return str(data.get("error") or "unknown error")
+    return f"HTTP {getattr(exc.response, 'status_code', '?')}, not a Slack API answer"
+
+
+#: what a Web API call can fail with besides Slack's own error answers
+CALL_ERRORS = (SlackApiError, aiohttp.ClientError, TimeoutError)
 
 
 def tenant_of(team_id: str) -> str:
@@ -118,6 +133,7 @@ class SlackListeners:
         app.action(blocks.ACTION_MUTE)(self.on_mute_button)
         app.event("app_home_opened")(self.on_home_opened)
         app.event("link_shared")(self.on_link_shared)
+        app.event("message")(self.on_message)
 
     # --- the core ---------------------------------------------------------------------
 
@@ -140,9 +156,15 @@ class SlackListeners:
         try:
             resp = await self.client.users_info(user=user)
         except SlackApiError as exc:
-            log.warning("users.info failed for %s: %s", user, exc.response.get("error"))
+            log.warning("users.info failed for %s: %s", user, api_error(exc))
             return False
-        info = resp.get("user") or {}
+        except CALL_ERRORS as exc:
+            log.warning("users.info failed for %s: %s", user, type(exc).__name__)
+            return False
+        info = resp.get("user") if isinstance(resp.data, Mapping) else None
+        if not isinstance(info, Mapping):
+            log.warning("users.info gave no user for %s", user)
+            return False
         allowed = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
         if len(self._admin_cache) > 10_000:
             self._admin_cache.clear()
@@ -158,7 +180,9 @@ class SlackListeners:
         try:
             await self.client.views_publish(user_id=user, view=view)
         except SlackApiError as exc:
-            log.warning("views.publish failed for %s: %s", user, exc.response.get("error"))
+            log.warning("views.publish failed for %s: %s", user, api_error(exc))
+        except CALL_ERRORS as exc:
+            log.warning("views.publish failed for %s: %s", user, type(exc).__name__)
 
     # --- listeners --------------------------------------------------------------------
 
@@ -253,6 +277,34 @@ class SlackListeners:
             except Exception:
                 log.exception("publishing the App Home failed")
 
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A message to the bot in its Messages tab (``message.im``): the same commands as
+        ``/news``, answered in that conversation. Other messages are not the bot's."""
+        if (event.get("channel_type") != "im" or event.get("subtype")
+                or event.get("bot_id") or not event.get("user")):
+            return
+        try:
+            await self._direct_message(body, event)
+        except Exception:
+            log.exception("answering a direct message failed")
+
+    async def _direct_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        text = _DM_PREFIX.sub("", command_text(str(event.get("text") or "")))
+        team = _team(body) or _team(event)
+        name, _ = parse_command(text)
+        # A DM has no channel to manage: nothing here needs the users.info look-up.
+        reply = await self.ask(request_for({**event, "team_id": team}, can_manage=False,
+                                           text=text))
+        out_text, out_blocks = blocks.reply_message(reply)
+        try:
+            await self.client.chat_postMessage(
+                channel=str(event["channel"]), text=out_text, blocks=out_blocks)
+        except SlackApiError as exc:
+            log.warning("answering a DM failed: %s", api_error(exc))
+            return
+        if reply.ok and name in CHANGES_SUBSCRIPTIONS:
+            await self.publish_home(team, str(event["user"]))
+
     async def on_link_shared(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """Unfurl shared news links with their summary card (``chat.unfurl``)."""
         try:
@@ -283,4 +335,4 @@ class SlackListeners:
         try:
             await self.client.chat_unfurl(unfurls=unfurls, **target)
         except SlackApiError as exc:
-            log.warning("chat.unfurl failed: %s", exc.response.get("error"))
+            log.warning("chat.unfurl failed: %s", api_error(exc))

@@ -110,6 +110,12 @@ def parse_duration(text: str) -> int:
     return total
 
 
+def topic_label(expression: str) -> str:
+    """A topic inside a sentence: “syria”, but a phrase keeps its own quotes
+    (``"vladimir putin"``, not “"vladimir putin"”)."""
+    return expression if '"' in expression else f"“{expression}”"
+
+
 def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -124,7 +130,8 @@ def _where(sub: Subscription, request: Request) -> str:
 
 def describe(sub: Subscription, request: Request, now: float) -> str:
     """One line about a subscription, for ``list`` and confirmations."""
-    parts = [f"#{sub.id} “{sub.expression}” → {_where(sub, request)}", _MODE_NAMES[sub.mode]]
+    parts = [f"#{sub.id} {topic_label(sub.expression)} → {_where(sub, request)}",
+             _MODE_NAMES[sub.mode]]
     if sub.disabled:
         parts.append("paused: the channel is gone")
     elif sub.muted_until is not None and sub.is_muted(now):
@@ -174,7 +181,8 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
     where = "your DMs" if to_dm else "this channel"
     how = "as they come" if mode == "instant" else f"in a {_MODE_NAMES[mode]}"
     return Reply(
-        f"Subscribed: news about “{sub.expression}” will go to {where} {how} (#{sub.id}).",
+        f"Subscribed: news about {topic_label(sub.expression)} will go to {where} {how} "
+        f"(#{sub.id}).",
         subscriptions=(sub,),
     )
 
@@ -214,9 +222,9 @@ async def unsubscribe(ctx: CommandContext, request: Request) -> Reply:
         removed = found
     if not removed:
         return Reply(
-            f"You have no subscription to “{target}”. `list` shows yours.", ok=False
+            f"You have no subscription to {topic_label(target)}. `list` shows yours.", ok=False
         )
-    names = ", ".join(f"“{s.expression}” ({_where(s, request)})" for s in removed)
+    names = ", ".join(f"{topic_label(s.expression)} ({_where(s, request)})" for s in removed)
     return Reply(f"Unsubscribed from {names}.", subscriptions=tuple(removed))
 
 
@@ -261,8 +269,9 @@ async def mute(ctx: CommandContext, request: Request) -> Reply:
     else:
         muted = await store.mute(request.tenant, request.user, target, until)
     if not muted:
-        return Reply(f"You have no subscription to “{target}”. `list` shows yours.", ok=False)
-    names = ", ".join(f"“{s.expression}”" for s in muted)
+        return Reply(f"You have no subscription to {topic_label(target)}. `list` shows yours.",
+                     ok=False)
+    names = ", ".join(topic_label(s.expression) for s in muted)
     return Reply(f"Muted {names} until {_when(until)}.", subscriptions=tuple(muted))
 
 
@@ -281,8 +290,8 @@ async def unmute(ctx: CommandContext, request: Request) -> Reply:
     else:
         done = await store.unmute(request.tenant, request.user, target)
     if not done:
-        return Reply(f"Nothing to unmute for “{target}”.", ok=False)
-    names = ", ".join(f"“{s.expression}”" for s in done)
+        return Reply(f"Nothing to unmute for {topic_label(target)}.", ok=False)
+    names = ", ".join(topic_label(s.expression) for s in done)
     return Reply(f"Unmuted {names}.", subscriptions=tuple(done))
 
 
@@ -291,7 +300,7 @@ Topics work like a web search: `russia syria` needs both words, `"vladimir putin
 phrase, `assad OR erdogan` either one, `-sports` or `NOT sports` leaves a word out.
 • `subscribe TOPIC` – news about TOPIC in this channel (needs manage rights); add `dm` \
 for your DMs, `digest:hourly` or `digest:daily` for a digest
-• `unsubscribe TOPIC` or `unsubscribe all`
+• `unsubscribe TOPIC`, `unsubscribe #ID` (the number `list` shows) or `unsubscribe all`
 • `list` – your subscriptions and this channel's
 • `mute TOPIC 2h` (30m, 1d, 1w …) and `unmute TOPIC`
 • `summarize URL` (or just the link) – the article's summary card

@@ -1,4 +1,4 @@
-"""``newsbot match SOURCE EXPR...``: which topic expressions a page would match, and why."""
+"""newsbot match SOURCE EXPR...: which topic expressions a page would match, and why."""
 
 from __future__ import annotations
 
@@ -13,16 +13,19 @@ from bot.fetch import Fetcher, FetchPolicy, Source, is_url, make_session, read_l
 from bot.settings import Settings
 from bot.subscriptions import Explanation, MatchIndex
 
+from .args import http_url, subcommand
+
 
 def add_parser(subparsers: Any) -> None:
     """Register the ``match`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "match",
-        help="show which topic expressions a page matches, and why",
-        description=__doc__,
+    parser = subcommand(
+        subparsers, "match", __doc__, help="show which topic expressions a page matches, and why",
+        examples=["newsbot match page.html syria 'russia -sports' '\"vladimir putin\"'",
+                  "newsbot match https://example.com/story 'assad OR erdogan' --json"],
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per expression")
-    parser.add_argument("--url", help="the page's URL, when SOURCE is a file")
+    parser.add_argument("--url", type=http_url,
+                        help="the page's URL, when SOURCE is a file")
     parser.add_argument("source", help="a local .html/.txt file, '-' for stdin, or a URL")
     # Everything after SOURCE is an expression, even "-sports" (no "--" needed); only
     # this command's own --json and --url are still read there.
@@ -48,6 +51,11 @@ def _own_options(args: argparse.Namespace) -> list[str]:
             rest.append(word)
     if not rest:
         raise CommandError("Give at least one topic expression after the page.")
+    if args.url is not None:
+        try:
+            args.url = http_url(args.url)
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(f"--url: {exc}") from None
     return rest
 
 

@@ -237,8 +237,11 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
         elif done.status == "joined":
             text = f"Added the feed {name}{found}: new articles will be posted here."
         else:
+            current = ("Its current article is" if done.items == 1
+                       else f"Its {done.items} current articles are")
             text = (f"Added the feed {name}{found}: new articles will be posted here. "
-                    f"Its {done.items} current articles are not posted.")
+                    f"{current} not posted." if done.items else
+                    f"Added the feed {name}{found}: new articles will be posted here.")
         return Reply(text, ephemeral=False)
     removed = await manager.remove(channel, url)
     if removed is None:

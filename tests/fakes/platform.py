@@ -167,6 +167,7 @@ class HttpAdapter:
         self.timeout_s = timeout_s
         self.session: aiohttp.ClientSession | None = None
         self.sent: list[Post] = []
+        self._sent_changed = asyncio.Condition()
 
     @property
     def connected(self) -> bool:
@@ -209,4 +210,17 @@ class HttpAdapter:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientPostError(f"{type(exc).__name__}") from exc
         self.sent.append(post)
+        async with self._sent_changed:
+            self._sent_changed.notify_all()
         return str(data["id"])
+
+    async def wait_sent(self, n: int, timeout: float = 30.0) -> list[Post]:  # noqa: ASYNC109
+        """Wait until this client has seen ``n`` posts through (the platform records a
+        message before the client has read its answer: wait on the side you read)."""
+
+        async def enough() -> None:
+            async with self._sent_changed:
+                await self._sent_changed.wait_for(lambda: len(self.sent) >= n)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.sent
