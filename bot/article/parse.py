@@ -84,6 +84,14 @@ _BLOCK_TAGS = frozenset(
     "figure figcaption blockquote pre time dd dt table main form address".split()
 )
 _SKIP_TAGS = frozenset("script style noscript template svg iframe head".split())
+# Inline tags trafilatura unwraps (or turns into refs it unwraps later).
+_INLINE_TAGS = frozenset(
+    "a abbr acronym b bdi bdo big cite code data del dfn em font i ins kbd mark q s samp "
+    "small span strike strong sub sup tt u var".split()
+)
+# More inline children than this in one element is no paragraph a person wrote (the most
+# on 213 real pages is 52), and is read as plain text; see _unwrap_crowds.
+_CROWD = 1000
 
 
 def parse_article(content: str | bytes, url: str | None = None) -> Card:
@@ -302,6 +310,38 @@ def _prune(tree: lxml_html.HtmlElement) -> _Walk:
     return walk
 
 
+def _unwrap_crowds(tree: lxml_html.HtmlElement) -> None:
+    """Turn the inline children of an element with thousands of them into plain text.
+
+    trafilatura unwraps inline tags itself, after which lxml keeps the text as one piece
+    per former tag, and every read of ``.text`` joins those pieces again: quadratic (one
+    paragraph of 500,000 ``<b>`` took minutes and 1 GB). Here each run of text becomes
+    one piece, in one pass.
+    """
+    for el in [el for el in tree.iter() if len(el) > _CROWD]:
+        if sum(1 for child in el if child.tag in _INLINE_TAGS) > _CROWD:
+            _flatten_inline_children(el)
+
+
+def _flatten_inline_children(el: lxml_html.HtmlElement) -> None:
+    runs: list[list[str]] = [[]]  # the text before the first kept child, then after each
+    kept: list[etree._Element] = []
+    for node in el.xpath("node()"):  # text pieces and child nodes, in document order
+        if isinstance(node, str):
+            runs[-1].append(node)
+        elif isinstance(node.tag, str) and node.tag in _INLINE_TAGS:
+            runs[-1].append(node.text_content())
+        else:
+            kept.append(node)
+            runs.append([])
+    for child in list(el):
+        el.remove(child)
+    el.text = "".join(runs[0]) or None
+    for child, run in zip(kept, runs[1:], strict=True):
+        el.append(child)
+        child.tail = "".join(run) or None
+
+
 def _headline_index(lines: list[str], names: list[str]) -> int | None:
     keys = [k for k in (key(n) for n in names if n) if k]
     prefix: int | None = None
@@ -461,6 +501,7 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
         tree = lxml_html.document_fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError("I couldn't read an article on that page.") from exc
+    _unwrap_crowds(tree)
     meta = read_meta(tree, url)
     section = _section(meta, tree)
     site = _site_name(meta, url)

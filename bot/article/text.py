@@ -82,17 +82,20 @@ def split_sentences(text: str) -> list[str]:
             (raw[i] or "") + (raw[i + 1] or "") + (raw[i + 2] or "")
             for i in range(0, len(raw) - 2, 3)
         ] + [raw[-1] or ""]
-        buf = ""
+        # The pieces of the sentence being glued, joined once at its end: a run of
+        # 40,000 initials ("A. B. C. ...") stays linear.
+        buf: list[str] = []
         for piece in pieces:
-            buf = f"{buf} {piece}".strip() if buf else piece.strip()
-            last = buf.rstrip("\"'”’»)").rstrip(".").split(" ")[-1].lower() if buf else ""
+            if piece.strip():
+                buf.append(piece.rstrip() if buf else piece.strip())
+            last = buf[-1].rstrip("\"'”’»)").rstrip(".").split(" ")[-1].lower() if buf else ""
             if last in _ABBREV or re.fullmatch(r"[a-z]", last):
                 continue
             if buf:
-                parts.append(buf)
-            buf = ""
+                parts.append(" ".join(buf))
+            buf = []
         if buf:
-            parts.append(buf)
+            parts.append(" ".join(buf))
     return [p for p in parts if p]
 
 
