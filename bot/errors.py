@@ -6,6 +6,8 @@ that a chat user can read; adapters show that message and nothing else.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NewsbotError(Exception):
     """Root of every error newsbot raises deliberately."""
@@ -18,6 +20,19 @@ class NewsbotError(Exception):
     def user_message(self) -> str:
         """A one-line explanation fit to show the person who caused it."""
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole, whatever a subclass's __init__ takes: a ParseError raised in a
+        # parse worker process arrives in the bot as itself, with its data.
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[NewsbotError], args: tuple[Any, ...],
+             state: dict[str, Any]) -> NewsbotError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(NewsbotError):
@@ -37,6 +52,22 @@ class NotAnArticleError(ParseError):
     def __init__(self, message: str, kind: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class ParseTimeoutError(ParseError):
+    """Reading the page took longer than the parse deadline; its worker was stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"That page is too complex to read in {seconds:g} s.")
+        self.seconds = seconds
+
+
+class ParseMemoryError(ParseError):
+    """Reading the page needed more memory than a parse worker may use."""
+
+    def __init__(self, limit_mb: int) -> None:
+        super().__init__(f"That page is too complex to read within {limit_mb} MB of memory.")
+        self.limit_mb = limit_mb
 
 
 # --- fetching -------------------------------------------------------------------------

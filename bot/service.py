@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
 from bot import keys
-from bot.article import parse_article
+from bot.article import ParsePool
 from bot.card import Card
 from bot.chat import Adapter, CommandContext, Destination, HttpMountable, Reply, Request
 from bot.chat import handle as handle_command
@@ -82,8 +82,11 @@ class Newsbot:
         http: bool = True,
         resolver: AbstractResolver | None = None,
         block_ms: int = 1000,
+        parser: ParsePool | None = None,
     ) -> None:
         self.settings = settings
+        # Given (tests): used instead of one built from the settings, and closed with us.
+        self._given_parser = parser
         self._given_redis = redis
         self.n_workers = settings.workers if workers is None else workers
         self.http_enabled = http
@@ -121,6 +124,13 @@ class Newsbot:
             if self.redis is not base:
                 stack.push_async_callback(self.redis.aclose)
             await ensure_current(self.redis)
+            # Pages are parsed in worker processes, each within NEWSBOT_PARSE_TIMEOUT_S and
+            # NEWSBOT_PARSE_MAX_MEMORY_MB; a process that chats keeps one for people.
+            self.parser = self._given_parser or ParsePool.from_settings(
+                settings, consumers=self.n_workers,
+                chat_lane=bool(self.adapters) or self.http_enabled)
+            stack.push_async_callback(self.parser.close)
+            await self.parser.start()
             policy = FetchPolicy.from_settings(settings)
             session = make_session(policy, resolver=self.resolver)
             stack.push_async_callback(session.close)
@@ -151,7 +161,7 @@ class Newsbot:
                 worker = Worker(
                     self.redis, self.metrics,
                     fetcher=self.fetcher, deduper=self.deduper, matcher=self.matcher,
-                    digests=self.digests, outbox=self.outbox,
+                    digests=self.digests, outbox=self.outbox, parser=self.parser,
                     consumer=consumer_name("worker", i),
                     dead_letter_maxlen=settings.dead_letter_maxlen,
                     concurrency=settings.worker_concurrency,
@@ -266,7 +276,11 @@ class Newsbot:
     async def summarize(self, url: str) -> Card:
         """Fetch and parse one link into a card (raises FetchError or ParseError)."""
         page = await self.fetcher.fetch(url)
-        return await asyncio.to_thread(parse_article, page.text, page.url)
+        return await self.parser.parse(page.text, page.url, chat=True)
+
+    async def parse(self, content: str | bytes, url: str | None = None) -> Card:
+        """A card for page content a person handed over (a local file, stdin)."""
+        return await self.parser.parse(content, url, chat=True)
 
     def _match_now(self, card: Card) -> list[DestinationMatch]:
         return list(self.matcher.match(card, time.time()))

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     user_agent: str = USER_AGENT
 
+    # --- parsing (in worker processes) --------------------------------------------
+    parse_timeout_s: float = Field(5.0, gt=0)
+    parse_max_memory_mb: int = Field(1024, ge=128)
+    # Processes parsing pipeline pages; unset: one per CPU, at most one per worker.
+    parse_workers: int | None = Field(None, ge=1)
+
     # --- subscriptions and matching -------------------------------------------------
     max_subscriptions_per_user: int = Field(50, gt=0)
     max_subscriptions_per_channel: int = Field(200, gt=0)

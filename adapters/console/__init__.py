@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -28,7 +29,7 @@ from rich.console import Console
 from rich.text import Text
 
 from adapters.console.card import render_card
-from bot.article import parse_article
+from bot.card import Card
 from bot.chat import CommandHandler, Post, Reply, Request, split_args
 from bot.errors import NewsbotError
 from bot.fetch import is_url, read_local
@@ -72,9 +73,12 @@ class ConsoleAdapter:
         console: Console | None = None,
         interactive: bool | None = None,
         history: Path | None = None,
+        parse: Callable[[str | bytes, str | None], Awaitable[Card]] | None = None,
     ) -> None:
         self.settings = settings
         self.core = core
+        # How a local file becomes a card: the core's bounded parser (Newsbot.parse).
+        self.parse = parse if parse is not None else getattr(core, "parse", None)
         self.stdin = stdin if stdin is not None else sys.stdin
         self.interactive = self.stdin.isatty() if interactive is None else interactive
         # No file of its own: rich writes to whatever sys.stdout is at the time, which is
@@ -235,11 +239,12 @@ class ConsoleAdapter:
         source = args[1]
         if is_url(source):
             return None
-        if source != "-" and not await asyncio.to_thread(os.path.exists, source):
+        if self.parse is None or (
+                source != "-" and not await asyncio.to_thread(os.path.exists, source)):
             return None
         try:
             page = read_local(source)
-            card = await asyncio.to_thread(parse_article, page.content, None)
+            card = await self.parse(page.content, None)
         except NewsbotError as exc:
             return Reply(exc.user_message, ok=False)
         return Reply("", card=card)

@@ -84,14 +84,17 @@ _BLOCK_TAGS = frozenset(
     "figure figcaption blockquote pre time dd dt table main form address".split()
 )
 _SKIP_TAGS = frozenset("script style noscript template svg iframe head".split())
-# Inline tags trafilatura unwraps (or turns into refs it unwraps later).
-_INLINE_TAGS = frozenset(
+# Inline tags trafilatura unwraps (or turns into refs it unwraps later): see _unwrap_crowds.
+_CROWD_TAGS = frozenset(
     "a abbr acronym b bdi bdo big cite code data del dfn em font i ins kbd mark q s samp "
     "small span strike strong sub sup tt u var".split()
 )
 # More inline children than this in one element is no paragraph a person wrote (the most
 # on 213 real pages is 52), and is read as plain text; see _unwrap_crowds.
 _CROWD = 1000
+_CROWDED = etree.XPath(f"//*[count(*) > {_CROWD}]")
+_COUNT_INLINE = etree.XPath(
+    "count(*[" + " or ".join(f"self::{tag}" for tag in sorted(_CROWD_TAGS)) + "])")
 
 
 def parse_article(content: str | bytes, url: str | None = None) -> Card:
@@ -318,8 +321,17 @@ def _unwrap_crowds(tree: lxml_html.HtmlElement) -> None:
     paragraph of 500,000 ``<b>`` took minutes and 1 GB). Here each run of text becomes
     one piece, in one pass.
     """
-    for el in [el for el in tree.iter() if len(el) > _CROWD]:
-        if sum(1 for child in el if child.tag in _INLINE_TAGS) > _CROWD:
+    for el in _CROWDED(tree):
+        inline = int(_COUNT_INLINE(el))
+        if inline <= _CROWD:
+            continue
+        if inline == len(el):
+            # Only inline children (the usual shape): the element becomes its own text.
+            text, attrib = el.xpath("string()"), dict(el.attrib)
+            el.clear(keep_tail=True)
+            el.attrib.update(attrib)
+            el.text = text or None
+        else:
             _flatten_inline_children(el)
 
 
@@ -329,7 +341,7 @@ def _flatten_inline_children(el: lxml_html.HtmlElement) -> None:
     for node in el.xpath("node()"):  # text pieces and child nodes, in document order
         if isinstance(node, str):
             runs[-1].append(node)
-        elif isinstance(node.tag, str) and node.tag in _INLINE_TAGS:
+        elif isinstance(node.tag, str) and node.tag in _CROWD_TAGS:
             runs[-1].append(node.text_content())
         else:
             kept.append(node)

@@ -8,6 +8,8 @@ import json
 import sys
 from typing import Any
 
+from bot.article import ParsePool
+from bot.card import Card
 from bot.errors import CommandError, TopicError
 from bot.fetch import Fetcher, FetchPolicy, Source, is_url, make_session, read_local, read_source
 from bot.settings import Settings
@@ -67,13 +69,17 @@ async def _read(source: str, settings: Settings) -> Source:
         return await read_source(source, Fetcher(session, policy))
 
 
-def explain_all(
-    content: str | bytes, expressions: list[str], settings: Settings, url: str | None = None
-) -> list[Explanation | TopicError]:
-    """Parse the page once and explain every expression (an invalid one gives its error)."""
-    from bot.article import parse_article
+async def read_card(source: str, settings: Settings, url: str | None = None) -> Card:
+    """The card of ``source``, parsed as the bot parses pages (deadline, memory cap)."""
+    async with ParsePool.from_settings(settings, consumers=1) as parser:
+        page = await _read(source, settings)
+        return await parser.parse(page.content, url or page.url, chat=True)
 
-    card = parse_article(content, url)
+
+def explain_all(
+    card: Card, expressions: list[str], settings: Settings
+) -> list[Explanation | TopicError]:
+    """Explain every expression against the card (an invalid one gives its error)."""
     index = MatchIndex(settings.match_min_body_mentions)
     out: list[Explanation | TopicError] = []
     for expression in expressions:
@@ -99,8 +105,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     mode the error is a row of the output and the status stays 0).
     """
     args.expressions = _own_options(args)
-    page = asyncio.run(_read(args.source, settings))
-    results = explain_all(page.content, args.expressions, settings, args.url or page.url)
+    card = asyncio.run(read_card(args.source, settings, args.url))
+    results = explain_all(card, args.expressions, settings)
     if args.json:
         for expression, result in zip(args.expressions, results, strict=True):
             print(json.dumps(_row(expression, result), ensure_ascii=False))

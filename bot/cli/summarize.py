@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from adapters.console.card import render_card
-from bot.article import explain_article
+from bot.article import ParsePool
+from bot.background import cancel_and_wait
 from bot.card import Card
 from bot.errors import NewsbotError
 from bot.fetch import Fetcher, FetchPolicy, is_url, make_session, read_source
@@ -95,6 +96,10 @@ async def explain_all(
     overall = progress.add_task("Summarizing", total=len(sources)) if progress else None
     session = make_session(policy) if any(is_url(s) for s in sources) else None
     gate = asyncio.Semaphore(concurrency)
+    # Pages are parsed as the bot parses them: in worker processes, within the parse
+    # deadline and memory cap. The workers start while the first pages download.
+    parser = ParsePool.from_settings(settings, consumers=min(concurrency, len(sources)))
+    booting = asyncio.ensure_future(parser.start())
 
     async def one(source: str) -> tuple[Card, dict[str, Any]] | NewsbotError:
         async with gate:
@@ -102,8 +107,8 @@ async def explain_all(
                 if progress is not None else None
             try:
                 page = await read_source(source, fetcher)
-                # Parsing is CPU work: a thread keeps the other fetches moving.
-                return await asyncio.to_thread(explain_article, page.content, url or page.url)
+                await booting
+                return await parser.explain(page.content, url or page.url)
             except NewsbotError as exc:
                 return exc
             finally:
@@ -115,6 +120,8 @@ async def explain_all(
         fetcher = Fetcher(session, policy) if session is not None else None
         return list(await asyncio.gather(*(one(source) for source in sources)))
     finally:
+        await cancel_and_wait(booting)
+        await parser.close()
         if session is not None:
             await session.close()
 

@@ -8,7 +8,6 @@ The ingest entry is acknowledged only after all of that is written.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -18,7 +17,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.article import parse_article
+from bot.article import ParsePool
 from bot.card import Card
 from bot.chat.contract import Destination, Post, SubscriptionRef
 from bot.errors import BacklogFullError, InvalidTenantError, InvalidURLError, NewsbotError
@@ -118,6 +117,7 @@ class Worker(StreamConsumer):
         matcher: Matcher,
         digests: DigestQueue,
         outbox: Outbox,
+        parser: ParsePool,
         consumer: str,
         dead_letter_maxlen: int,
         concurrency: int = 8,
@@ -135,6 +135,7 @@ class Worker(StreamConsumer):
         self.matcher = matcher
         self.digests = digests
         self.outbox = outbox
+        self.parser = parser
         self.dead_letter_maxlen = dead_letter_maxlen
 
     async def handle(self, entry: Entry) -> bool:
@@ -192,7 +193,9 @@ class Worker(StreamConsumer):
         page = await self.fetcher.fetch(url)
         fetch_s = time.monotonic() - started
         self.metrics.fetch_seconds.observe(fetch_s)
-        card = await asyncio.to_thread(parse_article, page.text, page.url)
+        # In a worker process, within the parse deadline and memory cap: a page that
+        # exceeds them is a ParseError, dead-lettered with its reason like any other.
+        card = await self.parser.parse(page.text, page.url)
         self.metrics.cards.inc()
         identity = await self.deduper.identify(card, [url, page.url])
         if identity.duplicate:
