@@ -41,6 +41,7 @@ from bot.errors import (
     TooManyRedirectsError,
     UnsupportedContentError,
 )
+from bot.urls import url_problem
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -423,10 +424,16 @@ def _parse_url(text: str, original: str, *, redirect: bool = False) -> URL:
         if redirect
         else "That doesn't look like a web link."
     )
+    # Host names a resolver would refuse ("a..b", a 64-character label), ports outside
+    # 1-65535, spaces, several links: refused here with the reason, never half-way in.
+    problem = url_problem(text)
+    if problem is not None:
+        raise InvalidURLError(message if redirect else problem, original)
     try:
         url = URL(text.strip())
         host = url.host
         port = url.port
+        url.raw_host  # noqa: B018 (IDNA-encodes the host now, not while connecting)
     except (ValueError, TypeError):
         raise InvalidURLError(message, original) from None
     if url.scheme not in ("http", "https") or not host or port == 0:
@@ -536,7 +543,8 @@ class Fetcher:
             raise ConnectError(
                 f"I couldn't reach {host} securely (bad certificate).", original
             ) from None
-        except aiohttp.InvalidURL:
+        except (aiohttp.InvalidURL, UnicodeError):
+            # UnicodeError: a host name the resolver's IDNA codec refuses.
             raise InvalidURLError("That doesn't look like a web link.", original) from None
         except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
             raise ConnectError(f"I couldn't reach {host}.", original) from None

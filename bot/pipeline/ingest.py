@@ -26,7 +26,7 @@ from bot.metrics import Metrics
 from bot.pipeline import streams
 from bot.redis_server import REDIS_ERRORS, is_redis_failure
 from bot.subscriptions import DestinationMatch, Matcher
-from bot.urls import clean_url
+from bot.urls import check_web_url
 
 from .consumer import StreamConsumer
 from .dedupe import Deduper
@@ -87,8 +87,10 @@ class Ingest:
         ``seen_in`` is where the link was already shown (a chat summary): no post there.
         """
         url = (url or "").strip()
-        if len(url) > MAX_URL_LENGTH or clean_url(url) is None:
-            raise InvalidURLError("That is not a web link (http:// or https://).", url[:200])
+        if len(url) > MAX_URL_LENGTH:
+            raise InvalidURLError(
+                f"That link is too long (over {MAX_URL_LENGTH} characters).", url[:200])
+        url = check_web_url(url)  # one http(s) link, a host a resolver takes, a real port
         if tenant is not None and not TENANT_PATTERN.fullmatch(tenant):
             raise InvalidTenantError(tenant[:100])
         fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}

@@ -1,0 +1,142 @@
+"""Parsing is bounded: each page is read in a worker process within a deadline and a
+memory cap, and pages built to be expensive end as a card or a readable ParseError.
+
+The bounds are enforced by the pool (a worker past the deadline is killed and replaced),
+so these tests assert what comes back, never how long it took. Misbehaving parsers
+(spinning, sleeping, crashing, hoarding memory) come from ``tests/stall.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.article import ParsePool
+from bot.card import Card
+from bot.errors import ParseError, ParseMemoryError, ParseTimeoutError
+from tests.stall import CRASH, GREEDY, SLEEP, STALL, parse_or_misbehave
+
+PAGE = (Path(__file__).parent / "pages" / "jsonld_full_en.html").read_text(encoding="utf-8")
+HEADLINE = "Council backs tram extension to the eastern docks"
+TITLE = "<title>Markets rally as rates fall again</title>"
+
+# Pages built to be expensive (each took from seconds to minutes, some over 1 GB, before
+# parsing was made linear for them; the pool bounds whatever is left).
+HOSTILE: dict[str, Callable[[], str]] = {
+    "40k inline tags": lambda: "<p>" + "<b>x</b> " * 40_000 + "</p>",
+    "40k inline tags, titled": lambda: TITLE + "<p>" + "<b>x</b> " * 40_000 + "</p>",
+    "40k inline numbers": lambda: TITLE + "<p>" + "<b>12</b> " * 40_000 + "</p>",
+    "40k initials": lambda: TITLE + "<p>" + "<b>A.</b> " * 40_000 + "</p>",
+    "4.5 MB of inline tags": lambda: "<p>" + "<b>x</b> " * 500_000 + "</p>",
+    "nested 100k divs": lambda: TITLE + "<div>" * 100_000 + "deep" + "</div>" * 100_000,
+    "nested 100k paragraphs": lambda: TITLE + "<p>" * 100_000 + "deep" + "</p>" * 100_000,
+    "nested 100k spans": lambda: TITLE + "<span>" * 100_000 + "x" + "</span>" * 100_000,
+    "5 MB single line of numbers": lambda: TITLE + "<p>" + "12 " * 1_600_000 + "</p>",
+    "5 MB single line of words": lambda: TITLE + "<p>" + "word " * 1_000_000 + "</p>",
+    "5 MB single line, plain text": lambda: "Markets rally\n\n" + "12 " * 1_600_000,
+}
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ParsePool]:
+    """The bot's default bounds: one worker, 5 s and 1 GB per page."""
+    async with ParsePool(workers=1) as running:
+        yield running
+
+
+async def outcome(pool: ParsePool, page: str) -> Card | ParseError:
+    try:
+        return await pool.parse(page, "https://example.com/a")
+    except ParseError as exc:
+        return exc
+
+
+@pytest.mark.parametrize("shape", list(HOSTILE))
+async def test_an_expensive_page_ends_as_a_card_or_a_readable_error(
+        pool: ParsePool, shape: str) -> None:
+    result = await outcome(pool, HOSTILE[shape]())
+    assert isinstance(result, Card | ParseError), result
+    if isinstance(result, ParseError):
+        assert result.user_message.endswith("."), result.user_message
+        assert "Traceback" not in result.user_message
+    # The worker that read it is fit for the next page.
+    assert (await pool.parse(PAGE)).headline == HEADLINE
+
+
+@pytest.mark.parametrize("shape", ["4.5 MB of inline tags", "5 MB single line of numbers"])
+async def test_an_expensive_page_within_a_small_memory_cap(shape: str) -> None:
+    async with ParsePool(workers=1, memory_mb=200) as small:
+        result = await outcome(small, HOSTILE[shape]())
+        assert isinstance(result, Card | ParseError), result
+        assert (await small.parse(PAGE)).headline == HEADLINE
+
+
+async def test_a_page_past_the_deadline_stops_its_worker_and_says_so() -> None:
+    async with ParsePool(workers=1, timeout_s=1, function=parse_or_misbehave) as pool:
+        for marker in (STALL, SLEEP):  # a loop in Python, and a call that never returns
+            with pytest.raises(ParseTimeoutError) as caught:
+                await pool.parse(PAGE + marker)
+            assert caught.value.user_message == "That page is too complex to read in 1 s."
+            # The one worker was killed and replaced: the next page is read.
+            assert (await pool.parse(PAGE)).headline == HEADLINE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is Linux's")
+async def test_a_page_past_the_memory_cap_fails_in_its_worker() -> None:
+    async with ParsePool(workers=1, memory_mb=300, timeout_s=60,
+                         function=parse_or_misbehave) as pool:
+        with pytest.raises(ParseMemoryError) as caught:
+            await pool.parse(PAGE + GREEDY)
+        assert caught.value.user_message == (
+            "That page is too complex to read within 300 MB of memory.")
+        assert (await pool.parse(PAGE)).headline == HEADLINE
+
+
+async def test_a_worker_that_dies_is_replaced() -> None:
+    async with ParsePool(workers=1, function=parse_or_misbehave) as pool:
+        with pytest.raises(ParseError, match="crashed"):
+            await pool.parse(PAGE + CRASH)
+        assert (await pool.parse(PAGE)).headline == HEADLINE
+
+
+async def test_a_parse_given_up_on_stops_its_worker() -> None:
+    # A deadline far away: only killing the spinning worker frees the pool's one process.
+    async with ParsePool(workers=1, timeout_s=120, function=parse_or_misbehave) as pool:
+        spinning = asyncio.create_task(pool.parse(PAGE + STALL))
+        await asyncio.sleep(0.5)
+        spinning.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await spinning
+        card = await asyncio.wait_for(pool.parse(PAGE), 30)
+        assert card.headline == HEADLINE
+
+
+async def test_chat_has_a_lane_of_its_own() -> None:
+    async with ParsePool(workers=1, chat_lane=True, timeout_s=120,
+                         function=parse_or_misbehave) as pool:
+        assert pool.processes == 2
+        # The pipeline's process is stuck on a page, and more pages wait behind it...
+        stuck = [asyncio.create_task(pool.parse(PAGE + STALL)) for _ in range(3)]
+        await asyncio.sleep(0.5)
+        # ...yet a person asking for a summary is answered by the process kept for chat.
+        card = await asyncio.wait_for(pool.parse(PAGE, chat=True), 30)
+        assert card.headline == HEADLINE
+        for task in stuck:
+            task.cancel()
+        await asyncio.gather(*stuck, return_exceptions=True)
+
+
+async def test_closing_ends_pages_in_progress_with_a_readable_error() -> None:
+    pool = ParsePool(workers=1, timeout_s=120, function=parse_or_misbehave)
+    await pool.start()
+    sleeping = asyncio.create_task(pool.parse(PAGE + SLEEP))
+    await asyncio.sleep(0.5)
+    await asyncio.wait_for(pool.close(), 10)
+    with pytest.raises(ParseError, match="shutting down"):
+        await sleeping
+    with pytest.raises(ParseError, match="shutting down"):
+        await pool.parse(PAGE)
