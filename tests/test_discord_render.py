@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import discord
@@ -88,6 +89,40 @@ def test_digest_is_one_embed_that_fits() -> None:
     assert embed.description.endswith("more")
     assert "[Headline (0)" in embed.description  # brackets cannot break the link syntax
     assert len(embed) <= EMBED_TOTAL_MAX
+
+
+# A masked link Discord would render: [text](url) with its "[" not escaped.
+MASKED_LINK = re.compile(r"(?<!\\)\[[^\]]*\]\(\s*<?https?://")
+PHISH = "[your bank](https://phish.example/login)"
+
+
+def rendered_text(embed: discord.Embed) -> list[str]:
+    """Every piece of an embed's text that Discord renders as markdown."""
+    return [embed.title or "", embed.description or "",
+            *(str(f.value) for f in embed.fields), *(str(f.name) for f in embed.fields)]
+
+
+def test_article_text_cannot_plant_a_masked_link_or_markdown() -> None:
+    card = Card(
+        headline=f"Breaking: {PHISH} **now**", body="b", url="https://news.example/a",
+        summary=f"Log in at {PHISH} to read. Prices *fell* by _half_. Source: https://x.example/a_b",
+        section=PHISH, site=f"Site {PHISH}",
+        key_figures=(KeyFigure("$5", f"refund at {PHISH}", "s"),),
+    )
+    embed = card_embed(card, matched=("bank",), also_reported_by=(PHISH,))
+    assert embed.url == "https://news.example/a"  # the link is the embed's own
+    for text in rendered_text(embed):
+        assert not MASKED_LINK.search(text), text
+    assert embed.description is not None
+    assert "\\*fell\\*" in embed.description and "\\_half\\_" in embed.description
+    assert "https://x.example/a_b" in embed.description  # a bare URL stays as it is
+    figures = next(f for f in embed.fields if f.name == "Key figures")
+    assert str(figures.value).startswith("**$5** refund at \\[")  # the bot's own bold kept
+    digest = digest_embed(None, (DigestItem(PHISH, "https://news.example/b", PHISH, ()),))
+    assert digest.description is not None
+    assert digest.description.startswith("• [(your bank)(https://phish.example/login)]"
+                                          "(https://news.example/b)")
+    assert not MASKED_LINK.search(digest.description.split("— ", 1)[1])
 
 
 def test_mentions_are_neutralised() -> None:

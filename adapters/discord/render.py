@@ -1,7 +1,9 @@
 """Neutral cards, posts and replies rendered as Discord embeds, buttons and text.
 
-Pure functions (no I/O): every Discord length limit is enforced here by truncation, and
-every piece of text that could carry a mention is neutralised, so callers only send.
+Pure functions (no I/O): every Discord length limit is enforced here by truncation, every
+piece of text that could carry a mention is neutralised, and article text is escaped where
+Discord renders markdown (title, description, field values), so a page cannot plant a
+masked link (``[your bank](https://phish…)``) in a card. Callers only send.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import discord
 from bot.card import Card
 from bot.chat import DigestItem, Post, Reply
 
-from .text import NO_MENTIONS, neutralise, truncate
+from .text import NO_MENTIONS, neutralise, plain, truncate
 
 __all__ = [
     "NO_MENTIONS",
@@ -88,23 +90,26 @@ def card_embed(
     """One embed for one card: linked headline, summary, date, figures, why it was sent."""
     link = _http_url(card.link)
     summary = card.summary or card.lead
+    # The link lives in the embed's url field; the text around it is the article's own,
+    # escaped wherever Discord renders markdown (the footer does not).
     embed = discord.Embed(
-        title=truncate(card.headline or link or "Untitled", TITLE_MAX),
+        title=truncate(plain(card.headline) if card.headline else link or "Untitled",
+                       TITLE_MAX),
         url=link,
-        description=truncate(summary, DESCRIPTION_MAX) or None,
+        description=truncate(plain(summary), DESCRIPTION_MAX) or None,
         colour=discord.Colour.blurple(),
     )
     if card.published:
-        _add_field(embed, "Published", card.published[:10], inline=True)
+        _add_field(embed, "Published", plain(card.published[:10]), inline=True)
     if card.section:
-        _add_field(embed, "Section", card.section, inline=True)
+        _add_field(embed, "Section", plain(card.section), inline=True)
     if card.key_figures:
-        lines = [f"**{k.value}** {k.label}".strip() for k in card.key_figures]
+        lines = [f"**{plain(k.value)}** {plain(k.label)}".strip() for k in card.key_figures]
         _add_field(embed, "Key figures", "\n".join(lines))
     if matched:
-        _add_field(embed, "Matched", ", ".join(matched))
+        _add_field(embed, "Matched", plain(", ".join(matched)))
     if also_reported_by:
-        _add_field(embed, "Also reported by", ", ".join(also_reported_by))
+        _add_field(embed, "Also reported by", plain(", ".join(also_reported_by)))
     if card.paywalled:
         _add_field(embed, "Note", "This article may be behind a paywall.")
     footer = card.site or ""
@@ -121,10 +126,10 @@ def digest_embed(title: str | None, items: tuple[DigestItem, ...]) -> discord.Em
     lines: list[str] = []
     used = 0
     for n, item in enumerate(items):
-        headline = truncate(item.headline.replace("[", "(").replace("]", ")"), 200)
+        headline = plain(truncate(item.headline.replace("[", "(").replace("]", ")"), 200))
         link = _http_url(item.link)
         line = f"• [{headline}]({link})" if link else f"• {headline}"
-        extras = [x for x in (item.site, ", ".join(item.matched)) if x]
+        extras = [plain(x) for x in (item.site, ", ".join(item.matched)) if x]
         if extras:
             line += " — " + " · ".join(extras)
         rest = len(items) - n - 1

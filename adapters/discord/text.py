@@ -1,4 +1,4 @@
-"""Text helpers shared by the Discord modules: truncation and mention neutralising."""
+"""Text helpers shared by the Discord modules: truncation, mentions and markdown."""
 
 from __future__ import annotations
 
@@ -31,3 +31,9 @@ def neutralise(text: str) -> str:
         return f"<{m.group(2)}\u200b{m.group(3)}>"
 
     return _MENTION_RE.sub(fix, text)
+
+
+def plain(text: str) -> str:
+    """Article text made inert in markdown: ``[x](https://…)`` shows as typed, never as a
+    masked link, and ``*``, ``_``, ``#``… show as themselves. Bare URLs stay clickable."""
+    return discord.utils.escape_markdown(text)
