@@ -81,18 +81,25 @@ class FetchPolicy:
     connect_timeout: float = 5.0
     max_bytes: int = 5_000_000
     max_redirects: int = 5
+    #: ``host`` (every port) or ``host:port`` entries (``[v6]:port`` for IPv6)
     allow_hosts: frozenset[str] = field(default_factory=frozenset)
     user_agent: str = "newsbot"
+    #: Ports of this process's own HTTP server: never exempt, whatever the entries say
+    #: (filled in when the server binds, for a port picked by the system).
+    own_ports: set[int] = field(default_factory=set, compare=False)
+    _allowed: frozenset[tuple[str, int | None]] = field(
+        init=False, repr=False, compare=False, default=frozenset())
 
     def __post_init__(self) -> None:
         # Normalise once so every comparison is a plain set lookup.
-        object.__setattr__(
-            self, "allow_hosts", frozenset(_normalise_host(h) for h in self.allow_hosts if h)
-        )
+        entries = [parse_allow_entry(h) for h in self.allow_hosts if h.strip()]
+        object.__setattr__(self, "allow_hosts", frozenset(
+            host if port is None else f"{_bracketed(host)}:{port}" for host, port in entries))
+        object.__setattr__(self, "_allowed", frozenset(entries))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchPolicy:
-        """Build the policy from the ``fetch_*`` settings."""
+        """Build the policy from the ``fetch_*`` settings (the bot's HTTP port protected)."""
         return cls(
             timeout=settings.fetch_timeout,
             connect_timeout=settings.fetch_connect_timeout,
@@ -100,11 +107,40 @@ class FetchPolicy:
             max_redirects=settings.fetch_max_redirects,
             allow_hosts=frozenset(settings.fetch_allow_hosts),
             user_agent=settings.user_agent,
+            own_ports={settings.http_port} if settings.http_port else set(),
         )
 
-    def allows(self, host: str) -> bool:
-        """True if ``host`` (a name as written, or a literal IP) is exempt from the SSRF check."""
-        return _normalise_host(host) in self.allow_hosts
+    def allows(self, host: str, port: int | None = None) -> bool:
+        """True if ``host`` (a name as written, or a literal IP) on ``port`` is exempt from
+        the SSRF check: listed alone (any port) or with that port, and not our own port."""
+        if port is not None and port in self.own_ports:
+            return False
+        name = _normalise_host(host)
+        return (name, None) in self._allowed or (
+            port is not None and (name, port) in self._allowed)
+
+
+def parse_allow_entry(entry: str) -> tuple[str, int | None]:
+    """An allow-list entry as (normalised host, port or None for every port).
+
+    ``host``, ``host:port``, ``[2001:db8::1]:port``, or a bare IPv6 address; ValueError
+    for a port outside 1-65535.
+    """
+    entry = entry.strip()
+    try:
+        return _normalise_host(str(ipaddress.ip_address(entry.strip("[]")))), None
+    except ValueError:
+        pass
+    host, sep, port_text = entry.rpartition(":")
+    if not sep or (":" in host and not host.endswith("]")):
+        return _normalise_host(entry), None
+    if not port_text.isdigit() or not 0 < int(port_text) <= 65535:
+        raise ValueError(f"{entry!r}: the port must be 1 to 65535")
+    return _normalise_host(host), int(port_text)
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 @dataclass(frozen=True)
@@ -178,7 +214,7 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         """Resolve through the wrapped resolver, then check every address."""
         results = await self._delegate.resolve(host, port, family)
-        if self._policy.allows(host):
+        if self._policy.allows(host, port or None):
             return results
         for result in results:
             if is_forbidden_address(result["host"]):
@@ -455,7 +491,7 @@ def _check_literal_address(url: URL, policy: FetchPolicy, original: str) -> None
         ip = ipaddress.ip_address(host)
     except ValueError:
         return  # a name: checked by the resolver when connecting
-    if not policy.allows(host) and is_forbidden_address(ip):
+    if not policy.allows(host, url.port) and is_forbidden_address(ip):
         raise BlockedAddressError(original, host, str(ip))
 
 

@@ -199,7 +199,9 @@ class Newsbot:
                 await self._start_adapter(adapter)
             if self.app is not None:
                 self.http = HttpServer(self.app, settings.http_host, settings.http_port)
-                await self.http.start()
+                # Our own port is never an allowed fetch target (the port may be the
+                # system's pick): no page can make the bot call its own endpoints.
+                policy.own_ports.add(await self.http.start())
         except BaseException:
             await self.close()
             raise

@@ -174,6 +174,15 @@ class Settings(BaseSettings):
         _split_list
     )
 
+    @field_validator("fetch_allow_hosts")
+    @classmethod
+    def _check_allow_hosts(cls, value: list[str]) -> list[str]:
+        from bot.fetch import parse_allow_entry
+
+        for entry in value:
+            parse_allow_entry(entry)  # a ValueError names the entry
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:
