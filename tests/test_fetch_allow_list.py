@@ -4,6 +4,8 @@ and the bot's own HTTP port is never exempt (no page can make it call its own en
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import redis.asyncio as aioredis
 
@@ -31,7 +33,7 @@ def test_allow_entries(entry: str, parsed: tuple[str, int | None]) -> None:
 
 
 def test_a_bad_port_in_the_allow_list_stops_the_bot_with_one_line() -> None:
-    with pytest.raises(ConfigError, match="NEWSBOT_FETCH_ALLOW_HOSTS: 'feeds.local:0'"):
+    with pytest.raises(ConfigError, match=re.escape("NEWSBOT_FETCH_ALLOW_HOSTS: 'feeds.local:0'")):
         load_settings(fetch_allow_hosts="127.0.0.1, feeds.local:0")
 
 

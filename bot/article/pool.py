@@ -125,10 +125,13 @@ def _start_worker(memory_bytes: int) -> None:
             _cap = memory_bytes
         except (ImportError, ValueError, OSError):
             pass  # no RLIMIT_AS here (not Linux/BSD): the deadline still bounds a page
-    # The libraries' warnings about odd markup are not the bot's business; errors are.
+    # What the libraries say about odd markup ("discarding data", "empty HTML tree") is
+    # told by the ParseError; only the bot's own errors (a bug) are worth a line.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("parse worker: %(name)s: %(message)s"))
+    handler.addFilter(lambda record: record.name.split(".")[0] == "bot")
     root = logging.getLogger()
-    root.handlers[:] = [logging.StreamHandler(sys.stderr)]
-    root.handlers[0].setFormatter(logging.Formatter("parse worker: %(name)s: %(message)s"))
+    root.handlers[:] = [handler]
     root.setLevel(logging.ERROR)
 
 

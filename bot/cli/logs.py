@@ -82,3 +82,18 @@ def configure_logging(settings: Settings) -> None:
     # Libraries that log request details (URLs with tokens, headers) stay at WARNING.
     for noisy in ("aiohttp.access", "discord.http", "discord.gateway", "slack_sdk", "slack_bolt"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+class OwnRecordsFilter(logging.Filter):
+    """Lets through the bot's own records, and other libraries' from ERROR up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or record.name.split(".")[0] in (
+            "bot", "adapters", "__main__")
+
+
+def quiet_libraries() -> None:
+    """For one-shot commands: a library's warnings ("discarding data: None") are no news to
+    someone who reads the command's own one-line error."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(OwnRecordsFilter())

@@ -16,7 +16,7 @@ from bot.errors import NewsbotError
 from bot.settings import Settings, load_settings
 
 from .args import positive_int
-from .logs import configure_logging
+from .logs import configure_logging, quiet_libraries
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings)
+        if getattr(args, "one_shot", False):
+            quiet_libraries()
         result: int = args.func(args, settings)
         return result
     except NewsbotError as exc:

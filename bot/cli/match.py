@@ -34,7 +34,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "expressions", nargs=argparse.REMAINDER, metavar="EXPR", help="topic expressions"
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, one_shot=True)
 
 
 def _own_options(args: argparse.Namespace) -> list[str]:

@@ -66,7 +66,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY,
                         metavar="N", help=f"pages fetched at once (default {DEFAULT_CONCURRENCY})")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, one_shot=True)
 
 
 def _label(source: str) -> str:
