@@ -16,37 +16,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLE = "<title>Markets rally as rates fall again</title>"
 
-SHAPES = {
-    "40k inline tags": "'<p>' + '<b>x</b> ' * 40_000 + '</p>'",
-    "40k inline numbers": "TITLE + '<p>' + '<b>12</b> ' * 40_000 + '</p>'",
-    "40k initials": "TITLE + '<p>' + '<b>A.</b> ' * 40_000 + '</p>'",
-    "4.5 MB of inline tags": "'<p>' + '<b>x</b> ' * 500_000 + '</p>'",
-    "4.8 MB of inline numbers": "TITLE + '<p>' + '<b>12</b> ' * 480_000 + '</p>'",
-    "nested 100k divs": "TITLE + '<div>' * 100_000 + 'deep' + '</div>' * 100_000",
-    "nested 100k paragraphs": "TITLE + '<p>' * 100_000 + 'deep' + '</p>' * 100_000",
-    "5 MB single line of numbers": "TITLE + '<p>' + '12 ' * 1_600_000 + '</p>'",
-    "5 MB single line of words": "TITLE + '<p>' + 'word ' * 1_000_000 + '</p>'",
+SHAPES: dict[str, Callable[[], str]] = {
+    "40k inline tags": lambda: "<p>" + "<b>x</b> " * 40_000 + "</p>",
+    "40k inline numbers": lambda: TITLE + "<p>" + "<b>12</b> " * 40_000 + "</p>",
+    "40k initials": lambda: TITLE + "<p>" + "<b>A.</b> " * 40_000 + "</p>",
+    "4.5 MB of inline tags": lambda: "<p>" + "<b>x</b> " * 500_000 + "</p>",
+    "4.8 MB of inline numbers": lambda: TITLE + "<p>" + "<b>12</b> " * 480_000 + "</p>",
+    "nested 100k divs": lambda: TITLE + "<div>" * 100_000 + "deep" + "</div>" * 100_000,
+    "nested 100k paragraphs": lambda: TITLE + "<p>" * 100_000 + "deep" + "</p>" * 100_000,
+    "5 MB single line of numbers": lambda: TITLE + "<p>" + "12 " * 1_600_000 + "</p>",
+    "5 MB single line of words": lambda: TITLE + "<p>" + "word " * 1_000_000 + "</p>",
 }
 QUICK = ("40k inline tags", "40k inline numbers", "nested 100k divs")
 
 
-def child(expression: str) -> None:
+def child(shape: str) -> None:
     """Parse one shape and print cpu_s, peak_rss_mb and the outcome as JSON."""
     sys.path.insert(0, str(ROOT))
     from bot import parse_article
     from bot.errors import NewsbotError
 
-    page = eval(expression, {"TITLE": TITLE})  # noqa: S307 (our own table above)
+    page = SHAPES[shape]()
     started = time.process_time()
     try:
         parse_article(page, "https://example.com/a")
@@ -58,10 +60,10 @@ def child(expression: str) -> None:
     print(json.dumps({"cpu_s": round(cpu, 2), "peak_rss_mb": round(peak), "outcome": outcome}))
 
 
-def measure(expression: str, limit_s: float) -> dict[str, object]:
+def measure(shape: str, limit_s: float) -> dict[str, object]:
     """One shape in its own process."""
     try:
-        res = subprocess.run([sys.executable, __file__, "--child", expression],
+        res = subprocess.run([sys.executable, __file__, "--child", shape],
                              capture_output=True, text=True, timeout=limit_s, check=True)
     except subprocess.TimeoutExpired:
         return {"cpu_s": f"> {limit_s:g}", "peak_rss_mb": None, "outcome": "still running"}
@@ -85,10 +87,8 @@ async def pool_figures() -> dict[str, float]:
         await pool.parse(page)
         figures["first_page_s"] = round(time.monotonic() - started, 3)
         started = time.monotonic()
-        try:
+        with contextlib.suppress(ParseTimeoutError):
             await pool.parse(page + STALL)
-        except ParseTimeoutError:
-            pass
         figures["deadline_hit_s"] = round(time.monotonic() - started, 3)
         started = time.monotonic()
         await pool.parse(page)
@@ -112,7 +112,7 @@ def main() -> None:
     names = QUICK if args.quick else tuple(SHAPES)
     shapes = {}
     for name in names:
-        shapes[name] = measure(SHAPES[name], args.limit_s)
+        shapes[name] = measure(name, args.limit_s)
         row = shapes[name]
         print(f"{name:<30} {row['cpu_s']!s:>8} s  {row['peak_rss_mb']!s:>6} MB  "
               f"{row['outcome']}", flush=True)
