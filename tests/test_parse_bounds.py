@@ -25,18 +25,14 @@ HEADLINE = "Council backs tram extension to the eastern docks"
 TITLE = "<title>Markets rally as rates fall again</title>"
 
 # Pages built to be expensive (each took from seconds to minutes, some over 1 GB, before
-# parsing was made linear for them; the pool bounds whatever is left).
+# parsing was made linear for them; the pool bounds whatever is left). More shapes, with
+# their CPU time and peak memory, in bench/hostile.py.
 HOSTILE: dict[str, Callable[[], str]] = {
     "40k inline tags": lambda: "<p>" + "<b>x</b> " * 40_000 + "</p>",
-    "40k inline tags, titled": lambda: TITLE + "<p>" + "<b>x</b> " * 40_000 + "</p>",
     "40k inline numbers": lambda: TITLE + "<p>" + "<b>12</b> " * 40_000 + "</p>",
-    "40k initials": lambda: TITLE + "<p>" + "<b>A.</b> " * 40_000 + "</p>",
     "4.5 MB of inline tags": lambda: "<p>" + "<b>x</b> " * 500_000 + "</p>",
     "nested 100k divs": lambda: TITLE + "<div>" * 100_000 + "deep" + "</div>" * 100_000,
-    "nested 100k paragraphs": lambda: TITLE + "<p>" * 100_000 + "deep" + "</p>" * 100_000,
-    "nested 100k spans": lambda: TITLE + "<span>" * 100_000 + "x" + "</span>" * 100_000,
     "5 MB single line of numbers": lambda: TITLE + "<p>" + "12 " * 1_600_000 + "</p>",
-    "5 MB single line of words": lambda: TITLE + "<p>" + "word " * 1_000_000 + "</p>",
     "5 MB single line, plain text": lambda: "Markets rally\n\n" + "12 " * 1_600_000,
 }
 
@@ -67,10 +63,9 @@ async def test_an_expensive_page_ends_as_a_card_or_a_readable_error(
     assert (await pool.parse(PAGE)).headline == HEADLINE
 
 
-@pytest.mark.parametrize("shape", ["4.5 MB of inline tags", "5 MB single line of numbers"])
-async def test_an_expensive_page_within_a_small_memory_cap(shape: str) -> None:
+async def test_an_expensive_page_within_a_small_memory_cap() -> None:
     async with ParsePool(workers=1, memory_mb=200) as small:
-        result = await outcome(small, HOSTILE[shape]())
+        result = await outcome(small, HOSTILE["4.5 MB of inline tags"]())
         assert isinstance(result, Card | ParseError), result
         assert (await small.parse(PAGE)).headline == HEADLINE
 
