@@ -9,12 +9,12 @@ import re
 import pytest
 import redis.asyncio as aioredis
 
-from bot.chat.commands import Request
+from bot.chat import Request
 from bot.errors import BlockedAddressError, ConfigError
 from bot.fetch import Fetcher, FetchPolicy, make_session, parse_allow_entry
 from bot.service import Newsbot
 from bot.settings import load_settings
-from tests.fakeplatform import PageServer, article_html, story
+from tests.fakes import PageServer, article_html, story
 from tests.pipeline_helpers import pipeline_settings
 
 PRIVATE = "I won't fetch 127.0.0.1: it points to a private or local address."

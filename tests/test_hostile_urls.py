@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import keys
-from bot.chat.commands import Request
+from bot.chat import Request
 from bot.errors import InvalidURLError
 from bot.fetch import Fetcher, FetchPolicy, make_session
 from bot.metrics import Metrics

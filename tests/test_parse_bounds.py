@@ -17,7 +17,7 @@ import pytest
 
 from bot.article import ParsePool
 from bot.card import Card
-from bot.errors import ParseError, ParseMemoryError, ParseTimeoutError
+from bot.errors import NotAnArticleError, ParseError, ParseMemoryError, ParseTimeoutError
 from tests.stall import CRASH, GREEDY, SLEEP, STALL, parse_or_misbehave
 
 PAGE = (Path(__file__).parent / "pages" / "jsonld_full_en.html").read_text(encoding="utf-8")
@@ -89,6 +89,13 @@ async def test_a_page_past_the_memory_cap_fails_in_its_worker() -> None:
         assert caught.value.user_message == (
             "That page is too complex to read within 300 MB of memory.")
         assert (await pool.parse(PAGE)).headline == HEADLINE
+
+
+async def test_a_parse_error_arrives_whole_from_its_worker(pool: ParsePool) -> None:
+    wall = (Path(__file__).parent / "pages" / "cookie_wall.html").read_text(encoding="utf-8")
+    with pytest.raises(NotAnArticleError) as caught:
+        await pool.parse(wall, "https://example.com/a")
+    assert caught.value.kind == "consent"  # the subclass and its data, not just a message
 
 
 async def test_a_worker_that_dies_is_replaced() -> None:

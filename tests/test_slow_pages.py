@@ -22,10 +22,10 @@ import redis.asyncio as aioredis
 
 from bot import keys
 from bot.article import ParsePool
-from bot.chat.commands import Request
+from bot.chat import Request
 from bot.service import Newsbot
-from tests.fakeplatform import PageServer, article_html, story
-from tests.pipeline_helpers import TOKEN, drained, pipeline_settings
+from tests.fakes import PageServer, article_html, story
+from tests.pipeline_helpers import TOKEN, drained, pipeline_settings, stream_entries
 from tests.stall import STALL, parse_or_misbehave
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,7 @@ async def test_a_page_past_the_parse_deadline_is_dead_lettered_with_its_reason(
         await bot.submit(pages.url("/stall"), origin="api")
         await bot.submit(pages.url("/fine"), origin="api")
         await drained(redis, platforms=())
-        dead = await redis.xrange(keys.DEAD_LETTER_STREAM)
+        dead = await stream_entries(redis, keys.DEAD_LETTER_STREAM)
         assert [(d["url"], d["reason"]) for _, d in dead] == [
             (pages.url("/stall"), "That page is too complex to read in 1 s.")]
         failed = bot.metrics.links_failed.labels(reason="ParseTimeoutError")._value.get()
