@@ -278,8 +278,11 @@ class ParsePool:
     async def _run(self, function: Callable[..., Any], content: str | bytes,
                    url: str | None) -> Any:
         assert self._pool is not None and self._closing is not None
-        future: ProcessFuture[Any] = self._pool.schedule(
-            function, (content, url), timeout=self.timeout_s)
+        try:
+            future: ProcessFuture[Any] = self._pool.schedule(
+                function, (content, url), timeout=self.timeout_s)
+        except RuntimeError:  # pebble: "The Pool is not active" (broken or stopping)
+            raise BrokenProcessPool("the parse pool is not running") from None
         waiter = asyncio.wrap_future(future)
         try:
             either: set[asyncio.Future[Any]] = {waiter, self._closing}
