@@ -87,6 +87,7 @@ class Newsbot:
         self.settings = settings
         # Given (tests): used instead of one built from the settings, and closed with us.
         self._given_parser = parser
+        self.parser: ParsePool | None = None
         self._given_redis = redis
         self.n_workers = settings.workers if workers is None else workers
         self.http_enabled = http
@@ -211,6 +212,10 @@ class Newsbot:
         if self.http is not None:
             await self.http.stop()
             self.http = None
+        if self.parser is not None:
+            # Reading pages is redone by the next process at no cost; the CPU its workers
+            # burn is better spent finishing the posts in flight within the grace.
+            self.parser.stop_pipeline()
         consumers: list[StreamConsumer] = [
             *self.workers, *(s for shard in self.senders.values() for s in shard)]
         await asyncio.gather(*(c.stop(grace_s) for c in consumers))
@@ -278,11 +283,16 @@ class Newsbot:
     async def summarize(self, url: str) -> Card:
         """Fetch and parse one link into a card (raises FetchError or ParseError)."""
         page = await self.fetcher.fetch(url)
-        return await self.parser.parse(page.text, page.url, chat=True)
+        return await self._parser().parse(page.text, page.url, chat=True)
 
     async def parse(self, content: str | bytes, url: str | None = None) -> Card:
         """A card for page content a person handed over (a local file, stdin)."""
-        return await self.parser.parse(content, url, chat=True)
+        return await self._parser().parse(content, url, chat=True)
+
+    def _parser(self) -> ParsePool:
+        if self.parser is None:
+            raise RuntimeError("the bot is not started")
+        return self.parser
 
     def _match_now(self, card: Card) -> list[DestinationMatch]:
         return list(self.matcher.match(card, time.time()))

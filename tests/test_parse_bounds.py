@@ -132,6 +132,20 @@ async def test_chat_has_a_lane_of_its_own() -> None:
         await asyncio.gather(*stuck, return_exceptions=True)
 
 
+async def test_stopping_the_pipeline_gives_up_its_pages_at_once_but_not_chat() -> None:
+    async with ParsePool(workers=1, chat_lane=True, timeout_s=120,
+                         function=parse_or_misbehave) as pool:
+        spinning = asyncio.create_task(pool.parse(PAGE + STALL))
+        await asyncio.sleep(0.5)
+        pool.stop_pipeline()
+        # Cancelled, as work cut off by a shutdown is: the link stays pending, no error.
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(spinning, 10)
+        with pytest.raises(asyncio.CancelledError):
+            await pool.parse(PAGE)
+        assert (await asyncio.wait_for(pool.parse(PAGE, chat=True), 30)).headline == HEADLINE
+
+
 async def test_closing_ends_pages_in_progress_with_a_readable_error() -> None:
     pool = ParsePool(workers=1, timeout_s=120, function=parse_or_misbehave)
     await pool.start()

@@ -93,6 +93,23 @@ async def test_a_page_past_the_parse_deadline_is_dead_lettered_with_its_reason(
         assert bot.metrics.cards._value.get() == 1  # the next page was read
 
 
+async def test_shutdown_gives_up_pages_being_read_and_leaves_their_links_pending(
+        redis: aioredis.Redis, pages: PageServer) -> None:
+    pages.pages["/stall"] = article_html("Never read", story(5, "tram")) + STALL
+    parser = ParsePool(workers=1, timeout_s=120, function=parse_or_misbehave)
+    bot = Newsbot(pipeline_settings(), redis=redis, block_ms=100, http=False, parser=parser)
+    await bot.start()
+    try:
+        await bot.submit(pages.url("/stall"), origin="api")
+        await until(lambda: pages.hits.get("/stall"))
+        await asyncio.sleep(0.3)  # fetched: being parsed now
+    finally:
+        # A grace far longer than the test's patience: the parse is given up at once.
+        await asyncio.wait_for(bot.close(grace_s=60), 10)
+    assert await redis.xlen(keys.INGEST_STREAM) == 1  # pending for the next process
+    assert await redis.xlen(keys.DEAD_LETTER_STREAM) == 0
+
+
 async def test_sigterm_while_pages_are_being_read_stops_run_within_5_s(
         tmp_path: Path, pages: PageServer) -> None:
     for i in range(4):

@@ -167,6 +167,8 @@ class ParsePool:
         self._closed = False
         self._lock: asyncio.Lock | None = None
         self._closing: asyncio.Future[None] | None = None
+        self._pipeline_stopped = False
+        self._pipeline_waiters: set[asyncio.Future[Card]] = set()
 
     @classmethod
     def from_settings(
@@ -259,12 +261,14 @@ class ParsePool:
         assert self._pipeline is not None
         async with contextlib.nullcontext() if chat else self._pipeline:
             for _attempt in range(3):
+                if not chat and self._pipeline_stopped:
+                    raise asyncio.CancelledError  # see stop_pipeline
                 if self._closed:
                     raise ParseError(_SHUTTING_DOWN)
                 if self._pool is None or not self._pool.active:
                     await self.start()
                 try:
-                    return await self._run(function, content, url)
+                    return await self._run(function, content, url, chat)
                 except ProcessExpired as exc:
                     if exc.exitcode != _RETIRED:
                         # Killed from outside (the kernel's OOM killer) or crashed in C.
@@ -275,8 +279,18 @@ class ParsePool:
                     log.warning("the parse pool broke while reading %s", url)
             raise ParseError(_CRASHED)
 
+    def stop_pipeline(self) -> None:
+        """Shutting down: the pipeline's pages in progress are given up at once, and new
+        ones too, by cancelling whoever waits for them (so a link stays pending for the
+        next process, as work cut off by shutdown does; nothing is dead-lettered). Their
+        workers are stopped, which frees the CPU for the rest of the shutdown. Chat
+        pages go on until ``close``."""
+        self._pipeline_stopped = True
+        for waiter in list(self._pipeline_waiters):
+            waiter.cancel()
+
     async def _run(self, function: Callable[..., Any], content: str | bytes,
-                   url: str | None) -> Any:
+                   url: str | None, chat: bool) -> Any:
         assert self._pool is not None and self._closing is not None
         try:
             future: ProcessFuture[Any] = self._pool.schedule(
@@ -284,6 +298,8 @@ class ParsePool:
         except RuntimeError:  # pebble: "The Pool is not active" (broken or stopping)
             raise BrokenProcessPool("the parse pool is not running") from None
         waiter = asyncio.wrap_future(future)
+        if not chat:
+            self._pipeline_waiters.add(waiter)
         try:
             either: set[asyncio.Future[Any]] = {waiter, self._closing}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
@@ -297,6 +313,7 @@ class ParsePool:
             log.info("parse of %s ran out of its %d MB", url, self.memory_mb)
             raise ParseMemoryError(self.memory_mb) from None
         finally:
+            self._pipeline_waiters.discard(waiter)
             # Given up on (cancelled, or shutting down): pebble stops its process.
             if not waiter.done():
                 waiter.cancel()
