@@ -400,6 +400,13 @@ def _is_paywalled(meta: PageMeta, body: str, get_lines: Callable[[], list[str]])
 
 
 _PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+# Every element an HtmlElement, its class chosen in C: lxml.html's own lookup calls Python
+# for each element proxy made (to give <form>, <input>, <select>, <textarea> and <label>
+# their form classes, which neither this package nor trafilatura nor htmldate use), and
+# the extractors make several hundred thousand proxies on a page of news.
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=lxml_html.HtmlElement, comment=lxml_html.HtmlComment,
+    pi=lxml_html.HtmlProcessingInstruction, entity=lxml_html.HtmlEntity))
 
 
 def _page_lead(meta: PageMeta,
