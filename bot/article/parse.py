@@ -273,25 +273,41 @@ def _prune(tree: lxml_html.HtmlElement) -> _Walk:
     elements trafilatura's byline search would look at and the paragraphs that are one
     link (a teaser for another story)."""
     # A plain walk with one regex per attribute: measured faster than XPath (string
-    # functions or EXSLT regex) on real pages.
+    # functions or EXSLT regex) on real pages. A page repeats its class names, so each
+    # distinct one is matched once (the memos live for this call only).
     doomed = []
     walk = _Walk()
     bylines = walk.bylines
-    for el in tree.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if el.tag == "p" and len(el) == 1 and el[0].tag == "a" and not (
+    pruned: dict[str, bool] = {}
+    hinted: dict[str, bool] = {}
+    for el in tree.iter(etree.Element):  # elements only: no comments, PIs or entities
+        tag = el.tag
+        if tag == "p" and len(el) == 1 and el[0].tag == "a" and not (
                 el.text or "").strip() and not (el[0].tail or "").strip():
             walk.link_paragraphs.add(key(el[0].text_content()))
         cls = el.get("class")
-        if (el.tag == "figcaption" or (cls and _PRUNE_CLASS.search(cls))) and (
-                el.tag not in ("html", "body")):
+        if cls:
+            prune = pruned.get(cls)
+            if prune is None:
+                prune = pruned[cls] = bool(_PRUNE_CLASS.search(cls))
+            hint = hinted.get(cls)
+            if hint is None:
+                hint = hinted[cls] = bool(AUTHOR_HINT.search(cls))
+        else:
+            prune = hint = False
+        if (tag == "figcaption" or prune) and tag not in ("html", "body"):
             doomed.append(el)
         # Candidates for the byline search; its tiers sort them out later, if needed.
-        ident = el.get("id")
-        if ((cls and AUTHOR_HINT.search(cls)) or el.get("itemprop") or el.get("rel")
-                or (ident and AUTHOR_HINT.search(ident)) or el.tag == "author"):
+        if hint or el.get("itemprop") or el.get("rel") or tag == "author":
             bylines.append(el)
+            continue
+        ident = el.get("id")
+        if ident:
+            found = hinted.get(ident)
+            if found is None:
+                found = hinted[ident] = bool(AUTHOR_HINT.search(ident))
+            if found:
+                bylines.append(el)
     if not doomed:
         return walk
     # A box named "credit-bar" that holds the byline keeps it for the author search.
