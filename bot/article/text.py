@@ -16,6 +16,10 @@ _BOUNDARY = re.compile(
     r"([.!?…]+[\"'”’»)]*)\s+(?=[\"'“‘«(\[]?[A-ZÀ-ÖØ-ÞА-ЯΑ-Ω0-9¿¡])|([。！？]+)"
 )
 _WS = re.compile(r"[ \t\u00a0\u2009\u200a\u202f]+")
+_LINE_BREAKS = re.compile(r"\n+")
+_INITIAL = re.compile(r"[a-z]")
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_SENTENCE_END = re.compile(r"[.!?:;\"”»。！？]\s*$")
 
 # Lines that belong to the page around an article, never to the article itself.
 _CLUTTER = re.compile(
@@ -64,7 +68,8 @@ def strip_link_notes(line: str) -> str:
 
 def normalise_space(text: str) -> str:
     """One space between words on each line, lines trimmed, no runs of blank lines."""
-    lines = [_WS.sub(" ", line).strip() for line in text.replace("\r", "\n").split("\n")]
+    # _WS holds no line break, so one substitution over the whole text does for every line.
+    lines = [line.strip() for line in _WS.sub(" ", text.replace("\r", "\n")).split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
@@ -75,7 +80,7 @@ def normalise_space(text: str) -> str:
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences, keeping abbreviations and initials together."""
     parts: list[str] = []
-    for para in re.split(r"\n+", text):
+    for para in _LINE_BREAKS.split(text):
         raw = _BOUNDARY.split(para.strip())
         # re.split interleaves the captured end punctuation; glue it back on.
         pieces = [
@@ -89,7 +94,7 @@ def split_sentences(text: str) -> list[str]:
             if piece.strip():
                 buf.append(piece.rstrip() if buf else piece.strip())
             last = buf[-1].rstrip("\"'”’»)").rstrip(".").split(" ")[-1].lower() if buf else ""
-            if last in _ABBREV or re.fullmatch(r"[a-z]", last):
+            if last in _ABBREV or _INITIAL.fullmatch(last):
                 continue
             if buf:
                 parts.append(" ".join(buf))
@@ -109,7 +114,7 @@ def is_clutter_line(line: str) -> bool:
 
 def word_count(text: str) -> int:
     """Words in ``text``; CJK characters count roughly as words."""
-    cjk = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", text))
+    cjk = 0 if text.isascii() else len(_CJK_CHAR.findall(text))
     return len(text.split()) + cjk // 2
 
 
@@ -118,4 +123,4 @@ def looks_like_prose(line: str) -> bool:
     words = word_count(line)
     if words >= 25:
         return True
-    return words >= 8 and bool(re.search(r"[.!?:;\"”»。！？]\s*$", line.strip()))
+    return words >= 8 and bool(_SENTENCE_END.search(line.strip()))
