@@ -162,27 +162,26 @@ def _decode_bytes(data: bytes) -> str:
 def _visible_lines(tree: lxml_html.HtmlElement) -> list[str]:
     """The page's visible text, one line per block element."""
     parts: list[str] = []
-
-    def walk(el: etree._Element) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _SKIP_TAGS or not isinstance(el.tag, str):
-            if el.tail:
-                parts.append(el.tail)
-            return
-        block = tag in _BLOCK_TAGS
-        if block:
-            parts.append("\n")
-        if el.text:
-            parts.append(el.text)
-        for child in el:
-            walk(child)
-        if block:
+    body = tree.find(".//body")
+    # One flat walk (lxml's iterwalk) rather than a Python call per element: a skipped
+    # element and a comment keep only their tail, a block element stands on its own lines.
+    walker = etree.iterwalk(body if body is not None else tree,
+                            events=("start", "end", "comment", "pi"))
+    for event, el in walker:
+        tag = el.tag
+        if event == "start":
+            if tag in _SKIP_TAGS:
+                walker.skip_subtree()  # its end event still comes, for the tail
+                continue
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if el.text:
+                parts.append(el.text)
+            continue
+        if event == "end" and tag in _BLOCK_TAGS:
             parts.append("\n")
         if el.tail:
             parts.append(el.tail)
-
-    body = tree.find(".//body")
-    walk(body if body is not None else tree)
     return [line for line in normalise_space("".join(parts)).split("\n") if line]
 
 
