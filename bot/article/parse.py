@@ -65,13 +65,11 @@ _PAYWALL = re.compile(
     r"before you continue|cookie policy)",
     re.I,
 )
-_SECTION_XPATH = (
-    "//*[contains(@class, 'kicker') or contains(@class, 'section') or "
-    "contains(@class, 'category') or contains(@class, 'cat-links') or "
-    "contains(@class, 'rubri') or contains(@class, 'breadcrumb') or "
-    "contains(@class, 'eyebrow') or contains(@class, 'overline')]"
-    "[not(self::section) and not(self::body) and not(self::article) and not(self::main)]"
-)
+# Class names (as parts of the class attribute, case as written) of kickers, category
+# labels and breadcrumbs, and the tags that are never one (a whole part of the page).
+_SECTION_CLASSES = ("kicker", "section", "category", "cat-links", "rubri", "breadcrumb",
+                    "eyebrow", "overline")
+_NOT_SECTION_TAGS = frozenset(("section", "body", "article", "main"))
 # Class names (as whole words between separators) of page parts that are never the story.
 _PRUNE_WORDS = (
     "donate donation newsletter promo share sharing social caption legende legend credit "
@@ -219,8 +217,19 @@ def _section(meta: PageMeta, tree: lxml_html.HtmlElement) -> str | None:
     h1 = tree.find(".//h1")
     if h1 is None or h1.sourceline is None:
         return None
-    for el in tree.xpath(_SECTION_XPATH):
-        if el.sourceline is None or el.sourceline > h1.sourceline + 5:
+    limit = h1.sourceline + 5
+    # One walk, the cheap line test first (an XPath of eight contains() per element cost
+    # more than the rest of this function); distinct class names are tested once.
+    seen: dict[str, bool] = {}
+    for el in tree.iter(etree.Element):
+        line = el.sourceline
+        cls = el.get("class") if line is not None and line <= limit else None
+        if not cls:
+            continue
+        named = seen.get(cls)
+        if named is None:
+            named = seen[cls] = any(word in cls for word in _SECTION_CLASSES)
+        if not named or el.tag in _NOT_SECTION_TAGS:
             continue
         if any(_is_boilerplate_container(a) for a in el.iterancestors()):
             continue
