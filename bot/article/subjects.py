@@ -85,6 +85,7 @@ _GLUE = FUNCTION_WORDS | _COMMON
 _WORD = re.compile(r"(?<!\w)[^\W\d_][\w'’-]*", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s\b")
 _GLUED = re.compile(r"(?<=[a-z])\.(?=[A-Z][a-z])")  # "Trump.An" -> "Trump. An"
+_ABBREVIATION = re.compile(r"(?:[A-Z]\.)+[A-Z]?")  # "U.S.", "U.S.A"
 # Languages whose nouns are all capitalised: one capitalised word proves nothing there.
 _CAPITAL_NOUNS = frozenset({"de", "lb"})
 _DETERMINERS = frozenset(
@@ -217,6 +218,46 @@ def _key(words: list[str]) -> str:
     return place_of(phrase)
 
 
+def _name_key(phrase: str, lang: str | None, capital_nouns: bool, country_named: set[str],
+              plain: dict[str, bool]) -> tuple[str, int] | None:
+    """The key a name phrase counts under and its number of words, or None when the
+    phrase is no name wherever it stands (the checks that need its place are the
+    caller's). ``plain`` remembers ``_plain_word`` for this page."""
+
+    def is_plain(word: str) -> bool:
+        if word not in plain:
+            plain[word] = _plain_word(word, lang)
+        return plain[word]
+
+    words = phrase.split()
+    # Only glue words are trimmed: "Rhodium Group" and "United States" stay whole.
+    while words and (words[0].lower() in _COMMON or words[0].lower() in _GLUE or (
+            capital_nouns and is_stop_word(words[0], lang))):
+        words = words[1:]  # "Neben Account" opens a sentence with a preposition
+    while words and words[-1].lower() in _GLUE:
+        words = words[:-1]
+    if not words or len(words) > 4:
+        return None  # nothing left, or a Title Case heading rather than a name
+    if len(words) == 1:
+        word = words[0]
+        if is_plain(word):
+            return None
+        if "." in word.strip(".") and not _ABBREVIATION.fullmatch(word):
+            return None  # glued tokens ("trump.an"), not abbreviations ("U.S.")
+        if capital_nouns and _family_zipf(word, lang) >= 4.0:
+            return None  # a German noun ("Regierung"), not a name
+    elif all(is_plain(w) for w in words):
+        return None
+    key = _key(words)
+    if _CJK.search(key):
+        return None  # a Latin name running into CJK text has no end we can see
+    if key in DEMONYMS.values() and key not in country_named:
+        return None  # "Irish for Trump" is not about Ireland
+    if len(key) < 3 and not key.isupper():
+        return None
+    return key, len(words)
+
+
 def _names(headline: str, paragraphs: list[str], lang: str | None,
            country_named: set[str]) -> Counter[str]:
     """Name phrases with their weight: headline 3, lead 2, elsewhere 1."""
@@ -227,37 +268,24 @@ def _names(headline: str, paragraphs: list[str], lang: str | None,
     capital_nouns = (lang or "").split("-")[0] in _CAPITAL_NOUNS
     sources = [(headline, 3, True)] + [(p, 2 if i < 2 else 1, False)
                                        for i, p in enumerate(paragraphs)]
+    # A story repeats its names: what a phrase itself decides is decided once per call.
+    phrases: dict[str, tuple[str, int] | None] = {}
+    plain: dict[str, bool] = {}
     for text, weight, is_headline in sources:
         # "Russia's Hmeymim air base" names two things (same length: offsets hold).
         scanned = _GLUED.sub(" ", _POSSESSIVE.sub(", ", text))
         for m in (_NAME_TIGHT if capital_nouns else _NAME).finditer(scanned):
-            words = m.group(0).split()
-            # Only glue words are trimmed: "Rhodium Group" and "United States" stay whole.
-            while words and (words[0].lower() in _COMMON or words[0].lower() in _GLUE or (
-                    capital_nouns and is_stop_word(words[0], lang))):
-                words = words[1:]  # "Neben Account" opens a sentence with a preposition
-            while words and words[-1].lower() in _GLUE:
-                words = words[:-1]
-            if not words or len(words) > 4:
-                continue  # nothing left, or a Title Case heading rather than a name
-            if len(words) == 1:
-                word = words[0]
-                if _plain_word(word, lang):
-                    continue
-                if "." in word.strip(".") and not re.fullmatch(r"(?:[A-Z]\.)+[A-Z]?", word):
-                    continue  # glued tokens ("trump.an"), not abbreviations ("U.S.")
-                if capital_nouns and (_after_determiner(scanned, m.start())
-                                      or _family_zipf(word, lang) >= 4.0):
-                    continue  # a German noun ("die Regierung"), not a name
-            elif all(_plain_word(w, lang) for w in words):
+            phrase = m.group(0)
+            if phrase in phrases:
+                found = phrases[phrase]
+            else:
+                found = phrases[phrase] = _name_key(phrase, lang, capital_nouns,
+                                                    country_named, plain)
+            if found is None:
                 continue
-            key = _key(words)
-            if _CJK.search(key):
-                continue  # a Latin name running into CJK text has no end we can see
-            if key in DEMONYMS.values() and key not in country_named:
-                continue  # "Irish for Trump" is not about Ireland
-            if len(key) < 3 and not key.isupper():
-                continue
+            key, words = found
+            if words == 1 and capital_nouns and _after_determiner(scanned, m.start()):
+                continue  # a German noun ("die Regierung"), not a name
             counts[key] += weight
             if is_headline:
                 in_headline.add(key)
@@ -266,7 +294,7 @@ def _names(headline: str, paragraphs: list[str], lang: str | None,
                 in_body.add(key)
                 # Mid-sentence capitals, or a multi-word name opening a sentence
                 # ("Westline Rail returned ..."), are names; "The" is not.
-                if not _opens_sentence(scanned, m.start()) or len(words) > 1:
+                if not _opens_sentence(scanned, m.start()) or words > 1:
                     mid_sentence.add(key)
     for key in list(counts):
         # A word only ever capitalised at a sentence start is not a name, nor one only a
@@ -292,13 +320,28 @@ _SHORT_NAMES = {"US": "united states", "U.S.": "united states", "USA": "united s
                 "U.S.A.": "united states", "UK": "united kingdom", "U.K.": "united kingdom",
                 "Britain": "united kingdom", "UAE": "united arab emirates",
                 "Holland": "netherlands", "Burma": "myanmar", "Korea": "south korea"}
+_WORD_RUN = re.compile(r"\w+")
+_COUNTRIES_BY_FIRST_WORD: dict[str, list[str]] = {}
+_COUNTRIES_UNINDEXED: list[str] = []  # names the index cannot vouch for (none today)
+for _country in sorted(COUNTRIES):
+    _first = _WORD_RUN.match(_country)
+    if _first and re.escape(_country) == _country.replace(" ", "\\ ") and (
+            _WORD_RUN.fullmatch(_country[-1])):
+        _COUNTRIES_BY_FIRST_WORD.setdefault(_first.group(0), []).append(_country)
+    else:
+        _COUNTRIES_UNINDEXED.append(_country)
 _SHORT = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, _SHORT_NAMES)) + r")(?!\w)")
 
 
 def _countries_named(text: str) -> set[str]:
     """Countries the text names itself, by name or short name ("U.S."), not by demonym."""
     low = text.lower()
-    found = {c for c in COUNTRIES if c in low and re.search(rf"\b{c}\b", low)}
+    # A name matched between word boundaries starts with a whole word of the text: only
+    # the names whose first word the text has are searched for.
+    words = set(_WORD_RUN.findall(low))
+    found = {c for first, names in _COUNTRIES_BY_FIRST_WORD.items() if first in words
+             for c in names if c in low and re.search(rf"\b{c}\b", low)}
+    found |= {c for c in _COUNTRIES_UNINDEXED if c in low and re.search(rf"\b{c}\b", low)}
     found |= {_SHORT_NAMES[m] for m in _SHORT.findall(text)}
     return found
 
