@@ -144,13 +144,16 @@ _COMMENTS = re.compile(
     r"join the discussion|show comments|view comments)\s*:?\s*(\(\d+\))?$", re.I)
 # Sentences of page furniture: paywalls, subscriptions, shops, newsletters, reading time.
 _FURNITURE = re.compile(
-    r"(il vous reste|de cet article à lire|subscri|abonn|\babo\b|newsletter|sign[ -]up|"
+    r"(il vous reste|de cet article à lire|subscri|abonn|a(?<!\wa)bo\b|newsletter|sign[ -]up|"
     r"free trial|cancel any ?time|per month|a month\b|/ ?month|/ ?mo\b|/ ?year|"
     r"bestellwert|versand|gutschein|rabatt|coupon|promo ?code|discount code|blitzangebot|"
     r"amazon-preis|warenkorb|add to (cart|basket)|shop now|buy now|jetzt kaufen|"
     r"free shipping|livraison|suscr[ií]b|suscripci|assin[ae]|temps de lecture|lesezeit|"
-    r"reading time|min(ute)?s? read|\bcomments?\b|kommentare|commentaires|"
-    r"©|copyright|all rights reserved|cookies?)")  # on lower-cased text: faster than re.I
+    r"reading time|min(ute)?s? read|c(?<!\wc)omments?\b|kommentare|commentaires|"
+    r"©|copyright|all rights reserved|cookies?)")
+# (Matched on lower-cased text: faster than re.I. Every branch opens with a letter, so
+# that the engine skips ahead to the letters that can open one: "a(?<!\wa)bo" is
+# "\babo" with the word boundary checked after the first letter.)
 _WORDS = re.compile(r"\d+[^\W\d_][\w'’-]*|[^\W\d_][\w'’-]*|\d+|[^\w\s]")
 _AUX = frozenset("have has had been be being were was are is will would".split())
 _NOT_VERBS = frozenset(
@@ -455,6 +458,7 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
     head_low = headline.lower()
     head_words = {w.lower() for w in _WORDS.findall(headline) if _is_word(w) and len(w) > 3}
     order = 0
+    words_of = _NUMBER_WORDS_OF.get(language or "", _NUMBER_WORDS)
     for index, para in enumerate(paragraphs):
         if _COMMENTS.match(para.strip()):
             break  # readers' comments below the article: not its figures
@@ -485,10 +489,14 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
                         if _refused(masked, start, end, value):
                             continue
                         found.append((start, end, kind, value))
-            words_of = _NUMBER_WORDS_OF.get(language or "", _NUMBER_WORDS)
-            for m in _WORD_FIGURE.finditer(sentence):
-                if m.group("word").lower() in words_of:
-                    found.append((m.start(), m.end(), "words", _clean_value(m.group(0))))
+            # Every word is a match of _WORD_FIGURE: the sentence is only scanned when it
+            # holds one of the number words at all (a number word's letters lower-case
+            # alike anywhere in the text).
+            sentence_low = sentence.lower()
+            if any(word in sentence_low for word in words_of):
+                for m in _WORD_FIGURE.finditer(sentence):
+                    if m.group("word").lower() in words_of:
+                        found.append((m.start(), m.end(), "words", _clean_value(m.group(0))))
             for start, end, kind, value in found:
                 label, strong = _label(kind, sentence[:start], sentence[end:], language)
                 unit = _FOLDED_NOUNS.match(sentence[end:])
