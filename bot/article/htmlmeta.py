@@ -204,10 +204,18 @@ def _own_item(items: list[tuple[dict[str, Any], bool]], page_urls: set[str],
     return best
 
 
-def _apply_ld(meta: PageMeta, tree: lxml_html.HtmlElement, page_urls: set[str]) -> None:
+def ld_scripts(tree: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """The page's JSON-LD scripts, in page order."""
+    # lxml's tag filter runs in C: several times faster than the XPath
+    # //script[contains(@type, "ld+json")] it replaces.
+    return [s for s in tree.iter("script") if "ld+json" in (s.get("type") or "")]
+
+
+def _apply_ld(meta: PageMeta, scripts: list[lxml_html.HtmlElement],
+              page_urls: set[str]) -> None:
     items: list[tuple[dict[str, Any], bool]] = []
     publisher_name: str | None = None
-    for script in tree.xpath('//script[contains(@type, "ld+json")]'):
+    for script in scripts:
         data = _load_json(script.text or "")
         if data is None:
             continue
@@ -341,14 +349,24 @@ def read_meta(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMeta:
     """Collect every metadata candidate from a parsed page."""
     meta = PageMeta()
     tags: dict[str, str] = {}
-    for el in tree.iter("meta"):
+    # One scan of the page (lxml's tag filter runs in C) for every element read below, in
+    # page order; each list is what its own search over the page would have found.
+    found: dict[str, list[lxml_html.HtmlElement]] = {
+        "meta": [], "title": [], "h1": [], "link": [], "script": []}
+    for el in tree.iter("meta", "title", "h1", "link", "script"):
+        found[el.tag].append(el)
+    for el in found["meta"]:
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
         value = el.get("content")
         if key and value and key not in tags:
             tags[key] = squash(value)
     itemprop_dates: list[tuple[int, str]] = []
+    # One scan for the microdata read below (dates and authors), in page order.
+    itemprops = tree.xpath("//*[@itemprop]")
     # itemprop dates often sit on <time datetime=...> rather than <meta>.
-    for el in tree.xpath('//*[@itemprop="datePublished" or @itemprop="dateModified"]'):
+    for el in itemprops:
+        if el.get("itemprop") not in ("datePublished", "dateModified"):
+            continue
         key = el.get("itemprop").lower()
         value = el.get("datetime") or el.get("content") or squash(el.text_content())
         if value and key == "datepublished" and el.tag != "meta":
@@ -364,10 +382,10 @@ def read_meta(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMeta:
 
     meta.og_title = tags.get("og:title")
     meta.twitter_title = tags.get("twitter:title")
-    title = tree.find(".//title")
+    title = next((el for el in found["title"] if el is not tree), None)  # .//title
     if title is not None:
         meta.title_tag = squash(title.text_content()) or None
-    for h1 in tree.iter("h1"):
+    for h1 in found["h1"]:
         heading = _heading(h1)
         if heading is not None:
             meta.headings.append(heading)
@@ -375,11 +393,13 @@ def read_meta(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMeta:
             break
     meta.h1s = [h.text for h in meta.headings]
     meta.og_url = tags.get("og:url")
-    for link in tree.xpath('//link[@rel="canonical"][@href]'):
-        meta.canonical = link.get("href")
-        break
+    for link in found["link"]:
+        if link.get("rel") == "canonical" and link.get("href") is not None:
+            meta.canonical = link.get("href")
+            break
     page_urls = {_url_key(u) for u in (url, meta.canonical, meta.og_url) if u}
-    _apply_ld(meta, tree, page_urls)
+    _apply_ld(meta, [s for s in found["script"] if "ld+json" in (s.get("type") or "")],
+              page_urls)
     meta.og_title = meta.og_title or meta.twitter_title
     meta_dates = [(f"meta:{k}", tags[k]) for k in _PUBLISHED_META if tags.get(k)]
     # The JSON-LD teasers go last: they are other stories' dates.
@@ -403,7 +423,7 @@ def read_meta(tree: lxml_html.HtmlElement, url: str | None = None) -> PageMeta:
                 break
     if not meta.authors:
         # Microdata: <span itemprop="author"><span itemprop="name">A. Writer</span></span>.
-        for el in tree.xpath('//*[@itemprop="author"]')[:6]:
+        for el in [el for el in itemprops if el.get("itemprop") == "author"][:6]:
             names = el.xpath('.//*[@itemprop="name"]')
             text = squash((names[0] if names else el).get("content") or (
                 names[0] if names else el).text_content())

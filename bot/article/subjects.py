@@ -33,7 +33,7 @@ from bot.language import (
 )
 
 from .dates import MONTH_PATTERN
-from .htmlmeta import PageMeta
+from .htmlmeta import PageMeta, ld_scripts
 from .text import looks_like_prose
 
 # Upper-case letters of the Latin, Greek and Cyrillic blocks ("Ř" yes, "ř" no).
@@ -120,8 +120,7 @@ def publisher_tags(tree: lxml_html.HtmlElement, meta: PageMeta) -> tuple[list[st
     # htmlmeta keeps JSON-LD keywords, or else the first of these meta tags: tell which.
     fallback = named.get("news_keywords") or named.get("keywords") or ""
     from_meta = [k.strip() for k in " ".join(fallback.split()).split(",") if k.strip()][:20]
-    ld_keywords = any('"keywords"' in (s.text or "")
-                      for s in tree.xpath('//script[contains(@type, "ld+json")]'))
+    ld_keywords = any('"keywords"' in (s.text or "") for s in ld_scripts(tree))
     ld = list(meta.keywords) if ld_keywords or meta.keywords != from_meta else []
     declared = [*article_tags, *ld]
     if named.get("news_keywords"):
