@@ -83,6 +83,7 @@ _DATE_PATTERNS = [
 ]
 
 _SLASH_DMY = _DATE_PATTERNS[5]
+_ANY_YEAR = re.compile(r"(?:19|20)\d\d")  # the year part every pattern above holds
 # A date followed by a dash that opens the text after it ("Feb. 23, 2015 -- Life...").
 _DATELINE_DASH = re.compile(r"^[^-–—]{4,30}?\s(?:--|-|–|—)\s", re.I)
 
@@ -193,6 +194,8 @@ def find_dates(text: str, latest: date | None = None,
     folded = _ascii_lower(text) if not text.isascii() else text.lower()
     if len(folded) != len(text):
         folded = text.lower()
+    if not _ANY_YEAR.search(folded):
+        return []  # every pattern holds a year: most lines are settled by this one scan
     found: dict[int, date] = {}
     for pattern in _DATE_PATTERNS:
         for m in pattern.finditer(folded):

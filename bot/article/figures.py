@@ -60,6 +60,11 @@ _NUMBER_WORDS_BY_LANG = {
     "nl": "twee drie vier vijf zes zeven acht negen tien twaalf twintig honderd",
 }
 _NUMBER_WORDS = frozenset(w for words in _NUMBER_WORDS_BY_LANG.values() for w in words.split())
+# Any of a language's number words anywhere in lower-cased text (inside words too): a
+# sentence without one has no word figure to look for.
+_HAS_NUMBER_WORD = re.compile("|".join(sorted(_NUMBER_WORDS)))
+_HAS_NUMBER_WORD_OF = {lang: re.compile("|".join(sorted(words.split())))
+                       for lang, words in _NUMBER_WORDS_BY_LANG.items()}
 _NUMBER_WORDS_OF = {lang: frozenset(words.split())
                     for lang, words in _NUMBER_WORDS_BY_LANG.items()}
 # A price per unit belongs to its value: "$16.99 a pound", "49 dólares por barril".
@@ -459,6 +464,7 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
     head_words = {w.lower() for w in _WORDS.findall(headline) if _is_word(w) and len(w) > 3}
     order = 0
     words_of = _NUMBER_WORDS_OF.get(language or "", _NUMBER_WORDS)
+    has_number_word = _HAS_NUMBER_WORD_OF.get(language or "", _HAS_NUMBER_WORD)
     for index, para in enumerate(paragraphs):
         if _COMMENTS.match(para.strip()):
             break  # readers' comments below the article: not its figures
@@ -492,8 +498,7 @@ def _candidates(body: str, headline: str, language: str | None) -> list[_Candida
             # Every word is a match of _WORD_FIGURE: the sentence is only scanned when it
             # holds one of the number words at all (a number word's letters lower-case
             # alike anywhere in the text).
-            sentence_low = sentence.lower()
-            if any(word in sentence_low for word in words_of):
+            if has_number_word.search(sentence.lower()):
                 for m in _WORD_FIGURE.finditer(sentence):
                     if m.group("word").lower() in words_of:
                         found.append((m.start(), m.end(), "words", _clean_value(m.group(0))))
