@@ -378,11 +378,12 @@ def _flatten_inline_children(el: lxml_html.HtmlElement) -> None:
         child.tail = "".join(run) or None
 
 
-def _headline_index(lines: list[str], names: list[str]) -> int | None:
+def _headline_index(lines: list[str], names: list[str],
+                    key_of: Callable[[int], str]) -> int | None:
     keys = [k for k in (key(n) for n in names if n) if k]
     prefix: int | None = None
-    for i, line in enumerate(lines):
-        k = key(line)
+    for i in range(len(lines)):
+        k = key_of(i)
         if k and k in keys:
             return i
         if prefix is None and len(k) > 20 and any(h.startswith(k) for h in keys):
@@ -393,12 +394,19 @@ def _headline_index(lines: list[str], names: list[str]) -> int | None:
 def _date_window(lines: list[str], names: list[str], lead: str | None) -> str:
     """The visible lines where a reader finds the article's dates: below the headline down
     to the lead, nearest first above the lead, then just above the headline."""
-    at = _headline_index(lines, names)
+    keys: list[str] = []  # key() of the first lines, each worked out once
+
+    def key_of(i: int) -> str:
+        while len(keys) <= i:
+            keys.append(key(lines[len(keys)]))
+        return keys[i]
+
+    at = _headline_index(lines, names, key_of)
     lead_at: int | None = None
     if lead:
         start = " ".join(key(lead).split()[:8])
-        lead_at = next((i for i, line in enumerate(lines)
-                        if start and key(line).startswith(start)), None)
+        lead_at = next((i for i in range(len(lines))
+                        if start and key_of(i).startswith(start)), None)
     picked: list[str] = []
     if at is not None:
         # Below the headline first (down to the lead when it follows closely: what comes
@@ -603,10 +611,16 @@ def _from_html(text: str, url: str | None, why: dict[str, Any]) -> Card:
     lead = next((p for p in paragraphs if looks_like_prose(p)), None)
     names = [n for n in (headline, *meta.h1s) if n]
 
+    # The date choice may ask more than once: each answer is worked out once per page.
+    seen_dates: dict[bool, tuple[date | None, date | None]] = {}
+
     def shown(update_counts: bool) -> tuple[date | None, date | None]:
         # The page's own date lines near the headline and the lead: what a reader sees.
-        return dateline(_date_window(get_lines(), names, lead), latest,
-                        update_counts=update_counts, today=_today(), month_first=us_dates)
+        if update_counts not in seen_dates:
+            seen_dates[update_counts] = dateline(
+                _date_window(get_lines(), names, lead), latest,
+                update_counts=update_counts, today=_today(), month_first=us_dates)
+        return seen_dates[update_counts]
 
     in_title = find_dates(meta.title_tag or "", latest, month_first=us_dates)
     dates = choose_published(meta, url_date(url, latest), shown,
