@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from bot.card import KeyFigure
 from bot.language import FUNCTION_WORDS, is_stop_word, zipf
 
-from .dates import MONTH_PATTERN
+from .dates import MONTH_TEST_PATTERN
 from .text import split_sentences
 
 _CUR_PREFIX = (r"(?:US\$|A\$|C\$|NZ\$|HK\$|S\$|R\$|\$|€|£|¥|₹|₦|₩|₱|RM|Rs\.?|CHF|"
@@ -125,7 +125,8 @@ _WORD_FIGURE = re.compile(
     r"(?=\s[^\W\d_])",
     re.I,
 )
-_MONTH = rf"(?:{MONTH_PATTERN})"
+_MONTH = rf"(?:{MONTH_TEST_PATTERN})"  # only ever asked whether a month name is there
+_IS_MONTH = re.compile(_MONTH, re.I)
 _DATE_NEAR = re.compile(
     rf"(?:\b{_MONTH}\.?,?\s*(?:de\s+|del\s+)?$)|(?:^\.?\s*(?:de\s+|di\s+)?{_MONTH}\b)", re.I)
 _NUMERIC_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}[./]\d{1,2}\.(?!\d)")
@@ -301,7 +302,7 @@ def _context_before(tokens: list[str], lang: str | None) -> list[str]:
     if tokens and tokens[-1] == "(":
         tokens = tokens[:-1]  # "a large majority (438 against 86)"
     for tok in reversed(tokens):
-        if tok.isdigit() or re.fullmatch(_MONTH, tok, re.I):
+        if tok.isdigit() or _IS_MONTH.fullmatch(tok):
             if words:
                 words.append("\0")  # a date inside the clause: skipped, and a break
             continue
@@ -361,7 +362,7 @@ def _label_of(kind: str, before: str, after: str, lang: str | None) -> tuple[str
         return (" ".join(words), True) if len(words) >= 2 else ("", False)
     noun, rest = _label_after(ta, lang, money=kind == "money")
     noun = _trim(noun, lang)
-    if noun and re.fullmatch(_MONTH, noun[0], re.I):
+    if noun and _IS_MONTH.fullmatch(noun[0]):
         return "", False  # "4 March" is a date, not a count of Marches
     if noun:
         # "50 personnel have been killed" -> "personnel killed"
@@ -423,7 +424,7 @@ def _refused(sentence: str, start: int, end: int, value: str) -> bool:
         score = True  # "Den Haag 722 keer": a count after a name, not the name's number
     if not score and words and re.fullmatch(r"[A-Z][\w'’-]*|[a-z]+[A-Z]\w*", words[-1]) and (
             len(words) > 1 and not words[-2].endswith((".", ":", "!", "?"))) and (
-            not re.fullmatch(_MONTH, words[-1], re.I)):
+            not _IS_MONTH.fullmatch(words[-1])):
         return True  # "Destiny 2", "Mouvement 5 étoiles": a name's number
     # Years alone, or a span of years ("2017 and 2018"), are dates.
     parts = re.findall(r"\d+", value)

@@ -32,7 +32,7 @@ from bot.language import (
     zipf,
 )
 
-from .dates import MONTH_PATTERN
+from .dates import MONTH_TEST_PATTERN
 from .htmlmeta import PageMeta, ld_scripts
 from .text import looks_like_prose
 
@@ -65,7 +65,7 @@ _WEEKDAYS = frozenset(
     "segunda terça quarta quinta sexta maandag dinsdag woensdag donderdag vrijdag zaterdag "
     "zondag".split()
 )
-_MONTH = re.compile(rf"(?:{MONTH_PATTERN})\.?", re.I)
+_MONTH = re.compile(rf"(?:{MONTH_TEST_PATTERN})\.?", re.I)
 # Share bars, sign-up prompts and other furniture words that reach a body as text.
 _FURNITURE = frozenset(
     "twitter facebook whatsapp linkedin pinterest reddit telegram email e-mail share "
