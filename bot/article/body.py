@@ -59,6 +59,7 @@ _DATELINE = re.compile(
     r"(?:,?\s*\(?[\w. ]{0,25}\)?)?\s*[-–—:]?\s*$"
 )
 _BREADCRUMB = re.compile(r"\s[›»>/|]\s")
+_READ_MORE = re.compile(r"^\s*read more\s*$", re.I)
 
 
 @dataclass
@@ -166,7 +167,7 @@ def clean_blocks(blocks: list[tuple[str, str]], headline: str | list[str] | None
         if not line or is_clutter_line(line) or _TOOL_LINE.match(line):
             continue
         nxt = blocks[i + 1][1] if i + 1 < len(blocks) else ""
-        if nxt and re.match(r"^\s*read more\s*$", nxt, re.I) and word_count(line) < 20:
+        if nxt and _READ_MORE.match(nxt) and word_count(line) < 20:
             continue  # a related-story link above its "Read more" prompt
         if not lead_seen:
             if _furniture_before_lead(kind, line, headlines, find_dates, teasers or set()):

@@ -93,7 +93,7 @@ def split_sentences(text: str) -> list[str]:
         for piece in pieces:
             if piece.strip():
                 buf.append(piece.rstrip() if buf else piece.strip())
-            last = buf[-1].rstrip("\"'”’»)").rstrip(".").split(" ")[-1].lower() if buf else ""
+            last = buf[-1].rstrip("\"'”’»)").rstrip(".").rpartition(" ")[2].lower() if buf else ""
             if last in _ABBREV or _INITIAL.fullmatch(last):
                 continue
             if buf:
