@@ -14,7 +14,12 @@ Other languages use their Snowball stemmer (PyStemmer: C speed, ~30 languages, a
 handles words no dictionary lists, such as names and new compounds, unlike a lemmatiser)
 on accent-free words of five letters or more, so short words stay apart (Norwegian
 "some" vs "som"); a stop word is not stemmed, and a stem that is a stop word is not
-used (French "danse" stays apart from "dans", Norwegian "andre" from "Andreas"). French,
+used (French "danse" stays apart from "dans", Norwegian "andre" from "Andreas"). In
+German running text a lowercase word (a verb or an adjective: German capitalises every
+noun and name) that its stemmer would cut under five letters stays whole, so "fordern"
+(→ ford) never meets a topic "Ford", while "Wahlen" still meets "Wahl". A topic has no
+reliable case, so it is always stemmed. In English, plurals fold ("apples" is the word
+"apple"): telling the fruit from the company is salience's job, not the stemmer's. French,
 Italian and Catalan drop elided articles (l'Allemagne). A language without a stemmer is
 only casefolded.
 
@@ -60,6 +65,8 @@ _NAMES_LANG = {"norwegian": "nb"}
 _COMPOUNDS = frozenset({"german", "dutch"})
 _MIN_STEM = 5
 _ELIDING = frozenset({"french", "italian", "catalan"})
+#: Languages that write every noun capitalised: a lowercase word there is no name.
+_NOUNS_CAPITALISED = frozenset({"german"})
 
 
 @functools.cache
@@ -272,6 +279,16 @@ class _Rules:
         stem = _stem(word, self.rules)
         if self.rules == "en":
             return stem  # English lists its inflected names ("Americans"; not "Americas")
+        if (
+            not query
+            and self.rules in _NOUNS_CAPITALISED
+            and raw[0].islower()
+            and len(stem) < _MIN_STEM
+            and stem != folded
+        ):
+            # A lowercase German word is a verb or an adjective, never a name or a noun;
+            # cut to a short stem it would meet one ("fordern" → ford, "machen" → mach).
+            return folded
         return self.words.get(stem, stem)
 
     def merge(self, tokens: list[str]) -> list[str]:
@@ -382,7 +399,8 @@ def _compound_parts(text: str, rules: _Rules) -> list[str]:
                 split = False  # Russland is a country, not Russ + Land
             parts = split_compound(word, lang) if split else None
             if parts is not None:
-                out.append(" ".join(rules.canon(p) for p in parts))
+                # The halves of a noun are nouns (written capitalised, as German would).
+                out.append(" ".join(rules.canon(p.capitalize()) for p in parts))
         previous = raw
     return out
 
