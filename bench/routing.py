@@ -23,7 +23,9 @@ card is matched once against the whole index:
 
 The card's topics start with the page's own tags (``bot/article/subjects``), so a tag
 also reaches its subscriber through them; ``--no-topics`` matches without the topics, to
-measure the matcher on the text alone. ``--quick`` keeps every other page. The last line
+measure the matcher on the text alone. ``--semantic`` subscribes each one-word tag as
+``~tag`` (semantic expansion: the word and its close terms), to measure what expansion
+adds in recall and false matches. ``--quick`` keeps every other page. The last line
 is one JSON object.
 """
 
@@ -91,8 +93,11 @@ def load_cards(cases: Path, fresh: bool) -> list[tuple[str, Card, list[str]]]:
     return out
 
 
-def _expression(tag: str) -> str | None:
-    for text in (tag, '"' + tag.replace('"', " ") + '"'):
+def _expression(tag: str, semantic: bool = False) -> str | None:
+    tries = [tag, '"' + tag.replace('"', " ") + '"']
+    if semantic and len(tag.split()) == 1 and '"' not in tag:
+        tries.insert(0, "~" + tag)
+    for text in tries:
         try:
             return parse_topic(text).text
         except TopicError:
@@ -108,7 +113,9 @@ def _lead(card: Card) -> str:
     return "\n".join((card.headline, card.summary, card.lead)).casefold()
 
 
-def run(cards: list[tuple[str, Card, list[str]]], show: bool = False) -> dict[str, Any]:
+def run(
+    cards: list[tuple[str, Card, list[str]]], show: bool = False, semantic: bool = False
+) -> dict[str, Any]:
     """Subscribe every tag, match every card, count."""
     index = MatchIndex()
     tag_ids: dict[str, int] = {}
@@ -118,7 +125,7 @@ def run(cards: list[tuple[str, Card, list[str]]], show: bool = False) -> dict[st
             if tag in tag_ids:
                 continue
             tag_ids[tag] = len(subs)
-            expression = _expression(tag)
+            expression = _expression(tag, semantic)
             subs.append((tag, expression or ""))
             if expression is not None:
                 index.add_raw(f"t/{tag_ids[tag]}", "u", f"t\x00dm:{tag_ids[tag]}", expression)
@@ -181,6 +188,7 @@ def run(cards: list[tuple[str, Card, list[str]]], show: bool = False) -> dict[st
         "lead_pairs": c["lead_pairs"],
         "text_pairs": c["text_pairs"],
         "match_cpu_ms_per_page": round(1000 * cpu / max(1, len(cards)), 2),
+        "expanded_tags": sum(e.startswith("~") and not e.endswith("()") for _, e in subs),
     }
 
 
@@ -193,13 +201,15 @@ def main() -> None:
     ap.add_argument("--show", action="store_true", help="list misses and false matches")
     ap.add_argument("--no-topics", action="store_true",
                     help="match without the card's topics (which start with the page's tags)")
+    ap.add_argument("--semantic", action="store_true",
+                    help="subscribe each one-word tag as ~tag (with its close terms)")
     args = ap.parse_args()
     cards = load_cards(args.cases, args.fresh)
     if args.no_topics:
         cards = [(name, replace(card, topics=()), tags) for name, card, tags in cards]
     if args.quick:
         cards = cards[::2]
-    print(json.dumps(run(cards, args.show), ensure_ascii=False))
+    print(json.dumps(run(cards, args.show, args.semantic), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ two paragraphs) or topics; found only in the body, it needs ``mentions_needed`` 
 one for a name of several words or a rare word, ``min_body_mentions`` (default 2, setting
 ``NEWSBOT_MATCH_MIN_BODY_MENTIONS``) for an ordinary word, one more for an everyday word,
 and body mentions never make a weak topic ("2020", "news") count. Bare words typed
-together (``marissa mayer``) also match as their phrase. An excluded term vetoes if it
+together (``marissa mayer``) also match as their phrase. A close term of a ``~`` term
+(``~climate(warming)``) is a weaker synonym, a term of its own: it counts in the headline
+or the topics, in the summary or lead only when said twice, and in the body with one
+mention more than the same word typed would need. An excluded term vetoes if it
 appears anywhere in the article's own content. Page clutter never reaches the card.
 """
 
@@ -122,6 +125,12 @@ def mentions_needed(phrase: Phrase, written: str, lang: str, min_body: int) -> i
     if freq >= _EVERYDAY:
         return min_body + 1
     return min_body
+
+
+def _close_to(parsed: TopicExpression, phrase: Phrase) -> str | None:
+    """The ``~`` term (as written) that ``phrase`` is a close term of, or None."""
+    source = parsed.source_of(phrase) if parsed.expanded else None
+    return None if source is None else parsed.label(source)
 
 
 def _word_language(lang: str | None) -> str:
@@ -386,6 +395,7 @@ class MatchIndex:
         self._term_label: list[str] = []
         self._term_refs: array[int] = array("i")
         self._term_keys: list[tuple[int, ...]] = []
+        self._weak_of: dict[int, str] = {}  # close term -> the ``~`` term it stands for
         # Automaton keys: a term has one per rule set (``grünen``: ``grun`` in German text,
         # ``grunen`` elsewhere), mostly the same; each key lists (term, rule-set mask).
         self._key_ids: dict[str, int] = {}
@@ -724,14 +734,19 @@ class MatchIndex:
     def _intern(self, text: str) -> str:
         return self._strings.setdefault(text, text)
 
-    def _acquire_term(self, phrase: Phrase, written: str, defer: bool) -> int:
-        ident = phrase_key(phrase)
+    def _acquire_term(
+        self, phrase: Phrase, written: str, defer: bool, close_to: str | None = None
+    ) -> int:
+        # A close term (of ``~close_to``) is a term of its own: it is weighed apart.
+        ident = phrase_key(phrase) if close_to is None else f"~{close_to}\x00{phrase_key(phrase)}"
         tid = self._term_ids.get(ident)
         if tid is None:
             tid = self._term_ids[ident] = len(self._term_phrase)
             self._term_phrase.append(phrase)
             self._term_label.append(written)
             self._term_refs.append(0)
+            if close_to is not None:
+                self._weak_of[tid] = close_to
             self._term_keys.append(self._register_keys(tid, phrase, written))
         if not defer and not self._term_refs[tid]:
             for kid in self._term_keys[tid]:
@@ -823,7 +838,10 @@ class MatchIndex:
         if eid is not None:
             return eid
         groups = tuple(
-            tuple(self._acquire_term(p, parsed.label(p), defer) for p in group)
+            tuple(
+                self._acquire_term(p, parsed.label(p), defer, _close_to(parsed, p))
+                for p in group
+            )
             for group in parsed.groups
         )
         # Bare words typed together ("marissa mayer") are also a name: the phrase being
@@ -1014,6 +1032,11 @@ class MatchIndex:
                             if counts:
                                 body[tid] = body.get(tid, 0) + k
         relevant = {tid for tid, f in flags.items() if f & STRONG}
+        if self._weak_of:
+            weak = self._weak_of
+            for tid in [t for t in relevant if t in weak]:
+                if not flags[tid] & (HEADLINE | TOPICS) and body.get(tid, 0) < 2:
+                    relevant.discard(tid)  # a close term said once in the lead is not enough
         need = self._need.get(rules)
         if need is None:
             need = self._need[rules] = []
@@ -1038,9 +1061,10 @@ class MatchIndex:
         return _Evidence(flags, body, relevant)
 
     def _mentions_needed(self, tid: int, lang: str) -> int:
-        return mentions_needed(
+        needed = mentions_needed(
             self._term_phrase[tid], self._term_label[tid], lang, self.min_body_mentions
         )
+        return needed + 1 if tid in self._weak_of else needed
 
     def match(self, card: Card, now: float | None = None) -> MatchResult:
         """Destinations whose subscriptions match the card (muted ones skipped if ``now``)."""
@@ -1166,7 +1190,7 @@ class MatchIndex:
         ev = probe.evidence(card)
         eid = probe._expr_ids[parsed.canonical]
         terms = [
-            ev.hit(tid, probe._term_phrase[tid], parsed.label(probe._term_phrase[tid]))
+            ev.hit(tid, probe._term_phrase[tid], parsed.shown(probe._term_phrase[tid]))
             for tid in probe._expr_terms(eid)
             if tid in ev.relevant
         ]
@@ -1189,8 +1213,11 @@ class MatchIndex:
 
     def _hits_for(self, eid: int, ev: _Evidence) -> tuple[tuple[TermHit, ...], float]:
         phrases = self._term_phrase
+        weak = self._weak_of
         hits = tuple(
-            ev.hit(tid, phrases[tid])
+            ev.hit(tid, phrases[tid], f"{self._term_label[tid]} (~{weak[tid]})")
+            if tid in weak
+            else ev.hit(tid, phrases[tid])
             for tid in self._expr_terms(eid)
             if tid in ev.relevant
         )

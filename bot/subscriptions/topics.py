@@ -2,7 +2,11 @@
 
 Grammar: words are ANDed (``russia syria``), ``"vladimir putin"`` is a phrase, ``OR``
 or ``|`` gives alternatives (binding tighter than AND, as in web search: ``a b OR c`` is
-``a AND (b OR c)``), ``-word``/``-"a phrase"`` or ``NOT word`` excludes.
+``a AND (b OR c)``), ``-word``/``-"a phrase"`` or ``NOT word`` excludes. ``~word``
+(opt-in semantic expansion) also looks for the word's close terms by meaning
+(``semantic.py``); they are written into the expression when it is parsed
+(``~climate(warming, emissions)``, the form that is stored and listed), count as
+weaker synonyms in matching (``matcher.py``), and an explicit list is kept as written.
 
 Normalisation lives in ``normaliser.py`` (shared by expressions and article text, so both
 sides agree): by the article's language; a topic is normalised for every language.
@@ -10,6 +14,7 @@ sides agree): by the article's language; a topic is normalised for every languag
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.errors import TopicError
@@ -22,6 +27,7 @@ from .normaliser import (
     query_phrase,
     rules_of,
 )
+from .semantic import close_terms
 
 __all__ = [
     "MAX_EXPRESSION_CHARS",
@@ -57,6 +63,8 @@ class TopicExpression:
     groups: tuple[tuple[Phrase, ...], ...]
     excluded: tuple[Phrase, ...]
     labels: tuple[tuple[Phrase, str], ...] = ()
+    #: (close term, the ``~`` term it was found for): the weaker synonyms.
+    expanded: tuple[tuple[Phrase, Phrase], ...] = ()
 
     def label(self, phrase: Phrase) -> str:
         """The phrase as the user wrote it (falls back to the normalised tokens)."""
@@ -65,12 +73,27 @@ class TopicExpression:
                 return written
         return " ".join(phrase)
 
+    def source_of(self, phrase: Phrase) -> Phrase | None:
+        """The ``~`` term that ``phrase`` is a close term of, or None if it was typed."""
+        for close, source in self.expanded:
+            if close == phrase:
+                return source
+        return None
+
+    def shown(self, phrase: Phrase) -> str:
+        """The phrase for a person: a close term names its source ("warming (~climate)")."""
+        source = self.source_of(phrase)
+        if source is None:
+            return self.label(phrase)
+        return f"{self.label(phrase)} (~{self.label(source)})"
+
     @property
     def canonical(self) -> str:
         """A normalised spelling: equal for expressions that mean the same thing."""
         parts = []
+        weak = {close for close, _ in self.expanded}
         for group in self.groups:
-            names = [_show(p) for p in group]
+            names = [("~" if p in weak else "") + _show(p) for p in group]
             parts.append(names[0] if len(names) == 1 else "(" + " OR ".join(names) + ")")
         parts.extend("-" + _show(p) for p in self.excluded)
         return " ".join(parts)
@@ -99,15 +122,47 @@ class _Item:
     tokens: Phrase = ()
     bare: bool = False
     written: str = ""
+    #: ``~term``: its close terms (normalised, as written); None: not a ``~`` term.
+    expansions: tuple[tuple[Phrase, str], ...] | None = None
+
+
+# ``~term(list)``: the list of close terms after a ``~`` term (removed to measure length).
+_EXPANSION_LIST_RE = re.compile(r'(~(?:"[^"]*"|[^\s"|(]+))\([^)]*\)')
+
+
+def _without_expansions(text: str) -> str:
+    """The expression as typed: ``~climate(warming, emissions)`` → ``~climate``."""
+    return _EXPANSION_LIST_RE.sub(r"\1", text)
+
+
+def _expansion_text(terms: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f'"{t}"' if " " in t else t for t in terms) + ")"
+
+
+def _read_expansions(text: str, i: int) -> tuple[tuple[tuple[Phrase, str], ...], int]:
+    """The ``(a, "b c")`` list at ``text[i]`` → ((phrase, written), ...), and its end."""
+    end = text.find(")", i)
+    if end < 0:
+        raise TopicError("The list of close terms after a ~ word is not closed with ).", text)
+    out: list[tuple[Phrase, str]] = []
+    for item in text[i + 1 : end].split(","):
+        written = item.strip().strip('"').strip()
+        tokens = _query_phrase(written) if written else ()
+        if tokens and all(tokens != known for known, _ in out):
+            out.append((tokens, written))
+    return tuple(out), end + 1
 
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 
 
-def _lex(text: str) -> list[_Item]:
+def _lex(text: str, written_out: list[str] | None = None) -> list[_Item]:
+    """The items of ``text``; ``written_out`` gets the text with ``~`` terms expanded."""
     items: list[_Item] = []
     i, n = 0, len(text)
     negate_next = False
+    copied = 0  # text[:copied] is in written_out already
+    out = written_out if written_out is not None else []
     while i < n:
         ch = text[i]
         if ch.isspace():
@@ -123,6 +178,14 @@ def _lex(text: str) -> list[_Item]:
             negated = True
             i += 1
             ch = text[i]
+        expand = ch == "~" and i + 1 < n and not text[i + 1].isspace()
+        if expand:
+            if negated:
+                raise TopicError(
+                    "~ looks for a word's close terms too: it can't be excluded.", text
+                )
+            i += 1
+            ch = text[i]
         if ch == '"':
             end = text.find('"', i + 1)
             if end < 0:
@@ -132,14 +195,26 @@ def _lex(text: str) -> list[_Item]:
             tokens = _query_phrase(text[i + 1 : end])
             if not tokens:
                 raise TopicError("A quoted phrase has no words in it.", text)
-            items.append(_Item("term", negated, tokens, written=text[i + 1 : end].strip()))
+            item = _Item("term", negated, tokens, written=text[i + 1 : end].strip())
             i = end + 1
+            if expand:
+                i, copied = _expand(item, text, i, copied, out)
+            items.append(item)
             continue
         j = i
-        while j < n and not text[j].isspace() and text[j] not in '"|':
+        stops = '"|(' if expand else '"|'
+        while j < n and not text[j].isspace() and text[j] not in stops:
             j += 1
         word = text[i:j]
         i = j
+        if expand:
+            tokens = _query_phrase(word)
+            if not tokens:
+                raise TopicError("A ~ needs a word right after it.", text)
+            item = _Item("term", False, tokens, written=word)
+            i, copied = _expand(item, text, i, copied, out)
+            items.append(item)
+            continue
         if not negated and word == "OR":
             items.append(_Item("or"))
             continue
@@ -155,7 +230,20 @@ def _lex(text: str) -> list[_Item]:
             raise TopicError("A minus sign needs a word right after it.", text)
     if negate_next:
         raise TopicError("NOT needs a word after it.", text)
+    out.append(text[copied:])
     return items
+
+
+def _expand(item: _Item, text: str, i: int, copied: int, out: list[str]) -> tuple[int, int]:
+    """Give ``~`` term ``item`` its close terms: the list written at ``text[i]``, else
+    the table's (written into ``out`` after the term). Returns (next i, copied)."""
+    if i < len(text) and text[i] == "(":
+        item.expansions, i = _read_expansions(text, i)
+        return i, copied
+    terms = close_terms(item.written) if len(item.tokens) == 1 else ()
+    item.expansions = tuple((_query_phrase(t), t) for t in terms if _query_phrase(t))
+    out.append(text[copied:i] + _expansion_text(terms))
+    return i, i
 
 
 def _merge_bare(items: list[_Item]) -> list[_Item]:
@@ -197,17 +285,27 @@ def parse_topic(text: str) -> TopicExpression:
     text = (text or "").translate(_QUOTES).strip()
     if not text:
         raise TopicError("A topic can't be empty: give at least one word to look for.", text)
-    if len(text) > MAX_EXPRESSION_CHARS:
+    if len(_without_expansions(text)) > MAX_EXPRESSION_CHARS:
         raise TopicError(f"Topics are limited to {MAX_EXPRESSION_CHARS} characters.", text)
     if text.count('"') % 2:
         raise TopicError('A quote is not closed: put each phrase between two " marks.', text)
-    items = _merge_bare(_lex(text))
+    written: list[str] = []
+    items = _merge_bare(_lex(text, written))
+    text = "".join(written)
     groups: list[list[Phrase]] = []
     excluded: list[Phrase] = []
     labels: dict[Phrase, str] = {}
+    weak: dict[Phrase, Phrase] = {}
+    typed: set[Phrase] = set()
     for item in items:
         if item.kind == "term":
             labels.setdefault(item.tokens, item.written or " ".join(item.tokens))
+            typed.add(item.tokens)
+    for item in items:
+        for close, close_written in item.expansions or ():
+            if close not in typed:
+                labels.setdefault(close, close_written)
+                weak.setdefault(close, item.tokens)
     pending_or = False
     last_positive = False
     for item in items:
@@ -229,6 +327,9 @@ def parse_topic(text: str) -> TopicExpression:
             pending_or = False
         else:
             groups.append([item.tokens])
+        for close, _ in item.expansions or ():
+            if weak.get(close) == item.tokens and close not in groups[-1]:
+                groups[-1].append(close)
         last_positive = True
     if pending_or:
         raise TopicError("OR needs a word to look for on each side.", text)
@@ -238,7 +339,7 @@ def parse_topic(text: str) -> TopicExpression:
                 "A topic needs at least one word to look for, not only exclusions.", text
             )
         raise TopicError("A topic can't be empty: give at least one word to look for.", text)
-    if sum(len(g) for g in groups) + len(excluded) > MAX_TERMS:
+    if sum(p not in weak for g in groups for p in g) + len(excluded) > MAX_TERMS:
         raise TopicError(f"Topics are limited to {MAX_TERMS} words or phrases.", text)
     unique: list[tuple[Phrase, ...]] = []
     for group in groups:
@@ -248,7 +349,13 @@ def parse_topic(text: str) -> TopicExpression:
     positive = {p for g in unique for p in g}
     if any(p in positive for p in excluded):
         raise TopicError("A topic can't both include and exclude the same word.", text)
-    return TopicExpression(text, tuple(unique), tuple(sorted(excluded)), tuple(labels.items()))
+    return TopicExpression(
+        text,
+        tuple(unique),
+        tuple(sorted(excluded)),
+        tuple(labels.items()),
+        tuple(weak.items()),
+    )
 
 
 # --- subscribe-time quality -------------------------------------------------------------
