@@ -75,6 +75,14 @@ def test_language_rules_keep_apart(expression: str, headline: str, lang: str | N
     assert not matches(expression, headline, lang)
 
 
+def test_a_lowercase_tag_of_a_german_card_is_read_as_a_noun() -> None:
+    # Tags have no reliable case: "stars" among a German card's topics is "Stars".
+    index = MatchIndex()
+    index.add_raw("t/1", "u", "t\x00dm:u", "stars")
+    card = Card(headline="Ein Abend in Berlin", body="Text.", language="de", topics=("stars",))
+    assert len(index.match(card)) == 1
+
+
 def test_real_compounds_split_into_their_halves() -> None:
     assert split_compound("Drogenszene", "de") == ("drogen", "szene")
     assert split_compound("Immobilienriese", "de") == ("immobilien", "riese")

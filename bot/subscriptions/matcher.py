@@ -53,7 +53,7 @@ from bot.card import Card
 from bot.chat.contract import MODES, Destination, Mode, Subscription
 from bot.language import zipf
 
-from .normaliser import RULESETS, place_tokens, query_phrase, ruleset
+from .normaliser import RULESETS, normalised_label, place_tokens, query_phrase, ruleset
 from .store import SubscriptionStore
 from .topics import (
     Phrase,
@@ -351,7 +351,7 @@ def card_fields(card: Card) -> list[tuple[int, str]]:
     lang = card.language
     # The publisher's section ("Politik", "Science & Health") is a topic of the card too.
     labels = (*card.topics, *([card.section] if card.section else []))
-    topics = "|".join(normalised_text(t, lang) for t in labels)
+    topics = "|".join(normalised_label(t, lang) for t in labels)
     out = [
         (HEADLINE, normalised_text(card.headline, lang)),
         (SUMMARY, normalised_text(card.summary, lang)),

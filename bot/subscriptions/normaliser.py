@@ -18,7 +18,8 @@ used (French "danse" stays apart from "dans", Norwegian "andre" from "Andreas").
 German running text a lowercase word (a verb or an adjective: German capitalises every
 noun and name) that its stemmer would cut under five letters stays whole, so "fordern"
 (→ ford) never meets a topic "Ford", while "Wahlen" still meets "Wahl". A topic has no
-reliable case, so it is always stemmed. In English, plurals fold ("apples" is the word
+reliable case, so it is always stemmed, and so is a tag or section of the card
+(``normalised_label``). In English, plurals fold ("apples" is the word
 "apple"): telling the fruit from the company is salience's job, not the stemmer's. French,
 Italian and Catalan drop elided articles (l'Allemagne). A language without a stemmer is
 only casefolded.
@@ -434,6 +435,19 @@ def normalised_text(text: str, lang: str | None = None) -> str:
         if parts:
             joined += "| " + " | ".join(parts) + " "
     return joined
+
+
+def normalised_label(text: str, lang: str | None = None) -> str:
+    """``normalised_text`` of a label (a tag, a section): its case says nothing, so in a
+    language that capitalises nouns its words are read as nouns ("stars" as "Stars")."""
+    rules = ruleset(lang)
+    if rules not in _NOUNS_CAPITALISED:
+        return normalised_text(text, lang)
+    # Read as nouns for stemming; compounds are split as written (the capital is no sign).
+    nouns = " ".join(w[:1].upper() + w[1:] for w in text.split())
+    joined = normalised_text(nouns, lang).partition("| ")[0]
+    parts = _compound_parts(text, rules_of(rules))
+    return joined + "| " + " | ".join(parts) + " " if parts else joined
 
 
 def normalise(text: str, lang: str | None = None) -> list[str]:

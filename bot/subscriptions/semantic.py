@@ -17,7 +17,7 @@ from importlib.resources import files
 __all__ = ["CLOSE_ENOUGH", "MAX_EXPANSIONS", "close_terms"]
 
 #: Cosine similarity a neighbour needs (all-MiniLM-L6-v2 on single words).
-CLOSE_ENOUGH = 0.6
+CLOSE_ENOUGH = 0.65
 #: At most this many close terms per expanded word.
 MAX_EXPANSIONS = 4
 #: A close term this common (Zipf) is too general to stand for a subject ("country",
