@@ -43,6 +43,9 @@ __all__ = [
 
 MAX_EXPRESSION_CHARS = 100
 MAX_TERMS = 10
+#: Close terms a ``~`` term may list, and the stored expression's length with its lists.
+MAX_CLOSE_TERMS = 8
+MAX_STORED_CHARS = 4 * MAX_EXPRESSION_CHARS
 
 # --- normalisation (see normaliser.py) --------------------------------------------------
 
@@ -150,6 +153,8 @@ def _read_expansions(text: str, i: int) -> tuple[tuple[tuple[Phrase, str], ...],
         tokens = _query_phrase(written) if written else ()
         if tokens and all(tokens != known for known, _ in out):
             out.append((tokens, written))
+    if len(out) > MAX_CLOSE_TERMS:
+        raise TopicError(f"A ~ word can list at most {MAX_CLOSE_TERMS} close terms.", text)
     return tuple(out), end + 1
 
 
@@ -285,7 +290,7 @@ def parse_topic(text: str) -> TopicExpression:
     text = (text or "").translate(_QUOTES).strip()
     if not text:
         raise TopicError("A topic can't be empty: give at least one word to look for.", text)
-    if len(_without_expansions(text)) > MAX_EXPRESSION_CHARS:
+    if len(_without_expansions(text)) > MAX_EXPRESSION_CHARS or len(text) > MAX_STORED_CHARS:
         raise TopicError(f"Topics are limited to {MAX_EXPRESSION_CHARS} characters.", text)
     if text.count('"') % 2:
         raise TopicError('A quote is not closed: put each phrase between two " marks.', text)
