@@ -297,7 +297,8 @@ async def unmute(ctx: CommandContext, request: Request) -> Reply:
 
 HELP = """\
 Topics work like a web search: `russia syria` needs both words, `"vladimir putin"` is a \
-phrase, `assad OR erdogan` either one, `-sports` or `NOT sports` leaves a word out, `~climate` also follows close terms (English; `list` shows them).
+phrase, `assad OR erdogan` either one, `-sports` or `NOT sports` leaves a word out, \
+`~climate` also follows close terms (English; `list` shows them).
 • `subscribe TOPIC` – news about TOPIC in this channel (needs manage rights); add `dm` \
 for your DMs, `digest:hourly` or `digest:daily` for a digest
 • `unsubscribe TOPIC`, `unsubscribe #ID` (the number `list` shows) or `unsubscribe all`
