@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+from collections.abc import Callable
 from importlib.resources import files
 
 __all__ = ["CLOSE_ENOUGH", "MAX_EXPANSIONS", "close_terms"]
@@ -41,17 +42,18 @@ def _table() -> dict[str, tuple[tuple[str, float], ...]]:
     return out
 
 
-def close_terms(written: str, limit: int | None = None) -> tuple[str, ...]:
+def close_terms(
+    written: str, limit: int | None = None, keep: Callable[[str], bool] | None = None
+) -> tuple[str, ...]:
     """The terms closest in meaning to ``written`` (English), best first; () if none.
 
     Forms of the same word are left out (the matcher folds them already), and so are
-    words too common to pick articles ("new", "president") and places (the neighbours of a
-    country are other countries).
+    words too common to pick articles ("new", "president"), places (the neighbours of a
+    country are other countries) and terms that ``keep`` refuses.
     """
     from bot.language import zipf
 
     from .normaliser import place_tokens, query_phrase
-    from .topics import _weak_word
 
     limit = MAX_EXPANSIONS if limit is None else limit
     word = " ".join(written.casefold().split())
@@ -62,7 +64,7 @@ def close_terms(written: str, limit: int | None = None) -> tuple[str, ...]:
         if sim < CLOSE_ENOUGH or len(out) >= limit:
             break
         form = query_phrase(term)
-        if form in seen or _weak_word(term) or zipf(term, "en") >= TOO_COMMON:
+        if form in seen or zipf(term, "en") >= TOO_COMMON or (keep and not keep(term)):
             continue
         seen.add(form)
         if any(token in places for token in form):

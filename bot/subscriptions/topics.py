@@ -245,7 +245,7 @@ def _expand(item: _Item, text: str, i: int, copied: int, out: list[str]) -> tupl
     if i < len(text) and text[i] == "(":
         item.expansions, i = _read_expansions(text, i)
         return i, copied
-    terms = close_terms(item.written) if len(item.tokens) == 1 else ()
+    terms = close_terms(item.written, keep=_strong_word) if len(item.tokens) == 1 else ()
     item.expansions = tuple((_query_phrase(t), t) for t in terms if _query_phrase(t))
     out.append(text[copied:i] + _expansion_text(terms))
     return i, i
@@ -386,6 +386,10 @@ def _weak_word(word: str) -> bool:
         return False  # a place ("us" → usa) or another alias
     freq = zipf(low, "en")
     return freq >= 6.0 or (freq >= 5.0 and is_stop_word(low, "en"))
+
+
+def _strong_word(word: str) -> bool:
+    return not _weak_word(word)
 
 
 def weak_topic(parsed: TopicExpression) -> str | None:
