@@ -38,6 +38,13 @@ SUB_CHANGES = f"{PREFIX}:subs:changes"
 SUB_CHANGES_MAXLEN = 100_000
 """Approximate cap on the change stream; a reader that falls behind reloads fully."""
 
+RECENT_CARDS = f"{PREFIX}:recent:cards"
+"""Stream of the newest cards in short (headline, summary, lead, topics): does a new
+topic match anything lately? (``bot/subscriptions/recent.py``)"""
+
+RECENT_CARDS_MAXLEN = 2_000
+"""Approximate cap on the recent cards (the subscribe-time check reads the newest 500)."""
+
 
 def tenant_tag(tenant: str) -> str:
     """The hash-tagged prefix shared by all of one tenant's keys."""

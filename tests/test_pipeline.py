@@ -107,6 +107,10 @@ async def test_http_ingest_to_post(rig: Rig) -> None:
     assert 'newsbot_posts_sent_total{platform="discord"} 2.0' in text
     assert 'newsbot_links_in_total{origin="http"} 1.0' in text
     assert "newsbot_queue_depth" in text and "newsbot_fetch_seconds_bucket" in text
+    # the new article is kept in short for subscribe's "nothing lately" note
+    rows: Any = await rig.redis.xrange(keys.RECENT_CARDS)
+    (_, recent), = rows
+    assert "News about Syria 1" in recent["card"]
 
 
 async def test_ingest_endpoint_off_without_token(redis: aioredis.Redis) -> None:

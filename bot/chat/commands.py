@@ -25,7 +25,14 @@ from datetime import UTC, datetime
 from bot.card import Card
 from bot.errors import CommandError, NewsbotError, PermissionDeniedError, TopicError
 from bot.feeds import FeedManager, feed_command
-from bot.subscriptions import SubscriptionStore, TenantSettings, parse_topic, weak_topic
+from bot.redis_server import REDIS_ERRORS
+from bot.subscriptions import (
+    SubscriptionStore,
+    TenantSettings,
+    parse_topic,
+    recent_matches,
+    weak_topic,
+)
 
 from .contract import MODES, Destination, Mode, Reply, Request, Subscription
 
@@ -182,8 +189,23 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
     how = "as they come" if mode == "instant" else f"in a {_MODE_NAMES[mode]}"
     return Reply(
         f"Subscribed: news about {topic_label(sub.expression)} will go to {where} {how} "
-        f"(#{sub.id}).",
+        f"(#{sub.id}).{await _nothing_lately(ctx, sub.expression)}",
         subscriptions=(sub,),
+    )
+
+
+async def _nothing_lately(ctx: CommandContext, expression: str) -> str:
+    """A note when none of the last day's articles matches the topic (else "")."""
+    try:
+        read, matched = await recent_matches(ctx.subscriptions.redis, expression, ctx.clock())
+    except REDIS_ERRORS as exc:  # a hint only: never fail the subscribe for it
+        log.warning("recent-articles check skipped: %s", exc)
+        return ""
+    if not read or matched:
+        return ""
+    return (
+        f" None of the last day's {read} articles matched it: check the spelling, or try "
+        "a broader word."
     )
 
 

@@ -25,7 +25,7 @@ from bot.fetch import Fetcher
 from bot.metrics import Metrics
 from bot.pipeline import streams
 from bot.redis_server import REDIS_ERRORS, is_redis_failure
-from bot.subscriptions import DestinationMatch, Matcher
+from bot.subscriptions import DestinationMatch, Matcher, record_recent
 from bot.urls import check_web_url
 
 from .consumer import StreamConsumer
@@ -203,6 +203,8 @@ class Worker(StreamConsumer):
         if identity.duplicate:
             self.metrics.duplicates.labels(kind=identity.kind).inc()
             await self.deduper.add_source(identity.article_id, card)
+        else:
+            await record_recent(self.redis, card)  # for subscribe's "nothing lately" note
         # Walk the result synchronously: the index only changes between awaits. Narrow it
         # by tenant before its per-destination objects are built (cost ~ what is posted).
         result = self.matcher.match(card, time.time())

@@ -2,7 +2,8 @@
 
 Face: the store (``SubscriptionStore``), the topic grammar (``parse_topic``), the
 in-process match index (``Matcher``, ``MatchIndex``) and per-tenant settings
-(``TenantSettings``).
+(``TenantSettings``); the last day's cards in short (``record_recent``,
+``recent_matches``) for the subscribe-time "matches nothing lately" note.
 """
 
 from .matcher import (
@@ -14,6 +15,7 @@ from .matcher import (
     SubscriptionMatch,
     card_fields,
 )
+from .recent import recent_matches, record_recent
 from .store import Change, SubscriptionStore, stored_fields
 from .tenants import TenantSettings
 from .topics import (
@@ -45,6 +47,8 @@ __all__ = [
     "normalised_text",
     "parse_topic",
     "phrase_key",
+    "recent_matches",
+    "record_recent",
     "stored_fields",
     "weak_topic",
 ]
