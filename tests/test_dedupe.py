@@ -89,3 +89,33 @@ async def test_entries_expire_with_ttl(redis: aioredis.Redis) -> None:
     await asyncio.sleep(1.1)
     later = await dedupe.identify(_card("https://a.example/s", paragraphs))
     assert not later.duplicate and later.article_id != first.article_id
+
+
+def _simhash_reference(text: str) -> int | None:
+    """The fingerprint as first written: a loop over 64 bits per shingle."""
+    import hashlib
+    import re
+
+    words = [w.casefold() for w in re.findall(r"\w+", text)]
+    if len(words) < 20:
+        return None
+    counts = [0] * 64
+    for i in range(len(words) - 2):
+        digest = hashlib.blake2b(" ".join(words[i:i + 3]).encode(), digest_size=8).digest()
+        h = int.from_bytes(digest, "big")
+        for bit in range(64):
+            counts[bit] += 1 if (h >> bit) & 1 else -1
+    return sum(1 << bit for bit in range(64) if counts[bit] > 0)
+
+
+def test_simhash_is_the_stored_fingerprint() -> None:
+    """Prints already stored in Redis stay comparable: the same bits as the reference,
+    ties (as many hashes with a bit as without) included."""
+    for seed in range(60):
+        paragraphs = story(seed, "Syria", paragraphs=1 + seed % 9)
+        text = " ".join(paragraphs)[: 200 + 97 * seed]
+        assert simhash(text) == _simhash_reference(text), seed
+    tie = " ".join(f"w{i}" for i in range(23))  # 21 shingles
+    even = " ".join(f"w{i}" for i in range(24))  # 22 shingles: ties possible
+    assert simhash(tie) == _simhash_reference(tie)
+    assert simhash(even) == _simhash_reference(even)
