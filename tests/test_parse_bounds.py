@@ -156,3 +156,20 @@ async def test_closing_ends_pages_in_progress_with_a_readable_error() -> None:
         await sleeping
     with pytest.raises(ParseError, match="shutting down"):
         await pool.parse(PAGE)
+
+
+def test_default_workers_follow_the_cpus_this_process_may_use() -> None:
+    """A process pinned to one core (a worker per core, a container's cpuset) parses in
+    one pipeline process, not one per core of the machine."""
+    import os
+
+    from bot.article import default_workers
+
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        assert default_workers(8) == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert default_workers(8) == min(len(allowed), 8)
+    assert default_workers(1) == 1

@@ -141,8 +141,14 @@ def _ready() -> int:
 
 
 def default_workers(consumers: int) -> int:
-    """Pipeline processes when not configured: one per CPU, at most one per consumer."""
-    return max(1, min(os.cpu_count() or 1, consumers))
+    """Pipeline processes when not configured: one per CPU this process may run on (a
+    process pinned to one core, or a container's cpuset, gets one), at most one per
+    consumer."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity on this platform
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, consumers))
 
 
 class ParsePool:
