@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -25,6 +26,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
+from bot import keys
 from bot.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,124 @@ def cluster_client(url: str, *, max_connections: int = CLUSTER_MAX_CONNECTIONS) 
 def is_cluster(client: object) -> bool:
     """Whether ``client`` is a RedisCluster client."""
     return isinstance(client, RedisCluster)
+
+
+class ReplicaWait:
+    """Writes that must survive a fail-over wait for a replica (``WAIT``) before the
+    stream entry behind them is acknowledged.
+
+    Replication is asynchronous: a primary that dies in the milliseconds after it answered
+    a write may not have passed it on, and its replica takes over without it. For the
+    records whose loss means a post made twice or never (a post's done-marker, the
+    delivery entries a link became), the write and a ``WAIT`` go on one connection of
+    the server that owns the key (``WAIT`` counts the writes of its own connection):
+    only then is the entry acknowledged. A server without replicas (a single Redis, a
+    primary whose replica is gone) is not waited on: its connected replicas are read
+    from ``INFO replication`` now and then. A replica that does not confirm within the
+    timeout is logged, and the work goes on (waiting longer would stall every delivery
+    while a replica is away); the write itself never depends on the wait.
+    """
+
+    def __init__(self, redis: aioredis.Redis, *, replicas: int, timeout_ms: int,
+                 recheck_s: float = 30.0) -> None:
+        self.redis = redis
+        self.replicas = replicas
+        self.timeout_ms = timeout_ms
+        self.recheck_s = recheck_s
+        self.waited = 0  # WAITs sent
+        self.unconfirmed = 0  # WAITs that came back with fewer replicas than asked
+        self._known: dict[str, tuple[int, float]] = {}  # server -> (replicas, checked at)
+        self._warned_at = 0.0
+
+    async def set(self, key: str, value: str, *, px: int) -> None:
+        """``SET key value PX px``, then wait for a replica (when the server has one)."""
+        await self._write(key, ("SET", key, value, "PX", px),
+                          lambda: self.redis.set(key, value, px=px))
+
+    async def barrier(self, key: str) -> None:
+        """Wait until this process's writes so far to ``key``'s server reached a replica
+        (a small write beside ``key``, then ``WAIT`` on its connection); nothing to do
+        when the server has no replicas."""
+        if self.replicas > 0:
+            marker = keys.stream_tagged(key, "replicated")
+            await self._write(key, ("SET", marker, "1"), None)
+
+    async def _write(self, key: str, command: tuple[str | int, ...],
+                     plain: Callable[[], Awaitable[Any]] | None) -> None:
+        """``command`` and a WAIT on one connection; ``plain`` (the write alone, if it must
+        be made without a wait) when the server has no replicas or the wait fails."""
+        node = self._node(key)
+        want = min(self.replicas, await self._replicas_of(node)) if self.replicas > 0 else 0
+        if want <= 0:
+            if plain is not None:
+                await plain()
+            return
+        try:
+            acked = await self._on_one_connection(node, command, ("WAIT", want, self.timeout_ms))
+        except RedisError as exc:
+            # A moved slot or a dead node (a fail-over under way): the cluster client finds
+            # the new owner; the write matters, the wait is best effort.
+            log.info("waiting for a replica of %s failed (%s): writing without", key, exc)
+            self._known.pop(self._name(node), None)
+            if plain is not None:
+                await plain()
+            return
+        self.waited += 1
+        if acked < want:
+            self.unconfirmed += 1
+            self._known.pop(self._name(node), None)  # read its replicas again
+            now = time.monotonic()
+            if now - self._warned_at > 60:
+                self._warned_at = now
+                log.warning("a replica did not confirm a write within %d ms (%d of %d): "
+                            "a fail-over now could lose it", self.timeout_ms, acked, want)
+
+    def _node(self, key: str) -> Any:
+        if is_cluster(self.redis):
+            return cast(RedisCluster, self.redis).get_node_from_key(key)
+        return None
+
+    @staticmethod
+    def _name(node: Any) -> str:
+        return "" if node is None else str(node.name)
+
+    async def _replicas_of(self, node: Any) -> int:
+        name = self._name(node)
+        known = self._known.get(name)
+        now = time.monotonic()
+        if known is not None and now - known[1] < self.recheck_s:
+            return known[0]
+        try:
+            if node is None:
+                info: dict[str, Any] = await self.redis.info("replication")
+            else:
+                info = await cast(RedisCluster, self.redis).info(
+                    "replication", target_nodes=node)
+            count = int(info.get("connected_slaves", 0))
+        except RedisError as exc:
+            log.info("cannot read the replicas of %s: %s", name or "the server", exc)
+            count = 0
+        self._known[name] = (count, now)
+        return count
+
+    async def _on_one_connection(self, node: Any, command: tuple[str | int, ...],
+                                 wait: tuple[str | int, ...]) -> int:
+        """Run ``command`` then ``wait`` on one connection; WAIT's answer."""
+        if node is None:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.execute_command(*command)
+            pipe.execute_command(*wait)
+            replies = await pipe.execute()
+            return int(replies[-1])
+        from redis.asyncio.cluster import PipelineCommand
+
+        commands = [PipelineCommand(0, *command), PipelineCommand(1, *wait)]
+        await node.execute_pipeline(commands)
+        results: list[Any] = [done.result for done in commands]
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return int(results[-1])
 
 
 def server_binary() -> str:

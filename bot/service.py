@@ -40,7 +40,7 @@ from bot.pipeline import (
     Worker,
     consumer_name,
 )
-from bot.redis_cluster import is_cluster
+from bot.redis_cluster import ReplicaWait, is_cluster
 from bot.redis_server import REDIS_ERRORS, open_redis, retry_once
 from bot.settings import Settings
 from bot.subscriptions import DestinationMatch, Matcher, SubscriptionStore, TenantSettings
@@ -153,11 +153,14 @@ class Newsbot:
                 self.digests, self.store, digest_hour=settings.digest_hour,
                 timezone=settings.digest_timezone, tenants=self.tenants,
                 shards=settings.delivery_shards)
+            # Deliveries and done-markers reach a replica before their entry is acked.
+            self.replicas = ReplicaWait(self.redis, replicas=settings.redis_wait_replicas,
+                                        timeout_ms=settings.redis_wait_timeout_ms)
             self.outbox = Outbox(
                 self.redis, self.metrics, cap=settings.stream_maxlen,
                 wait_s=settings.delivery_backlog_wait_s, card_ttl_s=settings.card_ttl_s,
                 dead_letter_maxlen=settings.dead_letter_maxlen,
-                shards=settings.delivery_shards)
+                shards=settings.delivery_shards, replicas=self.replicas)
             for i in range(self.n_workers):
                 worker = Worker(
                     self.redis, self.metrics,
@@ -266,7 +269,7 @@ class Newsbot:
                 concurrency=concurrency,
                 lease_s=settings.delivery_lease_s, block_ms=self.block_ms,
                 forget_after_s=settings.consumer_forget_after_s,
-                stream=stream, shards=shards,
+                stream=stream, shards=shards, replicas=self.replicas,
             )
             await sender.start()
             senders.append(sender)

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # The URL names one node of a Redis Cluster: every store, stream and script goes
     # through redis.asyncio.cluster.RedisCluster (also chosen by a redis+cluster:// URL).
     redis_cluster: bool = False
+    # Replicas a post's done-marker and a link's delivery entries must reach (WAIT) before
+    # their stream entry is acknowledged, on servers that have replicas (0: never wait);
+    # how long to wait for them before going on (logged).
+    redis_wait_replicas: int = Field(1, ge=0)
+    redis_wait_timeout_ms: int = Field(100, ge=1)
     data_dir: Path = Field(default_factory=default_data_dir)
 
     # --- fetching ------------------------------------------------------------------

@@ -8,6 +8,7 @@ primary is killed mid-delivery.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import AsyncIterator
 
@@ -21,7 +22,7 @@ from bot.chat.contract import Destination
 from bot.pipeline import DigestQueue
 from bot.pipeline.digests import DigestScheduler
 from bot.pipeline.outbox import post_from_json, stream_for
-from bot.redis_cluster import LocalCluster, cluster_client
+from bot.redis_cluster import LocalCluster, Node, ReplicaWait, cluster_client
 from bot.redis_server import cluster_url, redis_client
 from bot.service import Newsbot
 from bot.subscriptions import SubscriptionMatch, SubscriptionStore
@@ -172,6 +173,8 @@ async def test_primary_killed_mid_delivery_loses_and_doubles_nothing(
             await drained(redis, timeout=30)
             await asyncio.sleep(1.5)  # a late duplicate would show up here
         assert killed_at < expected, "the kill came too late to test anything"
+        # Done-markers and delivery entries waited for a replica before their acks.
+        assert bot.replicas.waited > 0
         assert platform.count() == expected
         assert len(platform.order) == expected  # each (article, channel) created once
         per_channel: dict[str, int] = {}
@@ -208,3 +211,76 @@ async def test_an_error_inside_redis_py_counts_as_an_outage() -> None:
         raise AttributeError("a bug of ours")
     except AttributeError as ours:
         assert not is_redis_failure(ours)
+
+
+# --- WAIT before acknowledging -------------------------------------------------------
+
+
+def _waits(node: Node) -> int:
+    """WAIT commands the node has run."""
+    with node.client() as client:
+        stats = client.info("commandstats")
+    return int(stats.get("cmdstat_wait", {}).get("calls", 0))
+
+
+def _key_on(cluster: LocalCluster, primary: Node, prefix: str) -> str:
+    """A key whose slot the primary serves."""
+    for i in range(10_000):
+        key = keys.posted_key(f"{prefix}{i}")
+        if cluster.primary_for(key).port == primary.port:
+            return key
+    raise AssertionError("no key found on the primary")
+
+
+@pytest.mark.parametrize("redis_kind", ["cluster"], indirect=True)
+async def test_done_markers_wait_for_the_owners_replica(
+    replicated_cluster: LocalCluster, redis_kind: str,
+) -> None:
+    cluster = replicated_cluster
+    primaries = [n for n in cluster.nodes if n.primary_of is None]
+    redis = cluster_client(cluster.url)
+    try:
+        await redis.ping()
+        replicas = ReplicaWait(redis, replicas=1, timeout_ms=5000)
+        for primary in primaries:
+            key = _key_on(cluster, primary, "w")
+            before = {n.port: _waits(n) for n in primaries}
+            await replicas.set(key, "done:1", px=60_000)
+            after = {n.port: _waits(n) for n in primaries}
+            # The WAIT went to the key's primary alone, and its replica has the marker.
+            assert {p: after[p] - before[p] for p in after} == {
+                n.port: int(n.port == primary.port) for n in primaries}
+            replica = next(n for n in cluster.nodes if n.primary_of == primary.node_id)
+            with replica.client() as client:
+                client.execute_command("READONLY")
+                assert client.get(key) == "done:1"
+        assert (replicas.waited, replicas.unconfirmed) == (3, 0)
+
+        # A replica that cannot answer: the write is made, the wait comes back short (a
+        # WAIT sent on another connection than the write's would count the replica).
+        primary = primaries[0]
+        replica = next(n for n in cluster.nodes if n.primary_of == primary.node_id)
+        key = _key_on(cluster, primary, "stopped")
+        short = ReplicaWait(redis, replicas=1, timeout_ms=300)
+        assert replica.process is not None
+        replica.process.send_signal(signal.SIGSTOP)
+        try:
+            await short.set(key, "done:2", px=60_000)
+            stream = keys.delivery_stream("discord", 0, 3)
+            await redis.xadd(stream, {"post": "x"})
+            await short.barrier(stream)
+        finally:
+            replica.process.send_signal(signal.SIGCONT)
+        assert await redis.get(key) == "done:2"
+        assert short.unconfirmed >= 1
+    finally:
+        await redis.aclose()
+
+
+async def test_no_wait_without_replicas(redis: aioredis.Redis) -> None:
+    """One server (or the session's cluster) without replicas: written, never waited."""
+    replicas = ReplicaWait(redis, replicas=1, timeout_ms=5000)
+    await replicas.set(keys.posted_key("nowait"), "done:1", px=60_000)
+    await replicas.barrier(keys.delivery_stream("discord"))
+    assert await redis.get(keys.posted_key("nowait")) == "done:1"
+    assert replicas.waited == 0

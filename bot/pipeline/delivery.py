@@ -42,6 +42,7 @@ from bot.chat.contract import (
 )
 from bot.metrics import Metrics
 from bot.pipeline import streams
+from bot.redis_cluster import ReplicaWait
 from bot.redis_server import REDIS_ERRORS, is_redis_failure
 from bot.subscriptions import SubscriptionStore
 
@@ -109,8 +110,10 @@ class Sender(StreamConsumer):
         forget_after_s: float = 3600.0,
         stream: str | None = None,
         shards: int = 1,
+        replicas: ReplicaWait | None = None,
     ) -> None:
         self.platform = adapter.platform
+        self.replicas = replicas
         self.shards = shards
         super().__init__(
             redis, metrics, stream=stream or keys.delivery_stream(self.platform),
@@ -372,7 +375,12 @@ class Sender(StreamConsumer):
         """Record the post as made (kept for the dedupe TTL) and count it."""
         # Two slots on a cluster, so two commands, in this order: with the done-marker
         # set, a left-over attempt key is harmless (a retry skips the post as done).
-        await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+        if self.replicas is not None:
+            # Acked next: a fail-over must not lose the marker (the post would be made
+            # again where the platform has no nonce).
+            await self.replicas.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+        else:
+            await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
         if self.finder is not None:
             await self.redis.delete(keys.post_attempt_key(post.key))
         await record_post(self.redis, post, message_id)

@@ -31,6 +31,7 @@ from bot import keys
 from bot.card import CARD_LIMITS, Card, clip
 from bot.chat.contract import Destination, DigestItem, Post, SubscriptionRef
 from bot.metrics import Metrics
+from bot.redis_cluster import ReplicaWait
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,10 @@ class Outbox:
         dead_letter_maxlen: int = 100_000,
         poll_s: float = 0.1,
         shards: int = 1,
+        replicas: ReplicaWait | None = None,
     ) -> None:
         self.redis = redis
+        self.replicas = replicas
         self.metrics = metrics
         self.cap = cap
         self.wait_s = wait_s
@@ -137,6 +140,9 @@ class Outbox:
         queued = 0
         for stream, waiting in by_stream.items():
             queued += await self._put_stream(stream, waiting, article_id)
+            if self.replicas is not None:
+                # The link's entry is acked next: its deliveries must outlive a fail-over.
+                await self.replicas.barrier(stream)
         return queued
 
     async def _put_stream(self, stream: str, posts: list[Post], article_id: str | None) -> int:
