@@ -175,3 +175,44 @@ def test_find_python_prints_nothing_when_the_version_is_missing(tmp_path: Path) 
     res = subprocess.run(["bash", str(ROOT / ".ci" / "find-python"), "3.99"], env=env,
                          capture_output=True, text=True, timeout=30)
     assert res.stdout.strip() == str(fake / "python3")
+
+
+def _merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """What ``docker compose -f base -f overlay`` makes of two files: maps merged key by key,
+    anything else replaced (enough for the keys these files use)."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def test_the_cluster_overlay_runs_the_bot_on_a_joined_cluster() -> None:
+    """docker-compose.cluster.yml, read as compose would merge it (no Docker engine here)."""
+    overlay = yaml.safe_load((ROOT / "docker-compose.cluster.yml").read_text(encoding="utf-8"))
+    services = _merged(_compose_file(), overlay)["services"]
+    nodes = sorted(name for name in services if re.fullmatch(r"redis-\d+", name))
+    assert len(nodes) >= 3  # a cluster needs three primaries
+    for name in nodes:
+        command = " ".join(services[name]["command"])
+        assert "--cluster-enabled yes" in command and "--appendonly yes" in command, name
+        assert "healthcheck" in services[name], name
+        assert any(str(v).startswith(f"{name}:") for v in services[name]["volumes"]), name
+    init = services["cluster-init"]
+    assert {n: c["condition"] for n, c in init["depends_on"].items()} == {
+        n: "service_healthy" for n in nodes}
+    joined = " ".join(init["command"])
+    assert "--cluster create" in joined and all(f"{n}" in joined for n in nodes)
+    assert init["restart"] == "no"
+    for name in ("bot", "worker"):
+        env = services[name]["environment"]
+        url = env["NEWSBOT_REDIS_URL"]
+        assert url.startswith("redis+cluster://") and url.split("//")[1].split(":")[0] in nodes
+        # Deliveries spread over every primary (shard k in the k-th N-th of the slots).
+        assert int(env["NEWSBOT_DELIVERY_SHARDS"]) % len(nodes) == 0, name
+        condition = services[name]["depends_on"]["cluster-init"]["condition"]
+        assert condition == "service_completed_successfully", name
+    assert services["worker"]["profiles"] == ["workers"]  # still scaled by the profile
+    assert set(nodes) <= set(overlay["volumes"])
