@@ -44,6 +44,7 @@ from bot.redis_cluster import ReplicaWait, is_cluster
 from bot.redis_server import REDIS_ERRORS, open_redis, retry_once
 from bot.settings import Settings
 from bot.subscriptions import DestinationMatch, Matcher, SubscriptionStore, TenantSettings
+from bot.subscriptions import warm_up as warm_up_matching
 from bot.upkeep import ensure_current
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ class Newsbot:
             self.matcher = Matcher(self.store, min_body_mentions=settings.match_min_body_mentions)
             await self.matcher.start()
             stack.push_async_callback(self.matcher.stop)
+            # Before the first link, not on it (the first match would load them).
+            await asyncio.to_thread(warm_up_matching)
             self.deduper = Deduper(self.redis, ttl_s=settings.dedupe_ttl_s)
             self.limiter = RateLimiter.from_settings(self.redis, settings)
             self.ingest = Ingest(self.redis, self.metrics, maxlen=settings.stream_maxlen)

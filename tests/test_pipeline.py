@@ -307,3 +307,15 @@ async def test_configured_budgets_mean_no_429(redis: aioredis.Redis, pages: Page
         assert _max_in_window(times, 0.5) <= 5
     finally:
         await platform.stop()
+
+
+async def test_matching_tables_load_when_the_bot_starts(redis: aioredis.Redis) -> None:
+    """The names of places in every language load at start, not on the first link."""
+    from bot.subscriptions import normaliser
+
+    normaliser.place_tokens.cache_clear()
+    normaliser._all_names.cache_clear()
+    bot = Newsbot(pipeline_settings(), redis=redis, http=False)
+    async with bot:
+        assert normaliser.place_tokens.cache_info().currsize == 1
+        assert normaliser._all_names.cache_info().currsize == 1

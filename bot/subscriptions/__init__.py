@@ -15,6 +15,7 @@ from .matcher import (
     SubscriptionMatch,
     card_fields,
 )
+from .normaliser import warm_up
 from .recent import recent_matches, record_recent
 from .store import Change, SubscriptionStore, stored_fields
 from .tenants import TenantSettings
@@ -50,5 +51,6 @@ __all__ = [
     "recent_matches",
     "record_recent",
     "stored_fields",
+    "warm_up",
     "weak_topic",
 ]
