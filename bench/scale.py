@@ -344,7 +344,7 @@ async def run(quick: bool, single: tuple[str, tuple[list[int], list[Any]]],
               cluster: tuple[str, tuple[list[int], list[Any]]], *, pin: bool,
               parse_workers: int | None, links: int | None) -> dict[str, Any]:
     """The three runs; the figures."""
-    links = links or (60 if quick else 240)
+    links = links or (120 if quick else 480)
     opts: dict[str, Any] = {"pin": pin, "parse_workers": parse_workers}
     one = await one_run(single[0], 1, links, 1, "one", single[1], **opts)
     two = await one_run(single[0], 2, links, 1, "two", single[1], **opts)
@@ -373,7 +373,8 @@ def main() -> int:
     parser.add_argument("--links", type=int, default=None, help="links per run")
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="let each worker process use every core")
-    parser.add_argument("--parse-workers", type=int, default=None)
+    parser.add_argument("--parse-workers", type=int, default=None,
+                        help="NEWSBOT_PARSE_WORKERS of each worker (default: its CPUs)")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="newsbot-scale-") as tmp:
