@@ -161,6 +161,12 @@ def stream_tagged(stream: str, name: str) -> str:
     return f"{PREFIX}:{{{tag}}}:{name}"
 
 
+def replicated_marker_key(key: str) -> str:
+    """A small key beside ``key`` (same slot), written and then waited on (``WAIT``) to
+    know this process's earlier writes to that server reached a replica."""
+    return stream_tagged(key, "replicated")
+
+
 def posted_key(idempotency_key: str) -> str:
     """Claim/done marker of one (article, destination) post: ``SET NX`` before posting."""
     return f"{PREFIX}:posted:{idempotency_key}"

@@ -89,7 +89,7 @@ class ReplicaWait:
         (a small write beside ``key``, then ``WAIT`` on its connection); nothing to do
         when the server has no replicas."""
         if self.replicas > 0:
-            marker = keys.stream_tagged(key, "replicated")
+            marker = keys.replicated_marker_key(key)
             await self._write(key, ("SET", marker, "1"), None)
 
     async def _write(self, key: str, command: tuple[str | int, ...],

@@ -284,3 +284,10 @@ async def test_no_wait_without_replicas(redis: aioredis.Redis) -> None:
     await replicas.barrier(keys.delivery_stream("discord"))
     assert await redis.get(keys.posted_key("nowait")) == "done:1"
     assert replicas.waited == 0
+
+
+def test_the_replication_marker_shares_its_streams_slot() -> None:
+    """The WAIT behind a link's deliveries goes to the node of the stream they were added to."""
+    streams = [keys.delivery_stream("discord"), *keys.delivery_streams("slack", 6)]
+    for stream in streams:
+        assert keys.key_slot(keys.replicated_marker_key(stream)) == keys.key_slot(stream)
