@@ -216,3 +216,7 @@ def test_the_cluster_overlay_runs_the_bot_on_a_joined_cluster() -> None:
         assert condition == "service_completed_successfully", name
     assert services["worker"]["profiles"] == ["workers"]  # still scaled by the profile
     assert set(nodes) <= set(overlay["volumes"])
+    # The README's command starts the workers it scales (they sit in a profile).
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for line in re.findall(r"^docker compose .*docker-compose\.cluster\.yml.*$", readme, re.M):
+        assert "--scale worker" not in line or "--profile workers" in line, line
