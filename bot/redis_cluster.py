@@ -43,7 +43,10 @@ def cluster_client(url: str, *, max_connections: int = CLUSTER_MAX_CONNECTIONS) 
     Typed as ``redis.asyncio.Redis``: the stores use only commands both clients share,
     every multi-key script and transaction stays within one hash slot.
     """
-    client = RedisCluster.from_url(url, decode_responses=True, max_connections=max_connections)
+    from bot.redis_server import driver_kwargs
+
+    client = RedisCluster.from_url(url, decode_responses=True, max_connections=max_connections,
+                                   **driver_kwargs())
     return cast(aioredis.Redis, client)
 
 
