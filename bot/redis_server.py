@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import functools
-import inspect
 import json
 import logging
 import os
@@ -19,7 +17,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -322,20 +319,6 @@ def retry_once() -> Retry:
     return Retry(NoBackoff(), 1)
 
 
-@functools.cache
-def driver_kwargs() -> dict[str, Any]:
-    """What every client passes so that a new connection names the library (CLIENT
-    SETINFO) with its version read once: redis-py 8 reads its package metadata again for
-    each new connection otherwise (about 4 ms of CPU each, paid while a pool grows).
-    Empty for a redis-py without ``driver_info`` (it read the version once anyway)."""
-    if "driver_info" not in inspect.signature(aioredis.Redis.__init__).parameters:
-        return {}
-    from redis.driver_info import DriverInfo
-    from redis.utils import get_lib_version
-
-    return {"driver_info": DriverInfo(lib_version=get_lib_version())}  # type: ignore[no-untyped-call]
-
-
 def cluster_url(url: str, cluster: bool = False) -> tuple[str, bool]:
     """``url`` without a ``+cluster`` scheme suffix, and whether it names a cluster."""
     for scheme in ("redis", "rediss"):
@@ -349,10 +332,10 @@ def redis_client(url: str, *, cluster: bool = False) -> aioredis.Redis:
 
     The one place newsbot builds a Redis client; nothing connects until the first command.
     """
+    from bot.redis_cluster import cluster_client, driver_kwargs
+
     url, cluster = cluster_url(url, cluster)
     if cluster:
-        from bot.redis_cluster import cluster_client
-
         return cluster_client(url)
     client: aioredis.Redis = aioredis.Redis.from_url(
         url, decode_responses=True, retry=retry_once(), **driver_kwargs())

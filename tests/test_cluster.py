@@ -300,7 +300,7 @@ async def test_new_connections_do_not_read_package_metadata(
     opened (4 ms of CPU each while a pool grows): the bot's clients read it once."""
     import redis.utils
 
-    from bot.redis_server import driver_kwargs
+    from bot.redis_cluster import driver_kwargs
     from bot.service import pooled_client
 
     driver_kwargs()  # read once per process, here if no test did before
