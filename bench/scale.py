@@ -99,6 +99,24 @@ def tree_cpu(pid: int) -> tuple[float, float]:
     return own, total(pid) - own + sum(total(child) for child in descendants(pid))
 
 
+def waited_for_core(pid: int) -> float:
+    """Seconds the threads of a process and of everything under it spent runnable but
+    waiting for a core (``run_delay`` of /proc/<tid>/schedstat): a loaded machine shows
+    here, a worker waiting on Redis or the harness does not."""
+    total = 0
+    for proc in [pid, *descendants(pid)]:
+        try:
+            tasks = list(Path(f"/proc/{proc}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total / 1e9
+
+
 class Harness(asyncio.Protocol):
     """The bench's whole outside world in one minimal HTTP/1.1 server: article pages
     (``GET``, answers rendered and encoded before the clock starts) and the chat
@@ -292,6 +310,7 @@ async def one_run(redis_url: str, processes: int, links: int, shards: int,
                 f"Syria {label} {i}", story(10_000 + i, "Syria", paragraphs=25), chrome=i % 7))
         expected = links * CHANNELS
         trees0 = [tree_cpu(p.pid) for p in workers]
+        delay0 = sum(waited_for_core(p.pid) for p in workers)
         own0 = time.process_time()
         redis0 = sum(cpu_seconds(pid) for pid in redis_pids)
         calls0 = redis_calls(nodes)
@@ -304,6 +323,7 @@ async def one_run(redis_url: str, processes: int, links: int, shards: int,
             expected, lambda: redis.xlen(DEAD_LETTER_STREAM), CHANNELS, timeout=600)
         wall = time.monotonic() - started
         trees1 = [tree_cpu(p.pid) for p in workers]
+        delay = sum(waited_for_core(p.pid) for p in workers) - delay0
         own = time.process_time() - own0
         redis_cpu = sum(cpu_seconds(pid) for pid in redis_pids) - redis0
         calls = [b - a for a, b in zip(calls0, redis_calls(nodes), strict=True)]
@@ -333,6 +353,8 @@ async def one_run(redis_url: str, processes: int, links: int, shards: int,
         "parse_pool_cpu_s": round(pool_cpu, 2), "cpu_per_worker_process": per_process,
         "links_per_cpu_s": round(links / cpu, 2),
         "cores_used_by_workers": round(cpu / wall, 2),
+        # Runnable but without a core (threads of the workers and their parse pools).
+        "workers_waited_for_a_core_s": round(delay, 2),
         "harness_cpu_s": round(own, 2),
         "redis_cpu_s": round(redis_cpu, 2),
         "redis_commands_per_link": round(sum(calls) / links, 1),
@@ -401,7 +423,8 @@ def main() -> int:
               f"{r['links_not_read']} links not read) in {r['wall_s']} s = "
               f"{r['links_per_s']} links/s; worker CPU {r['worker_cpu_s']} s "
               f"(main {r['worker_main_cpu_s']}, parse pool {r['parse_pool_cpu_s']}; "
-              f"{r['links_per_cpu_s']} links per CPU s, {r['cores_used_by_workers']} cores); "
+              f"{r['links_per_cpu_s']} links per CPU s, {r['cores_used_by_workers']} cores; "
+              f"waited {r['workers_waited_for_a_core_s']} s for a core); "
               f"harness CPU {r['harness_cpu_s']} s, Redis CPU {r['redis_cpu_s']} s; "
               f"per process {r['cpu_per_worker_process']}; Redis commands per link "
               f"{r['redis_commands_per_link']} (per node {r['redis_commands_per_node']}); "
