@@ -97,7 +97,7 @@ def simhash(text: str) -> int | None:
                         digest_size=8).digest()
         for i in range(shingles))
     # Bit b of the print is set where more shingle hashes have it set than not: counted
-    # per bit over all hashes at once (a Python loop over 64 bits per shingle cost ~10 ms
+    # per bit over all hashes at once (a Python loop over 64 bits per shingle cost 4.5 ms
     # a page on the event loop, the largest CPU cost of a link outside parsing).
     hashes = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
     ones = ((hashes[:, None] >> _BITS) & np.uint64(1)).sum(axis=0)
