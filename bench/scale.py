@@ -333,6 +333,8 @@ async def one_run(redis_url: str, processes: int, links: int, shards: int,
             proc.terminate()
         for proc in workers:
             await proc.wait()
+            if proc.stdout is not None:
+                await proc.stdout.read()  # to its end: the pipe closes with the loop running
         # Dropped while the loop runs: a process object collected after asyncio.run
         # returned would complain that the loop is closed.
         workers.clear()
