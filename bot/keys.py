@@ -76,6 +76,16 @@ def tenant_subs_key(tenant: str) -> str:
     return f"{tenant_tag(tenant)}:subs"
 
 
+def tenant_managers_key(tenant: str) -> str:
+    """Set of the role (Discord) or user group (Slack) ids whose members manage the tenant."""
+    return f"{tenant_tag(tenant)}:managers"
+
+
+def channel_formats_key(tenant: str) -> str:
+    """Hash ``destination -> format`` (compact, headline) of the tenant's channels."""
+    return f"{tenant_tag(tenant)}:formats"
+
+
 def tenant_seq_key(tenant: str) -> str:
     """Counter that hands out subscription ids within a tenant."""
     return f"{tenant_tag(tenant)}:seq"
@@ -228,6 +238,11 @@ def feed_key(feed_id: str) -> str:
 def feed_channels_key(feed_id: str) -> str:
     """Set of the destinations (JSON) that added a feed."""
     return f"{FEED_TAG}:chans:{feed_id}"
+
+
+def feed_options_key(feed_id: str) -> str:
+    """Hash ``destination (JSON) -> options (JSON)``: each channel's ping, format and persona."""
+    return f"{FEED_TAG}:opts:{feed_id}"
 
 
 def feed_seen_key(feed_id: str) -> str:

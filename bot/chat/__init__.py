@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .contract import (
+    FORMATS,
     MODES,
     Adapter,
     CommandHandler,
@@ -24,16 +25,22 @@ from .contract import (
     DigestItem,
     HttpMountable,
     Mode,
+    Persona,
     Post,
     PostError,
     PostFinder,
+    PostFormat,
     RateLimitedError,
     Reply,
     Request,
     Subscription,
     SubscriptionRef,
     TransientPostError,
+    format_of,
+    is_role_id,
     note_post_failure,
+    pings_everyone,
+    role_id,
 )
 
 if TYPE_CHECKING:
@@ -42,6 +49,7 @@ if TYPE_CHECKING:
 _LAZY = {"HELP", "CommandContext", "handle", "parse_command", "split_args"}
 
 __all__ = [
+    "FORMATS",
     "HELP",
     "MODES",
     "Adapter",
@@ -52,18 +60,24 @@ __all__ = [
     "DigestItem",
     "HttpMountable",
     "Mode",
+    "Persona",
     "Post",
     "PostError",
     "PostFinder",
+    "PostFormat",
     "RateLimitedError",
     "Reply",
     "Request",
     "Subscription",
     "SubscriptionRef",
     "TransientPostError",
+    "format_of",
     "handle",
+    "is_role_id",
     "note_post_failure",
     "parse_command",
+    "pings_everyone",
+    "role_id",
     "split_args",
 ]
 

@@ -34,7 +34,18 @@ from bot.subscriptions import (
     weak_topic,
 )
 
-from .contract import MODES, Destination, Mode, Reply, Request, Subscription
+from .contract import (
+    FORMATS,
+    MODES,
+    Destination,
+    Mode,
+    Reply,
+    Request,
+    Subscription,
+    format_of,
+    pings_everyone,
+    role_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +150,8 @@ def describe(sub: Subscription, request: Request, now: float) -> str:
     """One line about a subscription, for ``list`` and confirmations."""
     parts = [f"#{sub.id} {topic_label(sub.expression)} → {_where(sub, request)}",
              _MODE_NAMES[sub.mode]]
+    if sub.ping:
+        parts.append(f"pings {sub.ping}")
     if sub.disabled:
         parts.append("paused: the channel is gone")
     elif sub.muted_until is not None and sub.is_muted(now):
@@ -146,16 +159,31 @@ def describe(sub: Subscription, request: Request, now: float) -> str:
     return " · ".join(parts)
 
 
+def ping_role(request: Request, text: str) -> str:
+    """The role id of a ``ping`` option, refused unless a manager sets a real role."""
+    ident = role_id(text)
+    if ident is None or pings_everyone(request.tenant, ident):
+        raise CommandError("`ping` needs a role or user group, e.g. `ping @news` "
+                           "(never @everyone, @here or a person).")
+    if not request.can_manage:
+        raise PermissionDeniedError("Only managers can make posts ping a role.")
+    return ident
+
+
 async def subscribe(ctx: CommandContext, request: Request) -> Reply:
-    """``subscribe TOPIC [dm] [digest:hourly|daily]``: here (a channel) or in your DMs."""
+    """``subscribe TOPIC [dm] [digest:hourly|daily] [ping @role]``: here or in your DMs."""
     words = list(request.args)
     to_dm = request.channel is None
     mode: Mode = "instant"
+    ping: str | None = None
     # Options come after the topic; only trailing words are read as options, so a topic
     # may itself contain "dm" or "here" ("subscribe dm deal" follows the "dm deal").
     while len(words) > 1:
         low = words[-1].casefold()
-        if low == "dm":
+        if len(words) > 2 and words[-2].casefold() == "ping" and ping is None:
+            ping = words[-1]
+            words.pop()
+        elif low == "dm":
             to_dm = True
         elif low in ("here", "channel"):
             to_dm = False
@@ -173,6 +201,10 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
         raise TopicError(weak, expression)
     if not to_dm and request.channel is None:
         raise CommandError("There is no channel here: add `dm` to get the news in your DMs.")
+    if ping is not None:
+        if to_dm:
+            raise CommandError("A ping is for a channel's posts, not for your DMs.")
+        ping = ping_role(request, ping)
     if to_dm:
         destination = Destination(request.tenant, "dm", request.user)
     else:
@@ -183,13 +215,15 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
             )
         destination = Destination(request.tenant, "channel", str(request.channel))
     sub = await ctx.subscriptions.add(
-        request.tenant, request.user, destination, expression, mode, now=ctx.clock()
+        request.tenant, request.user, destination, expression, mode, now=ctx.clock(),
+        ping=ping,
     )
     where = "your DMs" if to_dm else "this channel"
     how = "as they come" if mode == "instant" else f"in a {_MODE_NAMES[mode]}"
+    pinging = f", pinging {sub.ping}" if sub.ping else ""
     return Reply(
-        f"Subscribed: news about {topic_label(sub.expression)} will go to {where} {how} "
-        f"(#{sub.id}).{await _nothing_lately(ctx, sub.expression)}",
+        f"Subscribed: news about {topic_label(sub.expression)} will go to {where} {how}"
+        f"{pinging} (#{sub.id}).{await _nothing_lately(ctx, sub.expression)}",
         subscriptions=(sub,),
     )
 
@@ -322,13 +356,18 @@ Topics work like a web search: `russia syria` needs both words, `"vladimir putin
 phrase, `assad OR erdogan` either one, `-sports` or `NOT sports` leaves a word out, \
 `~climate` also follows close terms (English; `list` shows them).
 • `subscribe TOPIC` – news about TOPIC in this channel (needs manage rights); add `dm` \
-for your DMs, `digest:hourly` or `digest:daily` for a digest
+for your DMs, `digest:hourly` or `digest:daily` for a digest, `ping @role` to ping a role \
+(managers only)
 • `unsubscribe TOPIC`, `unsubscribe #ID` (the number `list` shows) or `unsubscribe all`
 • `list` – your subscriptions and this channel's
 • `mute TOPIC 2h` (30m, 1d, 1w …) and `unmute TOPIC`
 • `summarize URL` (or just the link) – the article's summary card
 • `feed add URL`, `feed remove URL`, `feed list` – news feeds posted in this channel \
-(add and remove need manage rights)
+(add and remove need manage rights); after `feed add URL`: `ping @role`, \
+`format compact`, `as "Name"`, `avatar URL`
+• `format full|compact|headline` – how cards look in this channel (needs manage rights)
+• `managers add @role`, `managers remove @role`, `managers list` – a role whose members \
+manage too (admins only)
 • `timezone Europe/Paris` – the time zone of daily digests here (needs manage rights)
 • `dashboard` – a private sign-in link to the web panel (needs manage rights)"""
 
@@ -345,6 +384,57 @@ async def timezone_command(ctx: CommandContext, request: Request) -> Reply:
         raise PermissionDeniedError("Only people who manage channels can change the time zone.")
     name = await ctx.tenants.set_timezone(request.tenant, " ".join(request.args))
     return Reply(f"Daily digests here now follow the time zone {name}.")
+
+
+async def format_command(ctx: CommandContext, request: Request) -> Reply:
+    """``format [full|compact|headline]``: how cards are shown in this channel."""
+    if ctx.tenants is None:
+        raise CommandError("Formats can't be set here.")
+    if request.channel is None:
+        raise CommandError("Formats are per channel: run this in the channel.")
+    if not request.args:
+        current = await ctx.tenants.channel_format(request.tenant, request.channel)
+        return Reply(f"Cards here are shown `{current}`. `format compact` (one line) or "
+                     "`format headline` changes it (needs manage rights).")
+    value = request.args[0].casefold()
+    if len(request.args) != 1 or value not in FORMATS:
+        raise CommandError("Formats are `full`, `compact` and `headline`.")
+    if not request.can_manage:
+        raise PermissionDeniedError("Only people who can manage this channel can change "
+                                    "how its cards look.")
+    await ctx.tenants.set_channel_format(request.tenant, request.channel, format_of(value))
+    return Reply(f"Cards in this channel are now shown `{value}`.", ephemeral=False)
+
+
+async def managers_command(ctx: CommandContext, request: Request) -> Reply:
+    """``managers add @role`` | ``managers remove @role`` | ``managers list``."""
+    if ctx.tenants is None:
+        raise CommandError("Managers can't be set here.")
+    action = request.args[0].casefold() if request.args else "list"
+    if action in ("list", "ls"):
+        roles = await ctx.tenants.manager_roles(request.tenant)
+        if not roles:
+            return Reply("Only admins manage here. `managers add @role` lets a role's "
+                         "members manage too.")
+        return Reply("Besides admins, members of these roles manage here: "
+                     + ", ".join(roles) + ".")
+    if action not in ("add", "remove", "rm") or len(request.args) != 2:
+        raise CommandError("Use `managers add @role`, `managers remove @role` or "
+                           "`managers list`.")
+    # The platform's own admins only (``handle`` does not widen this command's right):
+    # a managers role cannot hand manage rights on by itself.
+    if not request.can_manage:
+        raise PermissionDeniedError("Only admins can change who manages here.")
+    role = role_id(request.args[1])
+    if role is None or pings_everyone(request.tenant, role):
+        raise CommandError("Name a role or user group, e.g. `managers add @editors`.")
+    if action == "add":
+        added = await ctx.tenants.add_manager_role(request.tenant, role)
+        return Reply(f"Members of {role} now manage here." if added
+                     else f"Members of {role} already manage here.")
+    removed = await ctx.tenants.remove_manager_role(request.tenant, role)
+    return Reply(f"Members of {role} no longer manage here." if removed
+                 else f"{role} was not a managers role.", ok=removed)
 
 
 async def help_command(ctx: CommandContext, request: Request) -> Reply:
@@ -400,7 +490,21 @@ COMMANDS: dict[str, Command] = {
     "feeds": feed,
     "dashboard": dashboard,
     "panel": dashboard,
+    "format": format_command,
+    "managers": managers_command,
 }
+
+#: commands that take the platform's own admin right only, never a managers role's
+_ADMIN_ONLY = frozenset({"managers"})
+
+
+async def can_manage(ctx: CommandContext, request: Request) -> bool:
+    """The platform's admins, and members of the tenant's managers roles, manage."""
+    if request.can_manage:
+        return True
+    if not request.roles or request.channel is None or ctx.tenants is None:
+        return False
+    return await ctx.tenants.is_manager(request.tenant, request.roles)
 
 
 async def handle(ctx: CommandContext, request: Request) -> Reply:
@@ -410,8 +514,10 @@ async def handle(ctx: CommandContext, request: Request) -> Reply:
     if command is None:
         return Reply(f"I don't know `{name}`. " + "Try `help`.", ok=False)
     try:
+        manage = request.can_manage if name in _ADMIN_ONLY else await can_manage(ctx, request)
         inner = Request(
-            request.tenant, request.user, request.channel, request.can_manage, args, request.text
+            request.tenant, request.user, request.channel, manage, args, request.text,
+            request.roles,
         )
         return await command(ctx, inner)
     except NewsbotError as exc:

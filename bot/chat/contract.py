@@ -8,6 +8,7 @@ can tell "try again later" from "this destination is gone".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,6 +23,44 @@ from bot.errors import NewsbotError, StoreError
 Mode = Literal["instant", "hourly", "daily"]
 MODES: tuple[Mode, ...] = ("instant", "hourly", "daily")
 DestinationKind = Literal["channel", "dm"]
+#: how a card is shown: the whole card, one line (headline, site, date, link), or the headline
+PostFormat = Literal["full", "compact", "headline"]
+FORMATS: tuple[PostFormat, ...] = ("full", "compact", "headline")
+
+#: a role (Discord, digits) or user group (Slack, ``S…``) id as the core stores it
+_ROLE_ID = re.compile(r"\d{1,32}|S[A-Z0-9]{2,31}")
+#: the ways a role is typed: Discord ``<@&123>``, Slack ``<!subteam^S123|@news>``, a bare id
+_ROLE_MENTION = re.compile(r"<@&(\d{1,32})>|<!subteam\^(S[A-Z0-9]{2,31})(?:\|[^>]*)?>")
+
+
+def role_id(text: str) -> str | None:
+    """The id of the role or user group ``text`` names (a mention or a bare id), else None.
+
+    ``@everyone``, ``@here``, ``<!channel>`` and user mentions are no role: None.
+    """
+    text = text.strip()
+    m = _ROLE_MENTION.fullmatch(text)
+    if m:
+        return m.group(1) or m.group(2)
+    return text if _ROLE_ID.fullmatch(text) else None
+
+
+def pings_everyone(tenant: str, role: str) -> bool:
+    """Whether ``role`` is the tenant's everyone role (on Discord its id is the guild's)."""
+    return role == tenant.partition(":")[2]
+
+
+def is_role_id(value: str) -> bool:
+    """Whether ``value`` is safe to put into a platform's mention markup (ids only)."""
+    return bool(_ROLE_ID.fullmatch(value))
+
+
+def format_of(value: str | None) -> PostFormat:
+    """A stored format name, ``full`` for anything unknown."""
+    for name in FORMATS:
+        if value == name:
+            return name
+    return "full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +110,8 @@ class Subscription:
     muted_until: float | None = None
     created_at: float = 0.0
     disabled: bool = False
+    #: the role (Discord) or user group (Slack) each post of it pings; set by managers only
+    ping: str | None = None
 
     def is_muted(self, now: float) -> bool:
         """Whether the subscription is muted at ``now``."""
@@ -91,6 +132,8 @@ class Subscription:
             fields["muted_until"] = repr(self.muted_until)
         if self.disabled:
             fields["disabled"] = "1"
+        if self.ping:
+            fields["ping"] = self.ping
         return fields
 
     @classmethod
@@ -109,6 +152,7 @@ class Subscription:
             muted_until=float(muted) if muted else None,
             created_at=float(fields.get("created_at") or 0.0),
             disabled=fields.get("disabled") == "1",
+            ping=fields.get("ping") or None,
         )
 
 
@@ -123,6 +167,8 @@ class Request:
     can_manage: bool
     args: tuple[str, ...] = ()
     text: str = ""
+    #: the user's role ids (Discord) or user group ids (Slack): a managers role grants rights
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +202,14 @@ class DigestItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Persona:
+    """The name (and avatar) a feed's posts appear under, where the platform allows it."""
+
+    name: str
+    avatar: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
     """One message for one destination: a card (with why it was sent), a digest or a note.
 
@@ -177,6 +231,12 @@ class Post:
     ready_at: float | None = None
     #: the best matching subscription's score (why it was sent; shown in the panel)
     score: float = 0.0
+    #: roles or user groups this post pings (ids, set by managers): nothing else is pinged
+    pings: tuple[str, ...] = ()
+    #: how the card is shown (``full``, ``compact``, ``headline``)
+    format: PostFormat = "full"
+    #: a feed's own display name and avatar (Discord webhooks); None: the bot's own
+    persona: Persona | None = None
 
 
 class PostError(NewsbotError):

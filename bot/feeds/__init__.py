@@ -5,14 +5,17 @@ background polling) and ``FeedStore`` (feed state in Redis).
 """
 
 from .commands import FeedAdded, FeedManager, FeedPreview, describe_feed, feed_command
+from .options import CLAUSES, FeedOptions, parse_feed_add, split_clauses
 from .parse import FeedItem
 from .poller import FeedPoller, PollStats
 from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
 
 __all__ = [
+    "CLAUSES",
     "FeedAdded",
     "FeedItem",
     "FeedManager",
+    "FeedOptions",
     "FeedPoller",
     "FeedPreview",
     "FeedRecord",
@@ -22,4 +25,6 @@ __all__ = [
     "feed_command",
     "feed_id_for",
     "normalise_feed_url",
+    "parse_feed_add",
+    "split_clauses",
 ]

@@ -14,16 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.chat.contract import Destination, Reply, Request
+from bot.chat.contract import Destination, Reply, Request, pings_everyone
 from bot.errors import CommandError, LimitError, PermissionDeniedError
 
+from .options import FeedOptions, parse_feed_add
 from .parse import FeedItem, cache_max_age
 from .poller import FeedPoller, body_hash, read_feed
 from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
 
 log = logging.getLogger(__name__)
 
-USAGE = "Use `feed add URL`, `feed remove URL` or `feed list`."
+USAGE = ("Use `feed add URL` (then optionally `ping @role`, `format compact`, "
+         "`as \"Name\"`, `avatar URL`), `feed remove URL` or `feed list`.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +63,24 @@ class FeedManager:
         self.max_per_channel = max_per_channel
         self.clock = clock
 
-    async def add(self, destination: Destination, url: str) -> FeedAdded:
-        """Add a feed to a channel; a new (or disabled) feed is read and its items recorded."""
+    async def add(self, destination: Destination, url: str,
+                  options: FeedOptions | None = None) -> FeedAdded:
+        """Add a feed to a channel; a new (or disabled) feed is read and its items recorded.
+
+        ``options`` (ping, format, persona) replace the channel's options for the feed;
+        None keeps the ones it has.
+        """
         typed = normalise_feed_url(url)
         record = await self.store.get(feed_id_for(typed))
         if record is not None and not record.disabled:
-            return await self._join(destination, record)
+            return await self._join(destination, record, options=options)
         doc = await read_feed(self.poller.fetcher, typed)
         feed_url = normalise_feed_url(doc.url)
         feed_id = feed_id_for(feed_url)
         if feed_url != typed:
             record = await self.store.get(feed_id)
             if record is not None and not record.disabled:
-                return await self._join(destination, record, discovered=True)
+                return await self._join(destination, record, discovered=True, options=options)
         now = self.clock()
         ttl_s = (doc.feed.ttl_min or 0) * 60
         interval = self.poller.interval_for(ttl_s, cache_max_age(doc.page.headers.get(
@@ -96,7 +103,7 @@ class FeedManager:
         seen = [key for item in doc.feed.items for key in item.seen_keys]
         status = await self.store.add(
             feed_id, destination, fields, seen, next_poll_at=next_at,
-            max_per_channel=self.max_per_channel,
+            max_per_channel=self.max_per_channel, options=options,
         )
         self._check(status)
         stored = await self.store.get(feed_id)
@@ -107,11 +114,12 @@ class FeedManager:
                          len(doc.feed.items), feed_url != typed)
 
     async def _join(
-        self, destination: Destination, record: FeedRecord, *, discovered: bool = False
+        self, destination: Destination, record: FeedRecord, *, discovered: bool = False,
+        options: FeedOptions | None = None,
     ) -> FeedAdded:
         status = await self.store.add(
             record.id, destination, {}, [], next_poll_at=record.next_poll_at,
-            max_per_channel=self.max_per_channel,
+            max_per_channel=self.max_per_channel, options=options,
         )
         self._check(status)
         return FeedAdded("already" if status == "already" else "joined", record,
@@ -219,18 +227,28 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
         records = await manager.list(channel)
         if not records:
             return Reply("This channel has no feeds. `feed add URL` adds one.")
-        lines = ["Feeds posted in this channel:", *("• " + describe_feed(r) for r in records)]
+        lines = ["Feeds posted in this channel:"]
+        for record in records:
+            extra = (await manager.store.options(record.id, channel)).describe()
+            lines.append("• " + describe_feed(record) + (f" · {extra}" if extra else ""))
         return Reply("\n".join(lines))
-    if action not in ("add", "remove", "rm", "delete") or len(rest) != 1:
+    if action not in ("add", "remove", "rm", "delete") or not rest or (
+            action != "add" and len(rest) != 1):
         raise CommandError(USAGE)
     channel = _channel(request, manage=True)
-    url = rest[0].strip("<>").partition("|")[0]  # Slack sends links as <url|label>
+    typed, options = parse_feed_add(rest) if action == "add" else (rest[0], FeedOptions())
+    url = typed.strip("<>").partition("|")[0]  # Slack sends links as <url|label>
+    if options.ping is not None and pings_everyone(request.tenant, options.ping):
+        raise CommandError("A feed can ping a role, never everyone.")
     if action == "add":
-        done = await manager.add(channel, url)
+        done = await manager.add(channel, url, None if options.empty else options)
         record = done.record
         name = f"“{record.title}” ({record.url})" if record.title else record.url
         found = " (found on that page)" if done.discovered else ""
         if done.status == "already":
+            if not options.empty:
+                return Reply(f"Updated this channel's options for the feed {name}: "
+                             f"{options.describe()}.", ephemeral=False)
             return Reply(f"This channel already has the feed {name}.")
         if done.status == "enabled":
             text = f"Turned the feed {name}{found} back on: new articles will be posted here."
@@ -242,6 +260,8 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
             text = (f"Added the feed {name}{found}: new articles will be posted here. "
                     f"{current} not posted." if done.items else
                     f"Added the feed {name}{found}: new articles will be posted here.")
+        if not options.empty:
+            text += f" Options: {options.describe()}."
         return Reply(text, ephemeral=False)
     removed = await manager.remove(channel, url)
     if removed is None:

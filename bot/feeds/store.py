@@ -25,6 +25,8 @@ from bot.errors import InvalidURLError, NewsbotError
 from bot.pipeline import destinations_from
 from bot.urls import clean_url
 
+from .options import FeedOptions
+
 log = logging.getLogger(__name__)
 
 SEEN_CAP = 2000
@@ -44,9 +46,10 @@ end
 return out
 """
 
-# KEYS: feed hash, channels set, seen zset, schedule, channel index set.
+# KEYS: feed hash, channels set, seen zset, schedule, channel index set, options hash.
 # ARGV: feed id, destination JSON, next poll at, per-channel cap, seen cap,
-#       n field pairs, fields..., then the seen keys of the current items.
+#       n field pairs, the channel's options (JSON; '' keeps them), fields...,
+#       then the seen keys of the current items.
 # Returns 'added' (new or re-enabled feed), 'joined' (running feed, new channel),
 #         'already' (this channel has it) or 'limit'.
 _ADD_LUA = """
@@ -54,17 +57,18 @@ local nf = tonumber(ARGV[6])
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 local disabled = exists and (redis.call('HGET', KEYS[1], 'disabled') or '') ~= ''
 local member = redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1
-if member and exists and not disabled then return 'already' end
 if not member and redis.call('SCARD', KEYS[5]) >= tonumber(ARGV[4]) then return 'limit' end
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[6], ARGV[2], ARGV[7]) end
+if member and exists and not disabled then return 'already' end
 redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[1])
 if exists and not disabled then return 'joined' end
 local fields = {}
-for i = 7, 6 + 2 * nf do table.insert(fields, ARGV[i]) end
+for i = 8, 7 + 2 * nf do table.insert(fields, ARGV[i]) end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('HDEL', KEYS[1], 'disabled', 'failures', 'first_failure_at', 'last_error')
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-for i = 7 + 2 * nf, #ARGV do
+for i = 8 + 2 * nf, #ARGV do
   if not redis.call('ZSCORE', KEYS[3], ARGV[i]) then
     seq = seq + 1
     redis.call('ZADD', KEYS[3], seq, ARGV[i])
@@ -78,16 +82,17 @@ redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 return 'added'
 """
 
-# KEYS: feed hash, channels set, seen zset, schedule, channel index set, lease.
+# KEYS: feed hash, channels set, seen zset, schedule, channel index set, lease, options.
 # ARGV: feed id, destination JSON.  Returns 0 (not there), 1 (removed), 2 (feed deleted).
 _REMOVE_LUA = """
+redis.call('HDEL', KEYS[7], ARGV[2])
 if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then
   redis.call('SREM', KEYS[5], ARGV[1])
   return 0
 end
 redis.call('SREM', KEYS[5], ARGV[1])
 if redis.call('SCARD', KEYS[2]) > 0 then return 1 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return 2
 """
@@ -300,19 +305,25 @@ class FeedStore:
         *,
         next_poll_at: float,
         max_per_channel: int,
+        options: FeedOptions | None = None,
     ) -> str:
-        """Add a channel to a feed, creating (or re-enabling) it with its items as seen."""
+        """Add a channel to a feed, creating (or re-enabling) it with its items as seen.
+
+        ``options`` (when given) replace the channel's options for the feed, in the same
+        atomic step; None keeps them.
+        """
         flat = _flat({**fields, "v": FORMAT_VERSION})
         reply = await self._add(
             keys=[
                 keys.feed_key(feed_id), keys.feed_channels_key(feed_id),
                 keys.feed_seen_key(feed_id), keys.FEED_SCHEDULE,
                 keys.channel_feeds_key(destination.tenant, destination.key),
+                keys.feed_options_key(feed_id),
             ],
             args=[
                 feed_id, destination_member(destination), repr(next_poll_at),
-                max_per_channel, self._cap(len(seen_keys)), len(flat) // 2, *flat,
-                *seen_keys,
+                max_per_channel, self._cap(len(seen_keys)), len(flat) // 2,
+                options.to_json() if options is not None else "", *flat, *seen_keys,
             ],
         )
         if str(reply) != "limit":
@@ -366,11 +377,17 @@ class FeedStore:
                 keys.feed_key(feed_id), keys.feed_channels_key(feed_id),
                 keys.feed_seen_key(feed_id), keys.FEED_SCHEDULE,
                 keys.channel_feeds_key(destination.tenant, destination.key),
-                keys.feed_lease_key(feed_id),
+                keys.feed_lease_key(feed_id), keys.feed_options_key(feed_id),
             ],
             args=[feed_id, destination_member(destination)],
         )
         return int(reply)
+
+    async def options(self, feed_id: str, destination: Destination) -> FeedOptions:
+        """A channel's options for a feed."""
+        raw = await self.redis.hget(keys.feed_options_key(feed_id),
+                                    destination_member(destination))
+        return FeedOptions.from_json(str(raw) if raw else None)
 
     async def claim_due(self, now: float, limit: int, token: str, lease_ms: int) -> list[str]:
         """Feeds due at ``now`` that this poller now holds the lease of (at most ``limit``)."""

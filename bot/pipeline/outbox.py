@@ -29,7 +29,14 @@ from redis.asyncio.client import Pipeline
 
 from bot import keys
 from bot.card import CARD_LIMITS, Card, clip
-from bot.chat.contract import Destination, DigestItem, Post, SubscriptionRef
+from bot.chat.contract import (
+    Destination,
+    DigestItem,
+    Persona,
+    Post,
+    SubscriptionRef,
+    format_of,
+)
 from bot.metrics import Metrics
 from bot.redis_cluster import ReplicaWait
 
@@ -217,6 +224,11 @@ def post_to_dict(post: Post) -> dict[str, Any]:
         "also_reported_by": list(post.also_reported_by),
         "ready_at": post.ready_at,
         "score": post.score,
+        # Only what differs from a plain post, so old entries and new ones read alike.
+        **({"pings": list(post.pings)} if post.pings else {}),
+        **({"format": post.format} if post.format != "full" else {}),
+        **({"persona": {"name": post.persona.name, "avatar": post.persona.avatar}}
+           if post.persona is not None else {}),
     }
 
 
@@ -241,7 +253,17 @@ def post_from_dict(data: dict[str, Any]) -> Post:
         also_reported_by=tuple(data.get("also_reported_by") or ()),
         ready_at=data.get("ready_at"),
         score=float(data.get("score") or 0.0),
+        pings=tuple(str(p) for p in data.get("pings") or ()),
+        format=format_of(data.get("format")),
+        persona=_persona(data.get("persona")),
     )
+
+
+def _persona(data: Any) -> Persona | None:
+    if not isinstance(data, dict) or not data.get("name"):
+        return None
+    avatar = data.get("avatar")
+    return Persona(str(data["name"]), str(avatar) if avatar else None)
 
 
 def post_to_json(post: Post) -> str:

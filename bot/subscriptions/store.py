@@ -148,8 +148,12 @@ class SubscriptionStore:
         mode: Mode = "instant",
         *,
         now: float | None = None,
+        ping: str | None = None,
     ) -> Subscription:
-        """Validate and store a subscription; caps and duplicates are checked atomically."""
+        """Validate and store a subscription; caps and duplicates are checked atomically.
+
+        ``ping`` is the role or user group its posts ping (the caller checked the right).
+        """
         if mode not in MODES:
             raise CommandError("The delivery mode must be instant, hourly or daily.")
         if destination.tenant != tenant:
@@ -163,6 +167,7 @@ class SubscriptionStore:
             expression=parsed.text,
             mode=mode,
             created_at=time.time() if now is None else now,
+            ping=ping,
         )
         fields = stored_fields(sub)
         del fields["id"]
