@@ -28,7 +28,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from adapters.console.card import render_card
+from adapters.console.card import render_card, render_post_card
 from bot.card import Card
 from bot.chat import CommandHandler, Post, Reply, Request, split_args
 from bot.errors import NewsbotError
@@ -112,8 +112,11 @@ class ConsoleAdapter:
                 self.console.print(Text(f"[bot → {where}] ", style="dim") + _inline(post.note))
             if post.card is not None:
                 label = "matched: " + ", ".join(post.matched) if post.matched else "feed"
-                self.console.print(Text(f"[bot → {where}] new article ({label})", style="dim"))
-                self.console.print(render_card(post.card, post.matched))
+                who = f" as {post.persona.name}" if post.persona is not None else ""
+                pings = "".join(f" @{p}" for p in post.pings)
+                self.console.print(Text(f"[bot{who} → {where}]{pings} new article ({label})",
+                                        style="dim"))
+                self.console.print(render_post_card(post.card, post.format, post.matched))
                 if post.also_reported_by:
                     self.console.print(
                         Text("Also reported by " + ", ".join(post.also_reported_by), style="dim"))

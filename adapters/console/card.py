@@ -11,6 +11,27 @@ from rich.text import Text
 from bot.card import Card
 
 
+def card_line(card: Card, fmt: str) -> Text:
+    """A card as one line: ``headline`` only, or ``compact`` (headline, site, date, link)."""
+    line = Text(card.headline or card.link or "(no headline)", style="bold")
+    if card.link:
+        line.stylize(f"link {card.link}")
+    if fmt == "compact":
+        for part in (card.site, (card.published or "")[:10] or None):
+            if part:
+                line.append(" · " + part, style="dim")
+        if card.link:
+            line.append(" " + card.link, style="blue underline")
+    return line
+
+
+def render_post_card(card: Card, fmt: str, matched: tuple[str, ...] = ()) -> RenderableType:
+    """A card in a post's format: the framed card (``full``) or one line."""
+    if fmt in ("compact", "headline"):
+        return card_line(card, fmt)
+    return render_card(card, matched)
+
+
 def render_card(card: Card, matched: tuple[str, ...] = ()) -> RenderableType:
     """A framed card: headline, source line, summary, key figures, topics and link."""
     parts: list[RenderableType] = []

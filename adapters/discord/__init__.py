@@ -38,7 +38,7 @@ from bot.errors import ConfigError
 from bot.settings import Settings
 
 from .client import NewsClient, ShardedNewsClient, WatchFilter
-from .render import NO_MENTIONS, nonce_for, render_post
+from .render import nonce_for, render_post
 from .views import subscription_view
 
 __all__ = ["DiscordAdapter", "configure_endpoints"]
@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 DEFER_AFTER_S = 2.0
 #: a 429 asking to wait longer than this is handed back as RateLimitedError
 MAX_RATELIMIT_WAIT_S = 30.0
+#: the name of the one webhook the bot makes (and reuses) per channel for feed personas
+WEBHOOK_NAME = "newsbot"
+#: a channel where the bot may not manage webhooks is asked again after this long
+NO_WEBHOOK_RECHECK_S = 600.0
 
 
 def configure_endpoints(settings: Settings) -> None:
@@ -107,6 +111,8 @@ class DiscordAdapter:
         self.client_options = dict(client_options or {})
         self._client: NewsClient | None = None
         self._runner: asyncio.Task[None] | None = None
+        # channel id -> its webhook, or when to ask again where the bot lacks Manage Webhooks
+        self._webhooks: dict[int, discord.Webhook | float] = {}
 
     @property
     def client(self) -> NewsClient:
@@ -209,13 +215,34 @@ class DiscordAdapter:
         if view is not None:
             extra["view"] = view
         try:
-            channel = await self._messageable(dest)
-            sent = await channel.send(
-                message.content,
-                nonce=nonce_for(post.key),
-                allowed_mentions=NO_MENTIONS,
-                **extra,
-            )
+            hook = None
+            if post.persona is not None and dest.kind == "channel":
+                hook = await self._webhook(dest)
+            sent: discord.Message
+            if hook is not None and post.persona is not None:
+                # A feed's own name and avatar: through the channel's webhook (no nonce
+                # there; the delivery engine's claim still makes the post once).
+                try:
+                    sent = await hook.send(
+                        message.content or discord.utils.MISSING,
+                        username=post.persona.name,
+                        avatar_url=post.persona.avatar or discord.utils.MISSING,
+                        allowed_mentions=message.allowed,
+                        wait=True,
+                        **extra,
+                    )
+                except discord.NotFound:
+                    # Somebody deleted the webhook, not the channel: make a new one next time.
+                    self._webhooks.pop(int(dest.id), None)
+                    raise TransientPostError("the channel's webhook is gone") from None
+            else:
+                channel = await self._messageable(dest)
+                sent = await channel.send(
+                    message.content,
+                    nonce=nonce_for(post.key),
+                    allowed_mentions=message.allowed,
+                    **extra,
+                )
         except discord.RateLimited as exc:
             raise RateLimitedError(exc.retry_after) from None
         except (discord.Forbidden, discord.NotFound) as exc:
@@ -233,3 +260,32 @@ class DiscordAdapter:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise TransientPostError(f"cannot reach Discord: {type(exc).__name__}") from None
         return str(sent.id)
+
+    async def _webhook(self, destination: Destination) -> discord.Webhook | None:
+        """The channel's newsbot webhook (found or made once), or None where the bot may
+        not manage webhooks: then the post goes out as a normal message."""
+        try:
+            channel_id = int(destination.id)
+        except ValueError:
+            return None
+        known = self._webhooks.get(channel_id)
+        if isinstance(known, discord.Webhook):
+            return known
+        loop = asyncio.get_running_loop()
+        if known is not None and known > loop.time():
+            return None
+        client = self.client
+        try:
+            hooks = await client.http.channel_webhooks(channel_id)
+            mine = next((h for h in hooks if h.get("token") and str(h.get("application_id"))
+                         == str(client.application_id)), None)
+            if mine is None:
+                mine = await client.http.create_webhook(channel_id, name=WEBHOOK_NAME)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            log.info("no webhook in %s (HTTP %s code %s): posting as the bot",
+                     destination, exc.status, exc.code)
+            self._webhooks[channel_id] = loop.time() + NO_WEBHOOK_RECHECK_S
+            return None
+        hook = discord.Webhook.from_state(mine, client._connection)
+        self._webhooks[channel_id] = hook
+        return hook

@@ -70,6 +70,18 @@ class NewsTranslator(app_commands.Translator):
         return TRANSLATIONS.get(locale, {}).get(string.message)
 
 
+FORMAT_CHOICES = [
+    Choice(name=_("full card"), value="full"),
+    Choice(name=_("compact: one line"), value="compact"),
+    Choice(name=_("headline only"), value="headline"),
+]
+
+
+def role_mention(role: discord.Role) -> str:
+    """A role as the core's grammar takes it; @everyone becomes a word the core refuses."""
+    return "@everyone" if role.is_default() else f"<@&{role.id}>"
+
+
 def first_url(message: discord.Message) -> str | None:
     """The first http(s) link in a message's text, else in its embeds."""
     found = _URL_RE.search(message.content or "")
@@ -111,11 +123,12 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     )
 
     @news.command(name=_("subscribe"), description=_("Get news about a topic here or in your DMs"))
-    @app_commands.rename(topic=_("topic"), dm=_("dm"), digest=_("digest"))
+    @app_commands.rename(topic=_("topic"), dm=_("dm"), digest=_("digest"), ping=_("ping"))
     @app_commands.describe(
         topic=_('Words (all must match), "a phrase", a OR b, -leave_out'),
         dm=_("Send it to your DMs instead of this channel"),
         digest=_("As it comes (default), or collected in an hourly or daily digest"),
+        ping=_("A role to ping with each post (managers only)"),
     )
     @app_commands.choices(
         digest=[
@@ -126,9 +139,12 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     )
     async def subscribe(
         interaction: discord.Interaction[Any], topic: str, dm: bool = False,
-        digest: str = "instant",
+        digest: str = "instant", ping: discord.Role | None = None,
     ) -> None:
-        await answer(interaction, ("subscribe", topic, "dm" if dm else "here", f"digest:{digest}"))
+        args = ["subscribe", topic, "dm" if dm else "here", f"digest:{digest}"]
+        if ping is not None:
+            args += ["ping", role_mention(ping)]
+        await answer(interaction, args)
 
     @news.command(name=_("unsubscribe"), description=_("Stop news about a topic (or all)"))
     @app_commands.rename(topic=_("topic"))
@@ -180,24 +196,72 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     ) -> None:
         await answer(interaction, ("summarize", url.strip()), ephemeral=not public)
 
+    # The core decides who manages (admins, and members of a managers role): no
+    # permission check of discord.py's here.
     @feed.command(name=_("add"), description=_("Post a news feed's articles in this channel"))
-    @app_commands.rename(url=_("url"))
-    @app_commands.describe(url=_("The RSS or Atom feed's link"))
-    @app_commands.checks.has_permissions(manage_channels=True)
-    async def feed_add(interaction: discord.Interaction[Any], url: str) -> None:
-        await answer(interaction, ("feed", "add", url.strip()))
+    @app_commands.rename(url=_("url"), ping=_("ping"), format=_("format"), name=_("name"),
+                         avatar=_("avatar"))
+    @app_commands.describe(
+        url=_("The RSS or Atom feed's link"),
+        ping=_("A role to ping with each of its posts"),
+        format=_("How its cards look here (default: as the channel has it)"),
+        name=_("The name its posts appear under (needs Manage Webhooks)"),
+        avatar=_("An https link to the image its posts appear with"),
+    )
+    @app_commands.choices(format=FORMAT_CHOICES)
+    async def feed_add(
+        interaction: discord.Interaction[Any], url: str, ping: discord.Role | None = None,
+        format: str = "", name: str = "", avatar: str = "",
+    ) -> None:
+        args = ["feed", "add", url.strip()]
+        if ping is not None:
+            args += ["ping", role_mention(ping)]
+        if format:
+            args += ["format", format]
+        if name.strip():
+            args += ["as", name.strip()]
+        if avatar.strip():
+            args += ["avatar", avatar.strip()]
+        await answer(interaction, args)
 
     @feed.command(name=_("remove"), description=_("Stop posting a news feed in this channel"))
     @app_commands.rename(url=_("url"))
     @app_commands.describe(url=_("The feed's link, as listed by /news feed list"))
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def feed_remove(interaction: discord.Interaction[Any], url: str) -> None:
         await answer(interaction, ("feed", "remove", url.strip()))
 
     @feed.command(name=_("list"), description=_("The news feeds posted in this channel"))
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def feed_list(interaction: discord.Interaction[Any]) -> None:
         await answer(interaction, ("feed", "list"))
+
+    @news.command(name=_("format"), description=_("How cards look in this channel"))
+    @app_commands.rename(format=_("format"))
+    @app_commands.describe(format=_("full card, compact (one line) or headline only"))
+    @app_commands.choices(format=FORMAT_CHOICES)
+    async def format_(interaction: discord.Interaction[Any], format: str = "") -> None:
+        await answer(interaction, ("format", format) if format else ("format",))
+
+    managers = app_commands.Group(
+        name=_("managers"),
+        description=_("Roles whose members manage the bot here, besides admins"),
+        parent=news,
+    )
+
+    @managers.command(name=_("add"), description=_("Let a role's members manage the bot"))
+    @app_commands.rename(role=_("role"))
+    async def managers_add(interaction: discord.Interaction[Any], role: discord.Role) -> None:
+        await answer(interaction, ("managers", "add", role_mention(role)))
+
+    @managers.command(name=_("remove"), description=_("Stop a role's members managing"))
+    @app_commands.rename(role=_("role"))
+    async def managers_remove(
+        interaction: discord.Interaction[Any], role: discord.Role
+    ) -> None:
+        await answer(interaction, ("managers", "remove", role_mention(role)))
+
+    @managers.command(name=_("list"), description=_("The roles that manage the bot here"))
+    async def managers_list(interaction: discord.Interaction[Any]) -> None:
+        await answer(interaction, ("managers", "list"))
 
     @app_commands.context_menu(name=_("Summarize link"))
     async def summarize_link(

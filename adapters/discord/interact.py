@@ -41,6 +41,15 @@ def tenant_for(guild_id: int | None) -> str:
     return f"discord:{guild_id}" if guild_id else DM_TENANT
 
 
+def role_ids(interaction: discord.Interaction[Any]) -> tuple[str, ...]:
+    """The ids of the user's roles, as the interaction carries them (a managers role grants
+    rights in the core), whether or not the guild's roles are cached."""
+    user = interaction.user
+    if not isinstance(user, discord.Member):
+        return ()
+    return tuple(str(r) for r in user._roles)
+
+
 def request_for(
     interaction: discord.Interaction[Any], args: Sequence[str], *, tenant: str | None = None
 ) -> Request:
@@ -56,6 +65,7 @@ def request_for(
         channel=str(interaction.channel_id) if in_guild and interaction.channel_id else None,
         can_manage=in_guild and interaction.permissions.manage_channels,
         args=tuple(args),
+        roles=role_ids(interaction) if in_guild else (),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.card import Card
-from bot.chat import DigestItem, Post, Reply
+from bot.chat import DigestItem, Post, Reply, is_role_id
 
 from .text import NO_MENTIONS, neutralise, plain, truncate
 
@@ -22,9 +22,11 @@ __all__ = [
     "NO_MENTIONS",
     "Message",
     "card_embed",
+    "card_line",
     "digest_embed",
     "neutralise",
     "nonce_for",
+    "ping_mentions",
     "render_post",
     "render_reply",
     "reply_card",
@@ -42,6 +44,8 @@ EMBED_TOTAL_MAX = 6000
 CONTENT_MAX = 2000
 BUTTON_LABEL_MAX = 80
 NONCE_MAX = 25
+#: a note ("updated") beside a one-line card keeps the line readable
+NOTE_BESIDE_LINE_MAX = 300
 
 
 def nonce_for(key: str) -> str:
@@ -150,10 +154,48 @@ def digest_embed(title: str | None, items: tuple[DigestItem, ...]) -> discord.Em
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """What to send: content and/or one embed (the adapter adds the post's buttons)."""
+    """What to send: content and/or one embed (the adapter adds the post's buttons), and
+    the only mentions it may ping (none, or the roles a manager chose)."""
 
     content: str | None = None
     embed: discord.Embed | None = None
+    allowed: discord.AllowedMentions = NO_MENTIONS
+
+
+def ping_mentions(pings: tuple[str, ...]) -> tuple[str, discord.AllowedMentions]:
+    """The role mentions that start a pinging post, and the allowed mentions naming exactly
+    those roles (never everyone, never users): article text can ping nobody."""
+    roles = [r for r in dict.fromkeys(pings) if is_role_id(r) and r.isdigit()]
+    if not roles:
+        return "", NO_MENTIONS
+    allowed = discord.AllowedMentions(
+        everyone=False, users=False, replied_user=False,
+        roles=[discord.Object(id=int(r)) for r in roles],
+    )
+    return " ".join(f"<@&{r}>" for r in roles), allowed
+
+
+def _md_label(text: str) -> str:
+    """Text inside a masked link's brackets: markdown escaped, brackets made round."""
+    return plain(neutralise(text.replace("[", "(").replace("]", ")")))
+
+
+def card_line(card: Card, fmt: str, limit: int = CONTENT_MAX) -> str:
+    """A card as one line of message content: ``headline`` (linked) or ``compact``
+    (headline, site, date, link), never longer than ``limit`` characters."""
+    link = _http_url(card.link)
+    if link and len(link) > limit // 2:
+        link = None  # a link is shown whole or not at all
+    headline = card.headline or link or "Untitled"
+    if fmt == "headline" and link:
+        label = truncate(_md_label(headline), limit - len(link) - 6)
+        return f"[{label}](<{link}>)"
+    # <link> keeps Discord from unfurling a preview under a one-line post.
+    tail = f" <{link}>" if link and fmt == "compact" else ""
+    meta = [_md_label(x) for x in (card.site, (card.published or "")[:10]) if x]
+    extra = truncate(" · " + " · ".join(meta), limit // 4) if meta and fmt == "compact" else ""
+    room = limit - len(tail) - len(extra) - 4
+    return f"**{truncate(_md_label(headline), max(room, 1))}**{extra}{tail}"
 
 
 def content_text(text: str) -> str:
@@ -161,15 +203,27 @@ def content_text(text: str) -> str:
     return truncate(neutralise(text), CONTENT_MAX)
 
 
+def _join(*parts: str | None) -> str | None:
+    text = "\n".join(p for p in parts if p)
+    return truncate(text, CONTENT_MAX) if text else None
+
+
 def render_post(post: Post) -> Message:
-    """A neutral post as a Discord message (card embed, digest embed or a plain note)."""
+    """A neutral post as a Discord message (card embed or line, digest embed or a note),
+    in the post's format, starting with the roles it pings (the only mentions allowed)."""
     note = content_text(post.note) if post.note else None
+    ping, allowed = ping_mentions(post.pings)
     if post.card is not None:
+        if post.format in ("compact", "headline"):
+            note = truncate(note, NOTE_BESIDE_LINE_MAX) if note else None
+            room = CONTENT_MAX - len(ping) - len(note or "") - 2
+            line = card_line(post.card, post.format, room)
+            return Message(_join(ping, note, line), None, allowed)
         embed = card_embed(post.card, post.matched, post.also_reported_by)
-        return Message(note, embed)
+        return Message(_join(ping, note), embed, allowed)
     if post.digest:
-        return Message(note, digest_embed(post.digest_title, post.digest))
-    return Message(note or "\u200b", None)
+        return Message(_join(ping, note), digest_embed(post.digest_title, post.digest), allowed)
+    return Message(_join(ping, note) or "\u200b", None, allowed)
 
 
 def reply_card(reply: Reply) -> Card | None:

@@ -89,6 +89,7 @@ def request_for(
     text: str = "",
     args: tuple[str, ...] = (),
     channel: bool = True,
+    roles: tuple[str, ...] = (),
 ) -> Request:
     """The neutral request behind any Slack payload: a slash command, a block action or an
     event (``user``/``user_id``, ``channel``/``channel_id`` in their several shapes).
@@ -106,6 +107,7 @@ def request_for(
         can_manage=can_manage,
         args=args,
         text=text,
+        roles=roles,
     )
 
 
@@ -125,6 +127,7 @@ class SlackListeners:
         self.managers = managers
         self.clock = clock
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._group_cache: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {}
 
     def register(self, app: AsyncApp) -> None:
         """Attach every listener to ``app``."""
@@ -171,6 +174,36 @@ class SlackListeners:
         self._admin_cache[(team, user)] = (now + MANAGER_CACHE_S, allowed)
         return allowed
 
+    async def user_groups(self, team: str, user: str) -> tuple[str, ...]:
+        """The ids of the user groups ``user`` is in (a managers group grants rights in the
+        core); one ``usergroups.list`` per workspace every few minutes."""
+        now = self.clock()
+        cached = self._group_cache.get(team)
+        if cached is None or cached[0] <= now:
+            try:
+                resp = await self.client.usergroups_list(include_users=True)
+            except SlackApiError as exc:
+                log.info("usergroups.list failed in %s: %s", team, api_error(exc))
+                return ()
+            except CALL_ERRORS as exc:
+                log.info("usergroups.list failed in %s: %s", team, type(exc).__name__)
+                return ()
+            members: dict[str, list[str]] = {}
+            for group in resp.get("usergroups") or []:
+                for member in group.get("users") or []:
+                    members.setdefault(str(member), []).append(str(group.get("id") or ""))
+            if len(self._group_cache) > 1000:
+                self._group_cache.clear()
+            cached = (now + MANAGER_CACHE_S, {u: tuple(g) for u, g in members.items()})
+            self._group_cache[team] = cached
+        return cached[1].get(user, ())
+
+    async def rights(self, team: str, user: str) -> tuple[bool, tuple[str, ...]]:
+        """Whether the user is a workspace manager, else the user groups they are in."""
+        if await self.can_manage(team, user):
+            return True, ()
+        return False, await self.user_groups(team, user)
+
     async def publish_home(self, team: str, user: str) -> None:
         """Publish the user's App Home: their subscriptions with remove and mute buttons."""
         home = {"team_id": team, "user": user}
@@ -208,8 +241,8 @@ class SlackListeners:
     ) -> None:
         team = _team(command)
         user = _id(command.get("user_id"))
-        manage = await self.can_manage(team, user)
-        reply = await self.ask(request_for(command, can_manage=manage, text=text))
+        manage, groups = await self.rights(team, user)
+        reply = await self.ask(request_for(command, can_manage=manage, text=text, roles=groups))
         out_text, out_blocks = blocks.reply_message(reply)
         await respond(
             text=out_text,
@@ -250,9 +283,9 @@ class SlackListeners:
             return
         team = _team(body)
         user = _id(body.get("user"))
-        manage = await self.can_manage(team, user)
+        manage, groups = await self.rights(team, user)
         args = tuple(word.format(id=sub_id) for word in template)
-        reply = await self.ask(request_for(body, can_manage=manage, args=args))
+        reply = await self.ask(request_for(body, can_manage=manage, args=args, roles=groups))
         response_url = body.get("response_url")
         if isinstance(response_url, str) and response_url:
             out_text, out_blocks = blocks.reply_message(reply)

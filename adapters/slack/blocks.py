@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.card import Card
-from bot.chat import DigestItem, Post, Reply, Subscription, SubscriptionRef
+from bot.chat import DigestItem, Post, Reply, Subscription, SubscriptionRef, is_role_id
 
 Block = dict[str, Any]
 
@@ -136,6 +136,24 @@ def card_blocks(card: Card, *, matched: Sequence[str] = ()) -> list[Block]:
     return blocks
 
 
+def card_line_blocks(card: Card, fmt: str) -> list[Block]:
+    """A card as one line: ``headline`` (linked) or ``compact`` (headline, site, date)."""
+    headline = card.headline or card.link or "Untitled"
+    # The label is cut before it is escaped and linked: the line always fits one text.
+    label = truncate(headline, 1000)
+    head = _link(card.link, label) if card.link else escape(label)
+    parts = [f"*{head}*" if fmt == "compact" else head]
+    if fmt == "compact":
+        parts.extend(escape(truncate(x, 200)) for x in (card.site, _date(card)) if x)
+    return [{"type": "section", "text": _mrkdwn(" · ".join(parts))}]
+
+
+def ping_text(pings: Sequence[str]) -> str:
+    """The user group mentions a pinging post starts with (ids only: nothing else pings)."""
+    groups = [g for g in dict.fromkeys(pings) if is_role_id(g) and g.startswith("S")]
+    return " ".join(f"<!subteam^{g}>" for g in groups)
+
+
 def subscription_actions(subscriptions: Iterable[SubscriptionRef]) -> list[Block]:
     """One actions row per subscription: "Unsubscribe <topic>" and "Mute 24 h"."""
     rows: list[Block] = []
@@ -207,11 +225,18 @@ def post_message(post: Post) -> tuple[str, list[Block]]:
     """A neutral ``Post`` as ``(fallback text, blocks)`` for ``chat.postMessage``."""
     blocks: list[Block] = []
     texts: list[str] = []
+    ping = ping_text(post.pings)
+    if ping:
+        blocks.append({"type": "section", "text": _mrkdwn(ping)})
+        texts.append(ping)
     if post.note:
         blocks.append({"type": "section", "text": _mrkdwn(safe(post.note))})
         texts.append(safe(post.note))
     if post.card is not None:
-        blocks.extend(card_blocks(post.card, matched=post.matched))
+        if post.format in ("compact", "headline"):
+            blocks.extend(card_line_blocks(post.card, post.format))
+        else:
+            blocks.extend(card_blocks(post.card, matched=post.matched))
         texts.append(card_fallback(post.card))
     if post.digest:
         blocks.extend(digest_blocks(post.digest_title, post.digest))

@@ -33,6 +33,7 @@ from .dedupe import Deduper
 from .digests import DigestQueue
 from .outbox import Outbox
 from .streams import Entry
+from .styles import PostStyles
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class Worker(StreamConsumer):
         self.outbox = outbox
         self.parser = parser
         self.dead_letter_maxlen = dead_letter_maxlen
+        self.styles = PostStyles(redis)
 
     async def handle(self, entry: Entry) -> bool:
         """Turn one link into deliveries; a link that cannot be read is reported and dropped."""
@@ -150,6 +152,7 @@ class Worker(StreamConsumer):
                 float(entry.fields.get("t_in") or time.time()),
                 destinations_from(entry.fields.get("channels", "")),
                 _destination(entry.fields.get("seen_in", "")),
+                feed=entry.fields.get("feed") or None,
             )
         except REDIS_ERRORS:
             raise  # leave pending: another try after the lease
@@ -185,11 +188,14 @@ class Worker(StreamConsumer):
         t_in: float,
         channels: Sequence[Destination] = (),
         seen_in: Destination | None = None,
+        *,
+        feed: str | None = None,
     ) -> int:
         """Fetch, parse, dedupe, match and enqueue; returns the number of deliveries.
 
         ``channels`` (a feed's) get the card whatever it matches; subscriptions then
         match only in those channels' tenants. ``seen_in`` already has the card.
+        ``feed`` (the feed's id) brings each channel's options for that feed.
         """
         started = time.monotonic()
         page = await self.fetcher.fetch(url)
@@ -216,7 +222,7 @@ class Worker(StreamConsumer):
         if seen_in is not None:
             found = [m for m in found if m.destination != seen_in]
         return await self._fan_out(
-            identity.article_id, card, found, t_in + fetch_s, channels)
+            identity.article_id, card, found, t_in + fetch_s, channels, feed)
 
     async def _fan_out(
         self,
@@ -225,6 +231,7 @@ class Worker(StreamConsumer):
         found: Sequence[DestinationMatch],
         ready_at: float,
         channels: Sequence[Destination] = (),
+        feed: str | None = None,
     ) -> int:
         posts: list[Post] = []
         # A feed's channel gets the card even if no subscription there matched; where one
@@ -260,4 +267,6 @@ class Worker(StreamConsumer):
                 ready_at=ready_at,
                 score=max(s.score for s in instant),
             ))
+        # Each channel's format, pings and (a feed's) persona, in one round trip.
+        posts = await self.styles.apply(posts, feed)
         return await self.outbox.put(posts, article_id=article_id, card=card)

@@ -201,6 +201,10 @@ class FakeDiscord(LocalServer):
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.dm_channels: dict[str, str] = {}
         self.closed_dms: set[str] = set()
+        #: webhooks by id (made through POST /channels/{id}/webhooks)
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        #: channels where the bot lacks Manage Webhooks (their webhook routes answer 403)
+        self.no_webhook_channels: set[str] = set()
         self.failures: dict[str, list[Failure]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._interaction_types: dict[str, int] = {}
@@ -414,8 +418,12 @@ class FakeDiscord(LocalServer):
             return _json(out)
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             return self._interaction_callback(parts[1], body)
+        if parts[0] == "webhooks" and method == "POST" and parts[1] in self.webhooks:
+            return self._execute_webhook(parts[1], parts[2], body or {}, rec)
         if parts[0] == "webhooks" and method in ("POST", "PATCH"):
             return _json(self.message_obj(str(CHANNEL_ID), body or {}))
+        if parts[0] == "channels" and parts[-1] == "webhooks" and method in ("GET", "POST"):
+            return self._channel_webhooks(method, parts[1], body or {}, rec)
         if method == "POST" and path == "/users/@me/channels":
             recipient = str(body["recipient_id"])
             channel_id = self.dm_channels.setdefault(recipient, snowflake())
@@ -443,6 +451,39 @@ class FakeDiscord(LocalServer):
                     return _json(old)  # Discord returns the earlier message
         message = self.message_obj(channel_id, body)
         sent.append(message)
+        return _json(message)
+
+    def _channel_webhooks(self, method: str, channel_id: str, body: dict[str, Any],
+                          rec: Recorded) -> web.Response:
+        """GET / POST ``/channels/{id}/webhooks``: 403 (50013) where the bot lacks Manage
+        Webhooks (``no_webhook_channels``)."""
+        if channel_id in self.no_webhook_channels:
+            rec.status = 403
+            return _json({"message": "Missing Permissions", "code": 50013}, 403)
+        if method == "GET":
+            return _json([h for h in self.webhooks.values() if h["channel_id"] == channel_id])
+        hook = {"id": snowflake(), "type": 1, "guild_id": str(GUILD_ID),
+                "channel_id": channel_id, "name": body.get("name") or "hook", "avatar": None,
+                "token": f"hooktoken{snowflake()}", "application_id": str(APP_ID),
+                "user": BOT_USER}
+        self.webhooks[hook["id"]] = hook
+        return _json(hook)
+
+    def _execute_webhook(self, hook_id: str, token: str, body: dict[str, Any],
+                         rec: Recorded) -> web.Response:
+        """POST ``/webhooks/{id}/{token}``: the message lands in the webhook's channel,
+        under the username and avatar it was sent with."""
+        hook = self.webhooks[hook_id]
+        if token != hook["token"]:
+            rec.status = 401
+            return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
+        author = {**user_obj(int(hook_id), bot=True),
+                  "username": body.get("username") or hook["name"],
+                  "avatar": body.get("avatar_url")}
+        message = {**self.message_obj(hook["channel_id"], body, author),
+                   "webhook_id": hook_id, "allowed_mentions": body.get("allowed_mentions"),
+                   "username": body.get("username"), "avatar_url": body.get("avatar_url")}
+        self.messages.setdefault(hook["channel_id"], []).append(message)
         return _json(message)
 
     def _interaction_callback(self, interaction_id: str, body: dict[str, Any]) -> web.Response:
