@@ -39,8 +39,8 @@ from bot.pipeline.outbox import post_from_json, post_to_json
 from bot.pipeline.styles import PostStyles
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore, TenantSettings
+from tests.fakes import HttpAdapter
 from tests.fakes.discord import (
-    ADMIN_ID,
     CHANNEL_ID,
     GUILD_ID,
     MEMBER_ID,
@@ -50,6 +50,7 @@ from tests.fakes.discord import (
     slash,
 )
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, command_body, sign
+from tests.test_feeds import Rig, rig, server  # noqa: F401  (fixtures)
 
 DTENANT = f"discord:{GUILD_ID}"
 ROLE = 555555555555555555
@@ -307,12 +308,12 @@ class Core:
 
 @pytest.fixture
 async def dfake() -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
-    await server.start()
+    fake = FakeDiscord()
+    await fake.start()
     try:
-        yield server
+        yield fake
     finally:
-        await server.stop()
+        await fake.stop()
 
 
 @pytest.fixture
@@ -376,21 +377,21 @@ async def test_discord_managers_role_grants_rights(
         payload["member"]["roles"] = [str(ROLE)]
         return payload
 
-    member = {"user_id": MEMBER_ID, "perms": MEMBER_PERMS}
-    sub = slash("subscribe", {"topic": "syria"}, **member)
+    sub = slash("subscribe", {"topic": "syria"}, user_id=MEMBER_ID, perms=MEMBER_PERMS)
     refused = await interact(dfake, as_editor(with_role_option(sub, "ping", 888)))
     assert "Only" in refused and "manage" in refused
     # A member (even one holding the role) cannot name a managers role; an admin can.
-    text = await interact(dfake, as_editor(with_role_option(slash("managers add", {}, **member),
-                                                            "role", ROLE)))
+    add = slash("managers add", {}, user_id=MEMBER_ID, perms=MEMBER_PERMS)
+    text = await interact(dfake, as_editor(with_role_option(add, "role", ROLE)))
     assert "Only admins" in text
     text = await interact(dfake, with_role_option(slash("managers add", {}), "role", ROLE))
     assert f"Members of {ROLE} now manage here" in text
-    sub = slash("subscribe", {"topic": "syria"}, **member)
+    sub = slash("subscribe", {"topic": "syria"}, user_id=MEMBER_ID, perms=MEMBER_PERMS)
     done = await interact(dfake, as_editor(with_role_option(sub, "ping", 888)))
     assert "pinging 888" in done
     # The same member without the role is refused again.
-    again = await interact(dfake, slash("subscribe", {"topic": "putin"}, **member))
+    plain = slash("subscribe", {"topic": "putin"}, user_id=MEMBER_ID, perms=MEMBER_PERMS)
+    again = await interact(dfake, plain)
     assert "Only people who can manage" in again
     everyone = await interact(dfake, with_role_option(slash("subscribe", {"topic": "putin"}),
                                                       "ping", GUILD_ID))
@@ -459,12 +460,12 @@ async def test_discord_deleted_webhook_is_retried_not_a_gone_channel(
 
 @pytest.fixture
 async def sfake() -> AsyncIterator[FakeSlack]:
-    server = FakeSlack(admins={"UADMIN"})
-    await server.start()
+    fake = FakeSlack(admins={"UADMIN"})
+    await fake.start()
     try:
-        yield server
+        yield fake
     finally:
-        await server.stop()
+        await fake.stop()
 
 
 @pytest.fixture
@@ -475,23 +476,23 @@ async def slack_bot(sfake: FakeSlack, redis: aioredis.Redis
     adapter = SlackAdapter(settings, Core(redis))
     app = web.Application()
     adapter.attach(app)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    http = TestServer(app, host="127.0.0.1")
+    await http.start_server()
     try:
-        yield adapter, server
+        yield adapter, http
     finally:
-        await server.close()
+        await http.close()
         await adapter.close()
 
 
-async def slack_command(sfake: FakeSlack, server: TestServer, text: str, user: str) -> str:
+async def slack_command(sfake: FakeSlack, http: TestServer, text: str, user: str) -> str:
     import aiohttp
 
     before = len(sfake.responses)
     body = command_body(text, user=user, channel="C1", response_url=sfake.response_url())
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
     async with aiohttp.ClientSession() as session, session.post(
-            str(server.make_url("/slack/events")), data=body.encode(), headers=headers) as resp:
+            str(http.make_url("/slack/events")), data=body.encode(), headers=headers) as resp:
         assert resp.status == 200
     await sfake.wait_for(lambda: len(sfake.responses) > before)
     return str(sfake.responses[before]["text"])
@@ -500,15 +501,15 @@ async def slack_command(sfake: FakeSlack, server: TestServer, text: str, user: s
 async def test_slack_user_group_manages_and_pings_only_itself(
     sfake: FakeSlack, slack_bot: tuple[SlackAdapter, TestServer],
 ) -> None:
-    adapter, server = slack_bot
+    adapter, http = slack_bot
     group = "<!subteam^S0EDIT|@editors>"
-    refused = await slack_command(sfake, server, f"subscribe syria ping {group}", "UED")
+    refused = await slack_command(sfake, http, f"subscribe syria ping {group}", "UED")
     assert "Only" in refused
-    assert "Only admins" in await slack_command(sfake, server, f"managers add {group}", "UED")
-    assert "now manage" in await slack_command(sfake, server, f"managers add {group}", "UADMIN")
+    assert "Only admins" in await slack_command(sfake, http, f"managers add {group}", "UED")
+    assert "now manage" in await slack_command(sfake, http, f"managers add {group}", "UADMIN")
     sfake.usergroups["S0EDIT"] = ["UED"]
     adapter.listeners._group_cache.clear()  # the cache would answer for 5 minutes
-    done = await slack_command(sfake, server, f"subscribe syria ping {group}", "UED")
+    done = await slack_command(sfake, http, f"subscribe syria ping {group}", "UED")
     assert "pinging S0EDIT" in done
     assert sfake.calls_to("usergroups.list")
     card = Card(headline=HOSTILE, body="x", summary=HOSTILE, url="https://e.com/a",
@@ -530,3 +531,30 @@ def test_discord_embed_limits_hold_for_a_hostile_full_card() -> None:
     assert embed_size(message.embed) <= EMBED_TOTAL_MAX
     assert message.allowed.roles == [discord.Object(id=ROLE)]
     assert message.allowed.everyone is False and message.allowed.users is False
+
+
+# --- end to end: a feed's options and a subscription's ping through the pipeline ---------
+
+
+async def test_feed_options_reach_the_posted_post(rig: Rig) -> None:  # noqa: F811
+    from tests.test_feeds import C1, C2, T0, G, _feed
+
+    await SubscriptionStore(rig.redis).add(G, "u9", C2, "news", ping="77")
+    feed = _feed(rig.server, "/opts", "rss", [1])
+    url = rig.server.url("/opts")
+    refused = await rig.cmd(f"feed add {url} ping <@&42>", manage=False)
+    assert not refused.ok
+    reply = await rig.cmd(f'feed add {url} ping <@&42> format compact as "World desk"')
+    assert reply.ok and "Options: ping 42 format compact" in reply.text, reply.text
+    listed = await rig.cmd("feed list")
+    assert 'ping 42 format compact as "World desk"' in listed.text
+    feed.entries.insert(0, rig.server.entry("/opts/a2", 2, T0 + 600))
+    assert (await rig.poll()).new_items == 1
+    await rig.settle()
+    (adapter,) = [a for a in rig.bot.adapters.values() if isinstance(a, HttpAdapter)]
+    by_channel = {p.destination: p for p in adapter.sent}
+    feed_post = by_channel[C1]
+    assert (feed_post.pings, feed_post.format) == (("42",), "compact")
+    assert feed_post.persona == Persona("World desk")
+    sub_post = by_channel[C2]  # the matching subscription elsewhere: its own ping only
+    assert (sub_post.pings, sub_post.format, sub_post.persona) == (("77",), "full", None)

@@ -462,11 +462,12 @@ class FakeDiscord(LocalServer):
             return _json({"message": "Missing Permissions", "code": 50013}, 403)
         if method == "GET":
             return _json([h for h in self.webhooks.values() if h["channel_id"] == channel_id])
-        hook = {"id": snowflake(), "type": 1, "guild_id": str(GUILD_ID),
+        hook_id = snowflake()
+        hook: dict[str, Any] = {"id": hook_id, "type": 1, "guild_id": str(GUILD_ID),
                 "channel_id": channel_id, "name": body.get("name") or "hook", "avatar": None,
                 "token": f"hooktoken{snowflake()}", "application_id": str(APP_ID),
                 "user": BOT_USER}
-        self.webhooks[hook["id"]] = hook
+        self.webhooks[hook_id] = hook
         return _json(hook)
 
     def _execute_webhook(self, hook_id: str, token: str, body: dict[str, Any],
