@@ -507,10 +507,13 @@ async def test_slack_user_group_manages_and_pings_only_itself(
     assert "Only" in refused
     assert "Only admins" in await slack_command(sfake, http, f"managers add {group}", "UED")
     assert "now manage" in await slack_command(sfake, http, f"managers add {group}", "UADMIN")
-    sfake.usergroups["S0EDIT"] = ["UED"]
+    sfake.usergroups["S0EDIT"] = ("editors", ["UED"])
     adapter.listeners._group_cache.clear()  # the cache would answer for 5 minutes
-    done = await slack_command(sfake, http, f"subscribe syria ping {group}", "UED")
+    # Typed by its handle (the command text is not escaped): the adapter finds its id.
+    done = await slack_command(sfake, http, "subscribe syria ping @editors", "UED")
     assert "pinging S0EDIT" in done
+    unknown = await slack_command(sfake, http, "subscribe putin ping @nobody", "UED")
+    assert "needs a role or user group" in unknown
     assert sfake.calls_to("usergroups.list")
     card = Card(headline=HOSTILE, body="x", summary=HOSTILE, url="https://e.com/a",
                 site="e.com")

@@ -247,6 +247,7 @@ def test_manifest_has_exactly_what_the_adapter_uses() -> None:
         "links:read",
         "links:write",
         "mpim:history",
+        "usergroups:read",  # managers user groups, and "ping @group"
         "users:read",
     ]
     assert _yaml_list(lines, "bot_events") == ["app_home_opened", "link_shared", "message.im"]

@@ -34,6 +34,8 @@ _SLACK_LINK = re.compile(r"<((?:https?://)[^|>\s]+)(?:\|[^>]*)?>")
 _SUB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: "/news subscribe x" typed into a DM out of habit: the prefix is not a command
 _DM_PREFIX = re.compile(r"^/?news\b\s*", re.I)
+#: a user group typed by its handle where the grammar takes a role
+_GROUP_CLAUSE = re.compile(r"(?i)(\bping\s+|\bmanagers\s+(?:add|remove|rm)\s+)@([a-z0-9._-]{1,80})")
 _FAILED = Reply("Something went wrong on my side; please try again later.", ok=False)
 
 
@@ -127,7 +129,8 @@ class SlackListeners:
         self.managers = managers
         self.clock = clock
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
-        self._group_cache: dict[str, tuple[float, dict[str, tuple[str, ...]]]] = {}
+        self._group_cache: dict[
+            str, tuple[float, dict[str, tuple[str, ...]], dict[str, str]]] = {}
 
     def register(self, app: AsyncApp) -> None:
         """Attach every listener to ``app``."""
@@ -174,29 +177,54 @@ class SlackListeners:
         self._admin_cache[(team, user)] = (now + MANAGER_CACHE_S, allowed)
         return allowed
 
-    async def user_groups(self, team: str, user: str) -> tuple[str, ...]:
-        """The ids of the user groups ``user`` is in (a managers group grants rights in the
-        core); one ``usergroups.list`` per workspace every few minutes."""
+    async def _groups(self, team: str) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        """The workspace's user groups: member -> group ids, and handle -> group id; one
+        ``usergroups.list`` per workspace every few minutes."""
         now = self.clock()
         cached = self._group_cache.get(team)
-        if cached is None or cached[0] <= now:
-            try:
-                resp = await self.client.usergroups_list(include_users=True)
-            except SlackApiError as exc:
-                log.info("usergroups.list failed in %s: %s", team, api_error(exc))
-                return ()
-            except CALL_ERRORS as exc:
-                log.info("usergroups.list failed in %s: %s", team, type(exc).__name__)
-                return ()
-            members: dict[str, list[str]] = {}
-            for group in resp.get("usergroups") or []:
-                for member in group.get("users") or []:
-                    members.setdefault(str(member), []).append(str(group.get("id") or ""))
-            if len(self._group_cache) > 1000:
-                self._group_cache.clear()
-            cached = (now + MANAGER_CACHE_S, {u: tuple(g) for u, g in members.items()})
-            self._group_cache[team] = cached
-        return cached[1].get(user, ())
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        try:
+            resp = await self.client.usergroups_list(include_users=True)
+        except SlackApiError as exc:
+            log.info("usergroups.list failed in %s: %s", team, api_error(exc))
+            return {}, {}
+        except CALL_ERRORS as exc:
+            log.info("usergroups.list failed in %s: %s", team, type(exc).__name__)
+            return {}, {}
+        members: dict[str, list[str]] = {}
+        handles: dict[str, str] = {}
+        for group in resp.get("usergroups") or []:
+            gid = str(group.get("id") or "")
+            if group.get("handle"):
+                handles[str(group["handle"]).casefold()] = gid
+            for member in group.get("users") or []:
+                members.setdefault(str(member), []).append(gid)
+        if len(self._group_cache) > 1000:
+            self._group_cache.clear()
+        by_user = {u: tuple(g) for u, g in members.items()}
+        self._group_cache[team] = (now + MANAGER_CACHE_S, by_user, handles)
+        return by_user, handles
+
+    async def user_groups(self, team: str, user: str) -> tuple[str, ...]:
+        """The ids of the user groups ``user`` is in (a managers group grants rights in the
+        core)."""
+        by_user, _ = await self._groups(team)
+        return by_user.get(user, ())
+
+    async def group_mentions(self, team: str, text: str) -> str:
+        """``ping @editors`` / ``managers add @editors`` typed as plain text (the command is
+        not escaped by Slack) with the group's mention, ``<!subteam^S…|@editors>``, which
+        is what the core reads; a handle that is no user group stays as typed."""
+        if not _GROUP_CLAUSE.search(text):
+            return text
+        _, handles = await self._groups(team)
+
+        def swap(m: re.Match[str]) -> str:
+            gid = handles.get(m.group(2).casefold())
+            return f"{m.group(1)}<!subteam^{gid}|@{m.group(2)}>" if gid else m.group(0)
+
+        return _GROUP_CLAUSE.sub(swap, text)
 
     async def rights(self, team: str, user: str) -> tuple[bool, tuple[str, ...]]:
         """Whether the user is a workspace manager, else the user groups they are in."""
@@ -242,6 +270,7 @@ class SlackListeners:
         team = _team(command)
         user = _id(command.get("user_id"))
         manage, groups = await self.rights(team, user)
+        text = await self.group_mentions(team, text)
         reply = await self.ask(request_for(command, can_manage=manage, text=text, roles=groups))
         out_text, out_blocks = blocks.reply_message(reply)
         await respond(

@@ -55,8 +55,8 @@ class FakeSlack(LocalServer):
     def __init__(self, *, admins: set[str] | None = None) -> None:
         super().__init__()
         self.admins: set[str] = admins if admins is not None else set()
-        #: user groups (``S…`` id -> member user ids), answered by usergroups.list
-        self.usergroups: dict[str, list[str]] = {}
+        #: user groups, ``S…`` id -> (handle, member user ids), answered by usergroups.list
+        self.usergroups: dict[str, tuple[str, list[str]]] = {}
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []
         self.acks: dict[str, dict[str, Any]] = {}
@@ -172,9 +172,9 @@ class FakeSlack(LocalServer):
         if method == "usergroups.list":
             with_users = str(params.get("include_users", "")).lower() in ("1", "true")
             return {"ok": True, "usergroups": [
-                {"id": gid, "team_id": TEAM, "handle": gid.lower(),
+                {"id": gid, "team_id": TEAM, "handle": handle,
                  **({"users": list(users)} if with_users else {})}
-                for gid, users in self.usergroups.items()]}
+                for gid, (handle, users) in self.usergroups.items()]}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users"))}}
         if method == "chat.postMessage":
