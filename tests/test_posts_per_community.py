@@ -561,3 +561,22 @@ async def test_feed_options_reach_the_posted_post(rig: Rig) -> None:  # noqa: F8
     assert feed_post.persona == Persona("World desk")
     sub_post = by_channel[C2]  # the matching subscription elsewhere: its own ping only
     assert (sub_post.pings, sub_post.format, sub_post.persona) == (("77",), "full", None)
+
+
+def test_format_examples_in_docs_are_current(tmp_path: Any) -> None:
+    """docs/formats/ is what ``python docs/make_examples.py`` writes today."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = root / "docs" / "make_examples.py"
+    spec = importlib.util.spec_from_file_location("make_examples", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.write_formats(module.seed_card(), tmp_path)
+    assert len(written) == 9
+    for path in written:
+        assert path.read_text() == (root / "docs" / "formats" / path.name).read_text(), path.name
+    compact = json.loads((tmp_path / "discord-compact.json").read_text())
+    assert compact["embeds"] == [] and len(compact["content"]) <= CONTENT_MAX
