@@ -561,6 +561,16 @@ async def test_feed_options_reach_the_posted_post(rig: Rig) -> None:  # noqa: F8
     assert feed_post.persona == Persona("World desk")
     sub_post = by_channel[C2]  # the matching subscription elsewhere: its own ping only
     assert (sub_post.pings, sub_post.format, sub_post.persona) == (("77",), "full", None)
+    # A pause keeps the channel's options for the resume; removing it for good drops them.
+    store = rig.bot.feed_store
+    feed_id = (await rig.bot.feeds.list(C1))[0].id
+    assert await rig.bot.feeds.pause(C1, url) is not None
+    assert (await store.options(feed_id, C1)).ping == "42"
+    assert await rig.bot.feeds.resume(C1, url) is not None
+    assert (await store.options(feed_id, C1)).format == "compact"
+    await rig.bot.feeds.pause(C1, url)
+    assert await rig.bot.feeds.forget_paused(C1, url)
+    assert (await store.options(feed_id, C1)).empty
 
 
 def test_format_examples_in_docs_are_current(tmp_path: Any) -> None:

@@ -165,7 +165,7 @@ class FeedManager:
         if record is None:
             return None
         await self.store.pause(destination, record)
-        await self.store.remove(record.id, destination)
+        await self.store.remove(record.id, destination, keep_options=True)
         log.info("feed %s paused in %s", record.id, destination)
         return record
 
@@ -184,7 +184,9 @@ class FeedManager:
 
     async def forget_paused(self, destination: Destination, url: str) -> bool:
         """Remove a paused feed from a channel for good."""
-        return await self.store.unpause(destination, normalise_feed_url(url))
+        url = normalise_feed_url(url)
+        await self.store.drop_options(feed_id_for(url), destination)
+        return await self.store.unpause(destination, url)
 
     async def channels(self, tenant: str) -> builtins.list[Destination]:
         """The tenant's channels that have feeds (posting or paused)."""

@@ -83,16 +83,19 @@ return 'added'
 """
 
 # KEYS: feed hash, channels set, seen zset, schedule, channel index set, lease, options.
-# ARGV: feed id, destination JSON.  Returns 0 (not there), 1 (removed), 2 (feed deleted).
+# ARGV: feed id, destination JSON, keep the channel's options (1/0).
+# Returns 0 (not there), 1 (removed), 2 (feed deleted).
 _REMOVE_LUA = """
-redis.call('HDEL', KEYS[7], ARGV[2])
+if ARGV[3] ~= '1' then redis.call('HDEL', KEYS[7], ARGV[2]) end
 if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then
   redis.call('SREM', KEYS[5], ARGV[1])
   return 0
 end
 redis.call('SREM', KEYS[5], ARGV[1])
 if redis.call('SCARD', KEYS[2]) > 0 then return 1 end
+local kept = ARGV[3] == '1' and redis.call('HGET', KEYS[7], ARGV[2])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7])
+if kept then redis.call('HSET', KEYS[7], ARGV[2], kept) end
 redis.call('ZREM', KEYS[4], ARGV[1])
 return 2
 """
@@ -370,8 +373,11 @@ class FeedStore:
         return bool(await self.redis.hdel(
             keys.channel_paused_feeds_key(destination.tenant, destination.key), url))
 
-    async def remove(self, feed_id: str, destination: Destination) -> int:
-        """Take a channel off a feed (the feed goes when no channel is left); 0 if absent."""
+    async def remove(self, feed_id: str, destination: Destination, *,
+                     keep_options: bool = False) -> int:
+        """Take a channel off a feed (the feed goes when no channel is left); 0 if absent.
+
+        ``keep_options`` keeps the channel's options for a resume (a pause)."""
         reply = await self._remove(
             keys=[
                 keys.feed_key(feed_id), keys.feed_channels_key(feed_id),
@@ -379,9 +385,13 @@ class FeedStore:
                 keys.channel_feeds_key(destination.tenant, destination.key),
                 keys.feed_lease_key(feed_id), keys.feed_options_key(feed_id),
             ],
-            args=[feed_id, destination_member(destination)],
+            args=[feed_id, destination_member(destination), 1 if keep_options else 0],
         )
         return int(reply)
+
+    async def drop_options(self, feed_id: str, destination: Destination) -> None:
+        """Forget a channel's options for a feed (a paused feed removed for good)."""
+        await self.redis.hdel(keys.feed_options_key(feed_id), destination_member(destination))
 
     async def options(self, feed_id: str, destination: Destination) -> FeedOptions:
         """A channel's options for a feed."""
