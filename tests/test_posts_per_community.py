@@ -147,6 +147,8 @@ async def test_only_managers_set_a_ping_and_never_on_everyone(redis: aioredis.Re
     assert sub.ping == "123" and sub.expression == "syria"
     listed = await handle(ctx, req("list"))
     assert "pings 123" in listed.text
+    pong = await handle(ctx, req("subscribe table tennis ping pong", manage=True))
+    assert pong.ok and "table tennis ping pong" in pong.text
 
 
 async def test_a_managers_role_grants_rights_and_only_admins_name_it(
@@ -590,3 +592,25 @@ def test_format_examples_in_docs_are_current(tmp_path: Any) -> None:
         assert path.read_text() == (root / "docs" / "formats" / path.name).read_text(), path.name
     compact = json.loads((tmp_path / "discord-compact.json").read_text())
     assert compact["embeds"] == [] and len(compact["content"]) <= CONTENT_MAX
+
+
+async def test_discord_feed_add_options_reach_the_core(
+    dfake: FakeDiscord, discord_bot: DiscordAdapter,
+) -> None:
+    seen: list[Request] = []
+    core = discord_bot.client.core
+    original = core.handle
+
+    async def spy(request: Request) -> Reply:
+        seen.append(request)
+        return await original(request)
+
+    core.handle = spy  # type: ignore[method-assign]
+    payload = slash("feed add", {"url": "https://e.com/rss", "format": "compact",
+                                 "name": "World desk", "avatar": "https://e.com/a.png"})
+    await interact(dfake, with_role_option(payload, "ping", 888))
+    (request,) = seen
+    assert request.args == ("feed", "add", "https://e.com/rss", "ping", "<@&888>", "format",
+                            "compact", "as", '"World desk"', "avatar", "https://e.com/a.png")
+    assert parse_feed_add(request.args[2:])[1] == FeedOptions(
+        "888", "compact", "World desk", "https://e.com/a.png")

@@ -219,7 +219,8 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
         if format:
             args += ["format", format]
         if name.strip():
-            args += ["as", name.strip()]
+            # Quoted like a typed name, so the grammar reads it as one value.
+            args += ["as", '"' + name.strip().replace('"', "'") + '"']
         if avatar.strip():
             args += ["avatar", avatar.strip()]
         await answer(interaction, args)

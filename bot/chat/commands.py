@@ -180,7 +180,9 @@ async def subscribe(ctx: CommandContext, request: Request) -> Reply:
     # may itself contain "dm" or "here" ("subscribe dm deal" follows the "dm deal").
     while len(words) > 1:
         low = words[-1].casefold()
-        if len(words) > 2 and words[-2].casefold() == "ping" and ping is None:
+        if (len(words) > 2 and words[-2].casefold() == "ping" and ping is None
+                and (words[-1].startswith(("@", "<")) or role_id(words[-1]))):
+            # "ping @role" (a topic may end in "ping pong": a role is @-typed or an id)
             ping = words[-1]
             words.pop()
         elif low == "dm":
