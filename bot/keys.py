@@ -76,6 +76,11 @@ def tenant_subs_key(tenant: str) -> str:
     return f"{tenant_tag(tenant)}:subs"
 
 
+PINGS_FIELD = "pings"
+"""Field of ``tenant_settings_key`` set once any of the tenant's subscriptions pings a role:
+the fan-out looks up subscriptions' pings only in tenants that have it."""
+
+
 def tenant_managers_key(tenant: str) -> str:
     """Set of the role (Discord) or user group (Slack) ids whose members manage the tenant."""
     return f"{tenant_tag(tenant)}:managers"

@@ -1,6 +1,7 @@
 """How each channel wants its posts: the format, the roles to ping and a feed's persona.
 
-Applied to a fan-out's posts just before they are queued, in one Redis round trip: the
+Applied to a fan-out's posts just before they are queued, in one Redis round trip (two
+where a tenant's subscriptions ping): the
 channel's format (``format compact``), the pings of the subscriptions that matched
 (``subscribe TOPIC ping @role``) and, for a feed's channels, that channel's options for the
 feed (``feed add URL ping @role format compact as "Name" avatar URL``), which come first.
@@ -68,36 +69,51 @@ class PostStyles:
         self.redis = redis
 
     async def apply(self, posts: Sequence[Post], feed: str | None = None) -> list[Post]:
-        """``posts`` with each channel's format, pings and (a feed's) persona set."""
+        """``posts`` with each channel's format, pings and (a feed's) persona set.
+
+        One round trip: per tenant, its channels' formats (one ``HMGET``) and whether any
+        of its subscriptions pings; a second only for tenants where one does (the pings of
+        the subscriptions behind these posts).
+        """
         channels = [p for p in posts if p.destination.kind == "channel"]
         if not channels:
             return list(posts)
-        pipe = self.redis.pipeline(transaction=False)
+        by_tenant: dict[str, list[Post]] = {}
         for post in channels:
-            dest = post.destination
-            pipe.hget(keys.channel_formats_key(dest.tenant), dest.key)
-            for ref in post.subscriptions:
-                pipe.hget(keys.sub_key(dest.tenant, ref.id), "ping")
+            by_tenant.setdefault(post.destination.tenant, []).append(post)
+        pipe = self.redis.pipeline(transaction=False)
+        for tenant, group in by_tenant.items():
+            pipe.hmget(keys.channel_formats_key(tenant), [p.destination.key for p in group])
+            pipe.hget(keys.tenant_settings_key(tenant), keys.PINGS_FIELD)
         if feed:
             pipe.hmget(keys.feed_options_key(feed), [_member(p.destination) for p in channels])
         answers: list[Any] = await pipe.execute()
-        feed_raw: list[Any] = list(answers.pop()) if feed else [None] * len(channels)
+        formats: dict[int, PostFormat] = {}
+        pinging: list[Post] = []
+        for n, group in enumerate(by_tenant.values()):
+            for post, value in zip(group, answers[2 * n], strict=True):
+                formats[id(post)] = format_of(_text(value))
+            if answers[2 * n + 1]:
+                pinging.extend(p for p in group if p.subscriptions)
+        styles = ([feed_style(_text(v)) for v in answers[-1]] if feed
+                  else [FeedStyle()] * len(channels))
+        sub_pings: dict[int, list[str]] = {}
+        if pinging:
+            pipe = self.redis.pipeline(transaction=False)
+            for post in pinging:
+                for ref in post.subscriptions:
+                    pipe.hget(keys.sub_key(post.destination.tenant, ref.id), "ping")
+            found = iter(await pipe.execute())
+            for post in pinging:
+                sub_pings[id(post)] = [t for _ in post.subscriptions
+                                       if (t := _text(next(found))) and is_role_id(t)]
         styled: dict[int, Post] = {}
-        at = 0
-        for n, post in enumerate(channels):
-            fmt = format_of(_text(answers[at]))
-            at += 1
-            pings: dict[str, None] = {}
-            for _ref in post.subscriptions:
-                ping = _text(answers[at])
-                at += 1
-                if ping and is_role_id(ping):
-                    pings[ping] = None
-            style = feed_style(_text(feed_raw[n]))
+        for post, style in zip(channels, styles, strict=True):
+            pings = dict.fromkeys(sub_pings.get(id(post), ()))
             if style.ping:
                 pings[style.ping] = None
-            styled[id(post)] = replace(
-                post, format=style.format or fmt, pings=tuple(pings), persona=style.persona)
+            styled[id(post)] = replace(post, format=style.format or formats[id(post)],
+                                       pings=tuple(pings), persona=style.persona)
         return [styled.get(id(p), p) for p in posts]
 
 

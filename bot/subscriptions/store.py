@@ -175,6 +175,10 @@ class SubscriptionStore:
         dest_cap = self.max_per_channel if destination.kind == "channel" else 0
         try:
             await self.redis.sadd(keys.TENANTS, tenant)
+            if ping:
+                # Before the subscription: the fan-out looks up pings only in tenants
+                # flagged so (a flag without a pinging subscription costs a look-up only).
+                await self.redis.hset(keys.tenant_settings_key(tenant), keys.PINGS_FIELD, "1")
             status, sub_id, *version = await self._add(
                 keys=[
                     keys.tenant_subs_key(tenant),
