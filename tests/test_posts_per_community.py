@@ -440,6 +440,17 @@ async def test_discord_persona_falls_back_without_manage_webhooks(
     assert len(asked) == 1 and asked[0].status == 403
 
 
+async def test_discord_persona_falls_back_where_webhooks_are_refused_otherwise(
+    dfake: FakeDiscord, discord_bot: DiscordAdapter,
+) -> None:
+    """A thread (or anything else answering 400) has no webhook of its own: a normal post."""
+    dfake.fail_next(f"/channels/{CHANNEL_ID}/webhooks", 400,
+                    {"message": "Invalid channel type", "code": 50024})
+    card = Card(headline="Putin in Syria", body="x", url="https://e.com/a", site="e.com")
+    await discord_bot.post(Post(dchannel(), "k", card=card, persona=Persona("World desk")))
+    assert len(sent_to(dfake)) == 1 and dfake.webhooks == {}
+
+
 async def test_discord_deleted_webhook_is_retried_not_a_gone_channel(
     dfake: FakeDiscord, discord_bot: DiscordAdapter,
 ) -> None:

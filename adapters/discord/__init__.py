@@ -281,7 +281,10 @@ class DiscordAdapter:
                          == str(client.application_id)), None)
             if mine is None:
                 mine = await client.http.create_webhook(channel_id, name=WEBHOOK_NAME)
-        except (discord.Forbidden, discord.NotFound) as exc:
+        except discord.HTTPException as exc:
+            if exc.status >= 500 or exc.status == 429:
+                raise  # Discord's trouble, not the channel's: the post is retried
+            # 403 without Manage Webhooks, 400 in a thread (webhooks live on its parent)...
             log.info("no webhook in %s (HTTP %s code %s): posting as the bot",
                      destination, exc.status, exc.code)
             self._webhooks[channel_id] = loop.time() + NO_WEBHOOK_RECHECK_S
