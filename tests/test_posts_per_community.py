@@ -33,7 +33,8 @@ from bot.chat.contract import (
     role_id,
 )
 from bot.errors import CommandError
-from bot.feeds import FeedOptions, parse_feed_add, split_clauses
+from bot.feeds import FeedOptions, parse_feed_add
+from bot.feeds.options import split_clauses
 from bot.feeds.store import FeedStore, destination_member
 from bot.pipeline.outbox import post_from_json, post_to_json
 from bot.pipeline.styles import PostStyles
@@ -106,15 +107,17 @@ def test_feed_add_clauses() -> None:
                                    "as", '"World desk"', "avatar", "https://e.com/logo.png"])
     assert url == "https://e.com/rss"
     assert options == FeedOptions("42", "compact", "World desk", "https://e.com/logo.png")
-    assert FeedOptions.from_json(options.to_json()) == options
+    assert FeedOptions.from_stored(json.dumps(options.stored())) == options
     assert parse_feed_add(["https://e.com/rss"]) == ("https://e.com/rss", FeedOptions())
-    # A clause keyword takes the words up to the next one: another clause slots in beside.
-    head, clauses = split_clauses(["u", "as", "Le", "Monde", "format", "full"],
-                                  {"as": 1, "format": 1})
-    assert head == ["u"] and clauses == [("as", ["Le", "Monde"]), ("format", ["full"])]
-    for bad in (["u", "ping", "@everyone"], ["u", "format", "huge"], ["u", "as", "@here"],
-                ["u", "as", "Discord news"], ["u", "avatar", "http://e.com/x.png"],
-                ["u", "ping", "<@&1>", "ping", "<@&2>"], ["u", "v", "format", "full"]):
+    # One word may hold them all (a quoted name stays one value); a Slack link is unwrapped.
+    assert parse_feed_add(['<https://e.com/rss|e.com> as "Le Monde" format full']) == (
+        "https://e.com/rss", FeedOptions(format="full", name="Le Monde"))
+    assert split_clauses(["as", '"Le Monde"', "format", "full"]) == {
+        "as": '"Le Monde"', "format": "full"}
+    for bad in (["u", "ping", "@everyone"], ["u", "format", "huge"], ["u", "as", '"@here"'],
+                ["u", "as", '"Discord news"'], ["u", "avatar", "http://e.com/x.png"],
+                ["u", "ping", "<@&1>", "ping", "<@&2>"], ["u", "v", "format", "full"],
+                ["u", "as", "Le", "Monde"], ["u", "format"]):
         with pytest.raises(CommandError):
             parse_feed_add(bad)
 
@@ -198,7 +201,8 @@ async def test_styles_apply_channel_format_sub_pings_and_feed_options(
     quiet = await store.add(DTENANT, "U1", here, "putin")
     await tenants.set_channel_format(DTENANT, here.id, "compact")
     options = FeedOptions("456", "headline", "World desk", "https://e.com/a.png")
-    await redis.hset(keys.feed_options_key("f1"), destination_member(there), options.to_json())
+    await redis.hset(keys.feed_options_key("f1"), destination_member(there),
+                     json.dumps(options.stored()))
     dm = Destination(DTENANT, "dm", "U1")
     refs = tuple(SubscriptionRef(s.id, s.expression, s.owner) for s in (pinging, quiet))
     posts = [Post(here, "a:1", note="x", subscriptions=refs), Post(there, "a:2", note="x"),
@@ -220,13 +224,14 @@ async def test_feed_options_are_stored_with_the_add_and_go_with_the_channel(
     options = FeedOptions(ping="42", format="compact")
     assert await store.add("f1", here, {"url": "https://e.com/rss"}, [], next_poll_at=0,
                            max_per_channel=5, options=options) == "added"
-    assert await store.options("f1", here) == options
+    assert FeedOptions.from_stored(await store.options("f1", here)) == options
     # Re-adding without options keeps them; with options replaces them.
     assert await store.add("f1", here, {}, [], next_poll_at=0, max_per_channel=5) == "already"
-    assert await store.options("f1", here) == options
+    assert FeedOptions.from_stored(await store.options("f1", here)) == options
     await store.add("f1", here, {}, [], next_poll_at=0, max_per_channel=5,
                     options=FeedOptions(format="headline"))
-    assert await store.options("f1", here) == FeedOptions(format="headline")
+    assert FeedOptions.from_stored(await store.options("f1", here)) == FeedOptions(
+        format="headline")
     await store.remove("f1", here)
     assert not await redis.exists(keys.feed_options_key("f1"))
 
@@ -577,13 +582,17 @@ async def test_feed_options_reach_the_posted_post(rig: Rig) -> None:  # noqa: F8
     # A pause keeps the channel's options for the resume; removing it for good drops them.
     store = rig.bot.feed_store
     feed_id = (await rig.bot.feeds.list(C1))[0].id
+
+    async def kept() -> FeedOptions:
+        return FeedOptions.from_stored(await store.options(feed_id, C1))
+
     assert await rig.bot.feeds.pause(C1, url) is not None
-    assert (await store.options(feed_id, C1)).ping == "42"
+    assert (await kept()).ping == "42"
     assert await rig.bot.feeds.resume(C1, url) is not None
-    assert (await store.options(feed_id, C1)).format == "compact"
+    assert (await kept()).format == "compact"
     await rig.bot.feeds.pause(C1, url)
     assert await rig.bot.feeds.forget_paused(C1, url)
-    assert (await store.options(feed_id, C1)).empty
+    assert await kept() == FeedOptions()
 
 
 def test_format_examples_in_docs_are_current(tmp_path: Any) -> None:

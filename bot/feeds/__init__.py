@@ -1,11 +1,12 @@
 """The feeds wing: RSS and Atom feeds polled politely and turned into links for the pipeline.
 
 Face: ``FeedManager`` and ``feed_command`` (the ``feed`` chat command), ``FeedPoller`` (the
-background polling) and ``FeedStore`` (feed state in Redis).
+background polling), ``FeedStore`` (feed state in Redis), and ``FeedOptions`` with
+``parse_feed_add`` (the ``feed add URL`` clauses: ``ping``, ``format``, ``as``, ``avatar``).
 """
 
 from .commands import FeedAdded, FeedManager, FeedPreview, describe_feed, feed_command
-from .options import CLAUSES, FeedOptions, parse_feed_add, split_clauses
+from .options import CLAUSES, FeedOptions, parse_feed_add
 from .parse import FeedItem
 from .poller import FeedPoller, PollStats
 from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
@@ -26,5 +27,4 @@ __all__ = [
     "feed_id_for",
     "normalise_feed_url",
     "parse_feed_add",
-    "split_clauses",
 ]

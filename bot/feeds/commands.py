@@ -154,6 +154,10 @@ class FeedManager:
         """The channel's feeds."""
         return await self.store.for_channel(destination)
 
+    async def options(self, destination: Destination, record: FeedRecord) -> FeedOptions:
+        """The channel's options of a feed (ping, format, persona)."""
+        return FeedOptions.from_stored(await self.store.options(record.id, destination))
+
     async def preview(self, url: str) -> FeedPreview:
         """Read a feed without adding it: its own URL, title and latest items."""
         doc = await read_feed(self.poller.fetcher, normalise_feed_url(url))
@@ -197,9 +201,11 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def describe_feed(record: FeedRecord) -> str:
-    """One line about a feed for ``feed list``: title, URL and state."""
+def describe_feed(record: FeedRecord, options: FeedOptions | None = None) -> str:
+    """One line about a feed for ``feed list``: title, URL, the channel's options, state."""
     name = f"“{record.title}” {record.url}" if record.title else record.url
+    if options is not None and options.describe():
+        name += f" · {options.describe()}"
     if record.disabled:
         return f"{name} · disabled: {record.disabled} (`feed add` turns it on again)"
     if record.failures:
@@ -231,8 +237,7 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
             return Reply("This channel has no feeds. `feed add URL` adds one.")
         lines = ["Feeds posted in this channel:"]
         for record in records:
-            extra = (await manager.store.options(record.id, channel)).describe()
-            lines.append("• " + describe_feed(record) + (f" · {extra}" if extra else ""))
+            lines.append("• " + describe_feed(record, await manager.options(channel, record)))
         return Reply("\n".join(lines))
     if action not in ("add", "remove", "rm", "delete") or not rest or (
             action != "add" and len(rest) != 1):
@@ -243,12 +248,13 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
     if options.ping is not None and pings_everyone(request.tenant, options.ping):
         raise CommandError("A feed can ping a role, never everyone.")
     if action == "add":
-        done = await manager.add(channel, url, None if options.empty else options)
+        given = options != FeedOptions()
+        done = await manager.add(channel, url, options if given else None)
         record = done.record
         name = f"“{record.title}” ({record.url})" if record.title else record.url
         found = " (found on that page)" if done.discovered else ""
         if done.status == "already":
-            if not options.empty:
+            if given:
                 return Reply(f"Updated this channel's options for the feed {name}: "
                              f"{options.describe()}.", ephemeral=False)
             return Reply(f"This channel already has the feed {name}.")
@@ -262,7 +268,7 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
             text = (f"Added the feed {name}{found}: new articles will be posted here. "
                     f"{current} not posted." if done.items else
                     f"Added the feed {name}{found}: new articles will be posted here.")
-        if not options.empty:
+        if given:
             text += f" Options: {options.describe()}."
         return Reply(text, ephemeral=False)
     removed = await manager.remove(channel, url)

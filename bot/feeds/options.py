@@ -1,21 +1,33 @@
-"""The trailing clauses of ``feed add URL …``: how a channel wants one feed's posts.
+"""The trailing clauses of ``feed add URL [CLAUSE ...]``: per channel options of a feed.
 
-``feed add URL ping @news format compact as "Le Monde" avatar https://…/logo.png``
+Grammar: after the URL come clauses, each a keyword and its value, in any order::
 
-A clause is a keyword and the words up to the next keyword. Each keyword has one reader in
-``CLAUSES`` that checks its words and returns the options with that clause applied, so a
-new clause is one more reader and one more field, beside the others.
+    feed add https://example.org/rss ping @news format compact as "World desk" avatar https://…
+
+A clause takes a fixed number of words (``format compact``; a quoted name is one word), or
+every word up to the next clause keyword (an arity of None).
+
+To add a clause: one row in ``CLAUSES``, one field in ``FeedOptions`` and its reading in
+``FeedOptions.from_clauses``; ``stored`` says which options are kept for the channel.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.chat.contract import FORMATS, Persona, PostFormat, format_of, role_id
 from bot.errors import CommandError
+
+#: clause keyword -> words it takes (None: every word up to the next keyword)
+CLAUSES: dict[str, int | None] = {
+    "ping": 1,
+    "format": 1,
+    "as": 1,
+    "avatar": 1,
+}
 
 #: Discord's limit for a webhook's username
 NAME_MAX = 80
@@ -24,50 +36,144 @@ AVATAR_MAX = 2048
 _BAD_NAME_PARTS = ("@", "#", ":", "```", "discord", "clyde")
 
 
+def split_words(text: str) -> list[str]:
+    """Split on spaces outside double quotes, keeping the quotes (they mean phrases)."""
+    text = text.replace("“", '"').replace("”", '"')
+    out: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            current.append(ch)
+        elif ch.isspace() and not quoted:
+            if current:
+                out.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def split_clauses(words: Sequence[str]) -> dict[str, str]:
+    """``['ping', '@x', 'as', '"A B"']`` -> ``{'ping': '@x', 'as': '"A B"'}``."""
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(words):
+        keyword = words[i].casefold()
+        if keyword not in CLAUSES:
+            raise CommandError(
+                f"I don't know the feed option `{words[i]}`. "
+                f"Options: {', '.join(f'`{k}`' for k in CLAUSES)}.")
+        if keyword in found:
+            raise CommandError(f"`{keyword}` is given twice.")
+        arity = CLAUSES[keyword]
+        j = i + 1
+        if arity is None:
+            while j < len(words) and words[j].casefold() not in CLAUSES:
+                j += 1
+        else:
+            j = min(len(words), i + 1 + arity)
+        value = words[i + 1 : j]
+        if not value or (arity is not None and len(value) < arity):
+            raise CommandError(f"`{keyword}` needs a value (`feed add URL {keyword} …`).")
+        found[keyword] = " ".join(value)
+        i = j
+    return found
+
+
+def unquote(text: str) -> str:
+    """A quoted value without its quotes (``"Le Monde"`` → ``Le Monde``)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
+    return text
+
+
+def _ping(raw: str) -> str:
+    ident = role_id(raw)
+    if ident is None:
+        raise CommandError("`ping` needs a role or user group, e.g. `ping @news` "
+                           "(never @everyone, @here or a person).")
+    return ident
+
+
+def _name(raw: str) -> str:
+    name = unquote(raw)
+    folded = name.casefold()
+    if not name or len(name) > NAME_MAX or any(p in folded for p in _BAD_NAME_PARTS):
+        raise CommandError(f'`as` takes a display name of 1 to {NAME_MAX} characters, e.g. '
+                           '`as "World news"` (without @, #, : or the word Discord).')
+    return name
+
+
+def _avatar(raw: str) -> str:
+    url = unquote(raw).strip("<>")
+    if not url.casefold().startswith("https://") or len(url) > AVATAR_MAX or " " in url:
+        raise CommandError("`avatar` takes an https:// link to an image.")
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class FeedOptions:
-    """One channel's options for one feed; None means "as the channel has it"."""
+    """What a channel asked of a feed: a role to ping, a format, a persona."""
 
+    #: the role (Discord) or user group (Slack) each of its posts pings
     ping: str | None = None
+    #: how its cards look in this channel (None: as the channel has it)
     format: PostFormat | None = None
+    #: the name and avatar its posts appear under (Discord webhooks)
     name: str | None = None
     avatar: str | None = None
 
-    @property
-    def empty(self) -> bool:
-        """Whether no option is set."""
-        return not any(asdict(self).values())
+    @classmethod
+    def from_clauses(cls, clauses: Mapping[str, str]) -> FeedOptions:
+        """Check and read the clauses (``CommandError`` with the reason)."""
+        options = cls()
+        if "ping" in clauses:
+            options = replace(options, ping=_ping(clauses["ping"]))
+        if "format" in clauses:
+            value = clauses["format"].casefold()
+            if value not in FORMATS:
+                raise CommandError("Formats are `full`, `compact` and `headline`.")
+            options = replace(options, format=format_of(value))
+        if "as" in clauses:
+            options = replace(options, name=_name(clauses["as"]))
+        if "avatar" in clauses:
+            options = replace(options, avatar=_avatar(clauses["avatar"]))
+        return options
 
     @property
     def persona(self) -> Persona | None:
         """The display name and avatar posts of this feed appear under (None: the bot's)."""
         return Persona(self.name, self.avatar) if self.name else None
 
-    def to_json(self) -> str:
-        """Stored form: only the options set."""
-        return json.dumps({k: v for k, v in asdict(self).items() if v},
-                          separators=(",", ":"), sort_keys=True)
+    def stored(self) -> dict[str, Any]:
+        """The options kept for the channel (JSON-ready; empty: none)."""
+        return {k: v for k, v in (("ping", self.ping), ("format", self.format),
+                                  ("name", self.name), ("avatar", self.avatar)) if v}
 
     @classmethod
-    def from_json(cls, text: str | None) -> FeedOptions:
-        """Inverse of ``to_json``; anything unreadable is no options."""
+    def from_stored(cls, raw: str | None) -> FeedOptions:
+        """Inverse of ``stored`` (JSON text; unknown or bad fields are ignored)."""
         try:
-            data: Any = json.loads(text) if text else {}
+            data = json.loads(raw) if raw else {}
         except ValueError:
             return cls()
         if not isinstance(data, dict):
             return cls()
-        ping = data.get("ping")
-        fmt = data.get("format")
+        ping, fmt, name, avatar = (data.get(k) for k in ("ping", "format", "name", "avatar"))
         return cls(
-            ping=str(ping) if ping and role_id(str(ping)) == str(ping) else None,
+            ping=ping if isinstance(ping, str) and role_id(ping) == ping else None,
             format=format_of(fmt) if fmt in FORMATS else None,
-            name=str(data["name"])[:NAME_MAX] if data.get("name") else None,
-            avatar=str(data["avatar"]) if data.get("avatar") else None,
+            name=name[:NAME_MAX] if isinstance(name, str) and name else None,
+            avatar=avatar if isinstance(avatar, str) and avatar else None,
         )
 
     def describe(self) -> str:
-        """The options as a person types them (for ``feed list``), or ""."""
+        """The kept options as in the command (``ping 42 format compact``), for ``feed list``."""
         parts: list[str] = []
         if self.ping:
             parts.append(f"ping {self.ping}")
@@ -80,99 +186,11 @@ class FeedOptions:
         return " ".join(parts)
 
 
-def _one(keyword: str, words: Sequence[str]) -> str:
-    if len(words) != 1:
-        raise CommandError(f"`{keyword}` takes one value, e.g. {EXAMPLES[keyword]}.")
-    return words[0]
-
-
-def _ping(options: FeedOptions, words: Sequence[str]) -> FeedOptions:
-    ident = role_id(_one("ping", words))
-    if ident is None:
-        raise CommandError("`ping` needs a role or user group, e.g. `ping @news` "
-                           "(never @everyone, @here or a person).")
-    return replace(options, ping=ident)
-
-
-def _format(options: FeedOptions, words: Sequence[str]) -> FeedOptions:
-    value = _one("format", words).casefold()
-    if value not in FORMATS:
-        raise CommandError("Formats are `full`, `compact` and `headline`.")
-    return replace(options, format=format_of(value))
-
-
-def unquote(text: str) -> str:
-    """A quoted value without its quotes (``"Le Monde"`` → ``Le Monde``)."""
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        text = text[1:-1].strip()
-    return text
-
-
-def _name(options: FeedOptions, words: Sequence[str]) -> FeedOptions:
-    name = unquote(" ".join(words))
-    folded = name.casefold()
-    if not name or len(name) > NAME_MAX or any(p in folded for p in _BAD_NAME_PARTS):
-        raise CommandError(f'`as` takes a display name of 1 to {NAME_MAX} characters, e.g. '
-                           '`as "World news"` (without @, #, : or the word Discord).')
-    return replace(options, name=name)
-
-
-def _avatar(options: FeedOptions, words: Sequence[str]) -> FeedOptions:
-    url = unquote(_one("avatar", words)).strip("<>")
-    if not url.casefold().startswith("https://") or len(url) > AVATAR_MAX or " " in url:
-        raise CommandError("`avatar` takes an https:// link to an image.")
-    return replace(options, avatar=url)
-
-
-Clause = Callable[[FeedOptions, Sequence[str]], FeedOptions]
-
-#: keyword → reader of its words; a new clause of ``feed add`` is one more entry
-CLAUSES: dict[str, Clause] = {
-    "ping": _ping,
-    "format": _format,
-    "as": _name,
-    "avatar": _avatar,
-}
-
-EXAMPLES: dict[str, str] = {
-    "ping": "`ping @news`",
-    "format": "`format compact`",
-    "as": '`as "World news"`',
-    "avatar": "`avatar https://example.org/logo.png`",
-}
-
-
-def split_clauses(
-    words: Sequence[str], keywords: Mapping[str, object]
-) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """``[url, "ping", "@x", "format", "compact"]`` → ``([url], [("ping", ["@x"]), …])``.
-
-    The words before the first keyword are the head; each keyword takes the words up to
-    the next one. A keyword given twice is refused.
-    """
-    head: list[str] = []
-    clauses: list[tuple[str, list[str]]] = []
-    for word in words:
-        low = word.casefold()
-        if low in keywords:
-            if any(name == low for name, _ in clauses):
-                raise CommandError(f"`{low}` is given twice.")
-            clauses.append((low, []))
-        elif clauses:
-            clauses[-1][1].append(word)
-        else:
-            head.append(word)
-    return head, clauses
-
-
 def parse_feed_add(words: Sequence[str]) -> tuple[str, FeedOptions]:
-    """The URL and the options of ``feed add URL [clauses…]`` (the words after ``add``)."""
-    head, clauses = split_clauses(words, CLAUSES)
-    if len(head) != 1:
-        raise CommandError("Use `feed add URL`, optionally followed by "
-                           + ", ".join(EXAMPLES.values()) + ".")
-    options = FeedOptions()
-    for keyword, values in clauses:
-        options = CLAUSES[keyword](options, values)
-    return head[0], options
+    """``feed add`` words (one word may hold them all) -> URL, options."""
+    flat = split_words(" ".join(words))
+    if not flat:
+        raise CommandError("Use `feed add URL` (then options: `ping @role`, `format compact`, "
+                           '`as "Name"`, `avatar URL`).')
+    url = flat[0].strip("<>").partition("|")[0]  # Slack sends links as <url|label>
+    return url, FeedOptions.from_clauses(split_clauses(flat[1:]))

@@ -326,7 +326,8 @@ class FeedStore:
             args=[
                 feed_id, destination_member(destination), repr(next_poll_at),
                 max_per_channel, self._cap(len(seen_keys)), len(flat) // 2,
-                options.to_json() if options is not None else "", *flat, *seen_keys,
+                json.dumps(options.stored(), sort_keys=True) if options is not None else "",
+                *flat, *seen_keys,
             ],
         )
         if str(reply) != "limit":
@@ -393,11 +394,11 @@ class FeedStore:
         """Forget a channel's options for a feed (a paused feed removed for good)."""
         await self.redis.hdel(keys.feed_options_key(feed_id), destination_member(destination))
 
-    async def options(self, feed_id: str, destination: Destination) -> FeedOptions:
-        """A channel's options for a feed."""
+    async def options(self, feed_id: str, destination: Destination) -> str | None:
+        """A channel's options of a feed as stored (JSON), or None."""
         raw = await self.redis.hget(keys.feed_options_key(feed_id),
                                     destination_member(destination))
-        return FeedOptions.from_json(str(raw) if raw else None)
+        return None if raw is None else str(raw)
 
     async def claim_due(self, now: float, limit: int, token: str, lease_ms: int) -> list[str]:
         """Feeds due at ``now`` that this poller now holds the lease of (at most ``limit``)."""

@@ -39,7 +39,7 @@ class FeedStyle:
 
 
 def feed_style(raw: str | None) -> FeedStyle:
-    """The options JSON that ``bot.feeds.options.FeedOptions.to_json`` stored."""
+    """The options JSON that ``bot.feeds.options.FeedOptions.stored`` gave (as JSON)."""
     try:
         data: Any = json.loads(raw) if raw else {}
     except ValueError:
