@@ -106,7 +106,8 @@ def test_feed_add_clauses() -> None:
     url, options = parse_feed_add(["https://e.com/rss", "ping", "<@&42>", "FORMAT", "compact",
                                    "as", '"World desk"', "avatar", "https://e.com/logo.png"])
     assert url == "https://e.com/rss"
-    assert options == FeedOptions("42", "compact", "World desk", "https://e.com/logo.png")
+    assert options == FeedOptions(ping="42", format="compact", name="World desk",
+                              avatar="https://e.com/logo.png")
     assert FeedOptions.from_stored(json.dumps(options.stored())) == options
     assert parse_feed_add(["https://e.com/rss"]) == ("https://e.com/rss", FeedOptions())
     # One word may hold them all (a quoted name stays one value); a Slack link is unwrapped.
@@ -200,7 +201,8 @@ async def test_styles_apply_channel_format_sub_pings_and_feed_options(
     pinging = await store.add(DTENANT, "U1", here, "syria", ping="123")
     quiet = await store.add(DTENANT, "U1", here, "putin")
     await tenants.set_channel_format(DTENANT, here.id, "compact")
-    options = FeedOptions("456", "headline", "World desk", "https://e.com/a.png")
+    options = FeedOptions(ping="456", format="headline", name="World desk",
+                          avatar="https://e.com/a.png")
     await redis.hset(keys.feed_options_key("f1"), destination_member(there),
                      json.dumps(options.stored()))
     dm = Destination(DTENANT, "dm", "U1")
@@ -633,4 +635,4 @@ async def test_discord_feed_add_options_reach_the_core(
     assert request.args == ("feed", "add", "https://e.com/rss", "ping", "<@&888>", "format",
                             "compact", "as", '"World desk"', "avatar", "https://e.com/a.png")
     assert parse_feed_add(request.args[2:])[1] == FeedOptions(
-        "888", "compact", "World desk", "https://e.com/a.png")
+        ping="888", format="compact", name="World desk", avatar="https://e.com/a.png")
