@@ -41,3 +41,35 @@ def test_a_short_headline_is_not_replaced_by_the_site_name() -> None:
             "<meta property='og:title' content='Loft – BizWest'></head>"
             f"<body><h1>Loft</h1>{body}</body></html>")
     assert parse_article(page, "https://bizwest.com/2020/01/02/loft/").headline == "Loft"
+
+
+def _short_story(title: str, site: str) -> str:
+    body = "".join(
+        f"<p>The council met on {day} to discuss the plan, and members said the vote on the "
+        "new budget would come after a public consultation next month.</p>"
+        for day in ("Monday", "Tuesday", "Wednesday", "Thursday")
+    )
+    return (f"<html><head><title>{title} | {site}</title>"
+            f"<meta property='og:site_name' content='{site}'></head>"
+            f"<body><article><h1>{title}</h1>{body}</article></body></html>")
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "url"),
+    [
+        # A short headline that names the site is a story about it, not its name: it was
+        # dropped, and with no headline left the whole page was refused.
+        ("BBC cuts jobs", "BBC", "https://www.bbc.co.uk/news/articles/c123"),
+        # A page served from an IP address: its numbers are not a site name.
+        ("Syria one 127", "Example News", "http://127.0.0.1/one/127"),
+    ],
+)
+def test_a_short_headline_naming_the_site_or_its_address_is_kept(
+        title: str, site: str, url: str) -> None:
+    assert parse_article(_short_story(title, site), url).headline == title
+
+
+def test_the_site_name_with_one_word_more_is_still_the_site() -> None:
+    page = _short_story("BBC News", "BBC")
+    with pytest.raises(Exception, match="couldn't find an article"):
+        parse_article(page, "https://www.bbc.co.uk/news")

@@ -48,6 +48,10 @@ class HeadlineChoice:
         return {"value": self.value, "won": self.source, "candidates": self.candidates}
 
 
+_ADDRESS = re.compile(r"[\d.:]+")
+_WORD = re.compile(r"\w+")
+
+
 def _fold(text: str) -> str:
     """Lower case, letters only, umlauts as in domains ("Süddeutsche" = "sueddeutsche")."""
     text = text.lower()
@@ -61,7 +65,10 @@ def _fold(text: str) -> str:
 def site_tokens(site: str | None, url: str | None) -> set[str]:
     """Normalised forms of the site's name and domain, to recognise them in titles."""
     out: set[str] = set()
-    for value in (site, registered_domain(url) if url else None):
+    domain = registered_domain(url) if url else None
+    if domain and _ADDRESS.fullmatch(domain):
+        domain = None  # a page served from an IP address: its numbers name no site
+    for value in (site, domain):
         if value:
             norm = _fold(value)
             out.add(norm)
@@ -73,8 +80,17 @@ def is_site_name(text: str, tokens: set[str]) -> bool:
     """True when ``text`` is the site's name (or its domain), not a story about it."""
     norm = _fold(text)
     return not norm or any(
-        norm in tok or (tok in norm and len(norm) <= len(tok) + 8)
+        norm in tok or (tok in norm and len(norm) <= len(tok) + 8
+                        and _words_beside(text, tok) <= 1)
         for tok in tokens if len(norm) >= 2)
+
+
+def _words_beside(text: str, tok: str) -> int:
+    """How many words of ``text`` are not part of the site token ``tok``.
+
+    "BBC News" is the site with one word more; "BBC cuts jobs" is a story about it.
+    """
+    return sum(1 for word in _WORD.findall(text) if _fold(word) not in tok)
 
 
 def strip_site(title: str, tokens: set[str], others: list[str]) -> str:
