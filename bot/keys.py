@@ -212,6 +212,17 @@ def dedupe_band_key(band: int, value: int) -> str:
     return f"{DEDUPE_TAG}:band:{band}:{value:04x}"
 
 
+def article_version_key(article_id: str) -> str:
+    """The article's version last posted (JSON: number, headline, summary), to tell a
+    re-submission that changed materially (its posts are edited) from one that did not."""
+    return f"{PREFIX}:version:{article_id}"
+
+
+def article_posts_key(article_id: str) -> str:
+    """Hash ``destination -> {message id, post}`` of an article's posts, to edit them."""
+    return f"{PREFIX}:messages:{article_id}"
+
+
 def article_sources_key(article_id: str) -> str:
     """Set of sites that reported an article after the first one ("also reported by")."""
     return f"{PREFIX}:sources:{article_id}"
@@ -246,7 +257,8 @@ def feed_channels_key(feed_id: str) -> str:
 
 
 def feed_options_key(feed_id: str) -> str:
-    """Hash ``destination (JSON) -> options (JSON)``: each channel's ping, format and persona."""
+    """Hash ``destination (JSON) -> options (JSON)``: each channel's ping, format, persona
+    and ``only`` filter."""
     return f"{FEED_TAG}:opts:{feed_id}"
 
 
@@ -258,6 +270,11 @@ def feed_seen_key(feed_id: str) -> str:
 def feed_lease_key(feed_id: str) -> str:
     """Lease (``SET NX PX``) of the process polling a feed right now."""
     return f"{FEED_TAG}:lease:{feed_id}"
+
+
+def feed_backfill_key(token: str) -> str:
+    """Count of the posts a ``feed add URL backfill N`` may still make (``DECR`` per post)."""
+    return f"{PREFIX}:backfill:{token}"
 
 
 def channel_feeds_key(tenant: str, destination: str) -> str:

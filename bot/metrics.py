@@ -37,6 +37,10 @@ class Metrics:
         self.posts_sent = Counter(
             "newsbot_posts_sent", "Posts delivered", ["platform"], registry=r
         )
+        self.posts_edited = Counter(
+            "newsbot_posts_edited", "Posts edited in place (their article changed)",
+            ["platform"], registry=r
+        )
         self.posts_failed = Counter(
             "newsbot_posts_failed", "Failed post attempts", ["platform", "reason"], registry=r
         )

@@ -23,7 +23,7 @@ from adapters.console import ConsoleAdapter
 from bot.chat import Request
 from bot.feeds.poller import FeedPoller
 from bot.service import Newsbot
-from tests.fakes import Feed, FeedServer
+from tests.fakes import Feed, FeedServer, article_html, story
 from tests.pipeline_helpers import drained, pipeline_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,6 +140,29 @@ async def test_a_feed_item_appears_in_the_console_as_a_post(
     assert "News about Syria 1" not in text  # the first poll only records what is there
     # The feed's channel and the subscription are the same channel: one post.
     assert text.count("[bot → #terminal] new article") == 1
+
+
+async def test_an_updated_article_is_shown_again_marked_updated(
+        redis: aioredis.Redis, feeds: FeedServer) -> None:
+    """The console cannot change what it printed: an edit prints the card again."""
+    out = io.StringIO()
+    settings = pipeline_settings()
+    bot = Newsbot(settings, redis=redis, http=False, block_ms=100)
+    console = ConsoleAdapter(settings, bot, stdin=io.StringIO(""),
+                             console=Console(file=out, width=100), interactive=False)
+    bot.register_adapter(console)
+    url = feeds.article("/s1", 1)
+    async with bot:
+        await console.execute("/news subscribe syria")
+        await bot.ingest.submit(url)
+        await drained(redis, ("console",))
+        feeds.pages["/s1"] = article_html("Syria ceasefire collapses overnight", story(1, "Syria"))
+        await bot.ingest.submit(url)
+        await drained(redis, ("console",))
+    text = out.getvalue()
+    assert text.count("[bot → #terminal] new article") == 1
+    assert text.count("[bot → #terminal] updated article") == 1
+    assert "Syria ceasefire collapses overnight" in text
 
 
 async def test_dashboard_in_the_console_prints_a_sign_in_link(

@@ -26,6 +26,7 @@ from bot.chat.contract import (
     TransientPostError,
 )
 from bot.errors import ConfigError, FetchError
+from bot.feeds import FeedOptions, parse_feed_add
 from bot.settings import Settings
 from bot.subscriptions import SubscriptionStore
 from tests.fakes.discord import (
@@ -236,6 +237,18 @@ async def test_feed_commands_need_manage_channels(
         ("feed", "list"),
     ]
     assert all(r.can_manage for r in core.requests)
+
+
+async def test_feed_add_options_go_to_the_core_as_its_clauses(
+    fake: FakeDiscord, adapter: DiscordAdapter, core: TestCore
+) -> None:
+    await run(fake, slash("feed add", {"url": "https://example.com/rss",
+                                       "only": '"climate change" -opinion', "backfill": 3}))
+    (request,) = core.requests
+    assert request.args == ("feed", "add", "https://example.com/rss",
+                            "only", '"climate change" -opinion', "backfill", "3")
+    assert parse_feed_add(request.args[2:]) == (
+        "https://example.com/rss", FeedOptions(only='"climate change" -opinion', backfill=3))
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,8 @@ class ConsoleAdapter:
                 label = "matched: " + ", ".join(post.matched) if post.matched else "feed"
                 who = f" as {post.persona.name}" if post.persona is not None else ""
                 pings = "".join(f" @{p}" for p in post.pings)
-                self.console.print(Text(f"[bot{who} → {where}]{pings} new article ({label})",
+                what = "updated article" if post.revision else "new article"
+                self.console.print(Text(f"[bot{who} → {where}]{pings} {what} ({label})",
                                         style="dim"))
                 self.console.print(render_post_card(post.card, post.format, post.matched))
                 if post.also_reported_by:
@@ -133,6 +134,12 @@ class ConsoleAdapter:
                     if item.link:
                         self.console.print(Text("  " + item.link, style="blue"))
         return f"console-{post.key}"
+
+    async def edit(self, post: Post, message_id: str) -> None:
+        """Print the post again, marked updated (a terminal cannot change what it showed)."""
+        async with self._print_lock:
+            self.console.print(Text(f"[bot edits {message_id}]", style="dim"))
+        await self.post(post)
 
     # --- input --------------------------------------------------------------------------
 

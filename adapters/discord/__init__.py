@@ -28,6 +28,7 @@ from bot.chat import (
     CommandHandler,
     Destination,
     DestinationGoneError,
+    MessageGoneError,
     Post,
     PostError,
     RateLimitedError,
@@ -292,3 +293,32 @@ class DiscordAdapter:
         hook = discord.Webhook.from_state(mine, client._connection)
         self._webhooks[channel_id] = hook
         return hook
+    async def edit(self, post: Post, message_id: str) -> None:
+        """Edit a message this adapter posted (PATCH), rendered from ``post`` as now."""
+        message = render_post(post)
+        dest = post.destination
+        view = subscription_view(dest.tenant, post.subscriptions)
+        try:
+            channel = await self._messageable(dest)
+            if not isinstance(channel, discord.PartialMessageable | discord.DMChannel):
+                raise PostError(f"cannot edit messages in {dest}")
+            await channel.get_partial_message(int(message_id)).edit(
+                content=message.content, embed=message.embed, view=view,
+                allowed_mentions=message.allowed,
+            )
+        except ValueError:
+            raise MessageGoneError(f"not a Discord message id: {message_id!r}") from None
+        except discord.RateLimited as exc:
+            raise RateLimitedError(exc.retry_after) from None
+        except (discord.Forbidden, discord.NotFound) as exc:
+            # 10008 Unknown Message (deleted), or the channel is out of reach: no edit.
+            raise MessageGoneError(_error_text(exc)) from None
+        except discord.DiscordServerError as exc:
+            raise TransientPostError(f"Discord answered HTTP {exc.status}") from None
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                retry = exc.response.headers.get("Retry-After") or "60"
+                raise RateLimitedError(float(retry)) from None
+            raise PostError(f"Discord refused the edit: {_error_text(exc)}") from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise TransientPostError(f"cannot reach Discord: {type(exc).__name__}") from None

@@ -200,18 +200,21 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
     # permission check of discord.py's here.
     @feed.command(name=_("add"), description=_("Post a news feed's articles in this channel"))
     @app_commands.rename(url=_("url"), ping=_("ping"), format=_("format"), name=_("name"),
-                         avatar=_("avatar"))
+                         avatar=_("avatar"), only=_("only"), backfill=_("backfill"))
     @app_commands.describe(
         url=_("The RSS or Atom feed's link"),
         ping=_("A role to ping with each of its posts"),
         format=_("How its cards look here (default: as the channel has it)"),
         name=_("The name its posts appear under (needs Manage Webhooks)"),
         avatar=_("An https link to the image its posts appear with"),
+        only=_('Post only the articles matching this topic ("a phrase", -leave_out)'),
+        backfill=_("Post its latest N articles now (default 0)"),
     )
     @app_commands.choices(format=FORMAT_CHOICES)
     async def feed_add(
         interaction: discord.Interaction[Any], url: str, ping: discord.Role | None = None,
-        format: str = "", name: str = "", avatar: str = "",
+        format: str = "", name: str = "", avatar: str = "", only: str = "",
+        backfill: app_commands.Range[int, 0, 20] = 0,
     ) -> None:
         args = ["feed", "add", url.strip()]
         if ping is not None:
@@ -223,6 +226,10 @@ def build_tree(client: discord.Client) -> app_commands.CommandTree[Any]:
             args += ["as", '"' + name.strip().replace('"', "'") + '"']
         if avatar.strip():
             args += ["avatar", avatar.strip()]
+        if only.strip():
+            args += ["only", only.strip()]
+        if backfill:
+            args += ["backfill", str(backfill)]
         await answer(interaction, args)
 
     @feed.command(name=_("remove"), description=_("Stop posting a news feed in this channel"))

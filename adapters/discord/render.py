@@ -152,6 +152,10 @@ def digest_embed(title: str | None, items: tuple[DigestItem, ...]) -> discord.Em
     return _fit_total(embed)
 
 
+#: the marker of a post edited because its article changed
+UPDATED = "✏️ Updated"
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """What to send: content and/or one embed (the adapter adds the post's buttons), and
@@ -220,6 +224,8 @@ def render_post(post: Post) -> Message:
             line = card_line(post.card, post.format, room)
             return Message(_join(ping, note, line), None, allowed)
         embed = card_embed(post.card, post.matched, post.also_reported_by)
+        if post.revision:
+            note = content_text(f"{UPDATED} {note}" if note else UPDATED)
         return Message(_join(ping, note), embed, allowed)
     if post.digest:
         return Message(_join(ping, note), digest_embed(post.digest_title, post.digest), allowed)

@@ -35,6 +35,7 @@ from bot.chat import (
     CommandHandler,
     Destination,
     DestinationGoneError,
+    MessageGoneError,
     Post,
     PostError,
     RateLimitedError,
@@ -269,6 +270,24 @@ class SlackAdapter:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientPostError(f"Slack unreachable: {type(exc).__name__}") from None
         return str(resp.get("ts") or "")
+
+    async def edit(self, post: Post, message_id: str) -> None:
+        """Replace the message ``ts`` with ``post`` as rendered now (``chat.update``)."""
+        channel = await self._channel_for(post.destination)
+        text, message_blocks = blocks.post_message(post)
+        try:
+            await self.poster.chat_update(channel=channel, ts=message_id, text=text,
+                                          blocks=message_blocks)
+        except SlackApiError as exc:
+            if api_error(exc) in ("message_not_found", "cant_update_message",
+                                  "edit_window_closed"):
+                raise MessageGoneError(f"Slack: {api_error(exc)}") from None
+            failure = self._post_error(exc, post.destination)
+            if isinstance(failure, DestinationGoneError):
+                raise MessageGoneError(failure.reason) from None
+            raise failure from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientPostError(f"Slack unreachable: {type(exc).__name__}") from None
 
     async def find_post(self, post: Post, since: float) -> str | None:
         """The ``ts`` of the bot's message carrying ``post``'s key, posted since ``since``."""

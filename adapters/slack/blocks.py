@@ -221,6 +221,10 @@ def limit_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
     return [*head[:keep], note, *tail][:limit]
 
 
+#: the marker of a post edited because its article changed
+UPDATED = ":pencil2: Updated"
+
+
 def post_message(post: Post) -> tuple[str, list[Block]]:
     """A neutral ``Post`` as ``(fallback text, blocks)`` for ``chat.postMessage``."""
     blocks: list[Block] = []
@@ -233,6 +237,9 @@ def post_message(post: Post) -> tuple[str, list[Block]]:
         blocks.append({"type": "section", "text": _mrkdwn(safe(post.note))})
         texts.append(safe(post.note))
     if post.card is not None:
+        if post.revision:
+            blocks.append({"type": "context", "elements": [_mrkdwn(UPDATED)]})
+            texts.append(UPDATED)
         if post.format in ("compact", "headline"):
             blocks.extend(card_line_blocks(post.card, post.format))
         else:

@@ -366,7 +366,8 @@ for your DMs, `digest:hourly` or `digest:daily` for a digest, `ping @role` to pi
 • `summarize URL` (or just the link) – the article's summary card
 • `feed add URL`, `feed remove URL`, `feed list` – news feeds posted in this channel \
 (add and remove need manage rights); after `feed add URL`: `ping @role`, \
-`format compact`, `as "Name"`, `avatar URL`
+`format compact`, `as "Name"`, `avatar URL`, `only TOPIC` (only matching articles), \
+`backfill 3` (its latest 3 at once)
 • `format full|compact|headline` – how cards look in this channel (needs manage rights)
 • `managers add @role`, `managers remove @role`, `managers list` – a role whose members \
 manage too (admins only)

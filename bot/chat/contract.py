@@ -237,6 +237,10 @@ class Post:
     format: PostFormat = "full"
     #: a feed's own display name and avatar (Discord webhooks); None: the bot's own
     persona: Persona | None = None
+    #: an edit, not a post: the platform message id (from ``post``) to edit in place
+    edit_of: str | None = None
+    #: the article's version: above 0 the card changed since first posted ("updated")
+    revision: int = 0
 
 
 class PostError(NewsbotError):
@@ -253,6 +257,10 @@ class RateLimitedError(PostError):
 
 class TransientPostError(PostError):
     """A 5xx, a timeout or a dropped connection: retry with backoff."""
+
+
+class MessageGoneError(PostError):
+    """The message to edit is no longer there (deleted, or past the platform's reach)."""
 
 
 class DestinationGoneError(PostError):
@@ -331,6 +339,12 @@ class Adapter(Protocol):
 
     async def post(self, post: Post) -> str:
         """Deliver ``post`` and return the platform's message id; raise a PostError."""
+        ...
+
+    async def edit(self, post: Post, message_id: str) -> None:
+        """Replace the message ``message_id`` (returned by ``post`` to the same destination)
+        with ``post`` as rendered now; editing twice is harmless. Raise a PostError
+        (``MessageGoneError`` if the message is gone)."""
         ...
 
 

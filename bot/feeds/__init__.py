@@ -2,7 +2,8 @@
 
 Face: ``FeedManager`` and ``feed_command`` (the ``feed`` chat command), ``FeedPoller`` (the
 background polling), ``FeedStore`` (feed state in Redis), and ``FeedOptions`` with
-``parse_feed_add`` (the ``feed add URL`` clauses: ``ping``, ``format``, ``as``, ``avatar``).
+``parse_feed_add`` (the ``feed add URL`` clauses: ``ping``, ``format``, ``as``, ``avatar``,
+``only``, ``backfill``).
 """
 
 from .commands import FeedAdded, FeedManager, FeedPreview, describe_feed, feed_command

@@ -2,30 +2,40 @@
 
 Adding a feed reads it at once: that validates the link (a web page is resolved to the
 feed it announces) and is the feed's first poll, so what is already there is recorded as
-seen and nothing is posted. Adding a feed that was disabled turns it back on.
+seen and nothing is posted, unless ``backfill N`` asks for the latest N items (posted to
+that channel only, through its ``only`` filter). Adding a feed that was disabled turns it
+back on.
 """
 
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot import keys
 from bot.chat.contract import Destination, Reply, Request, pings_everyone
 from bot.errors import CommandError, LimitError, PermissionDeniedError
 
 from .options import FeedOptions, parse_feed_add
 from .parse import FeedItem, cache_max_age
-from .poller import FeedPoller, body_hash, read_feed
-from .store import FeedRecord, FeedStore, feed_id_for, normalise_feed_url
+from .poller import FeedDocument, FeedPoller, body_hash, polled_items, read_feed
+from .store import FeedRecord, FeedStore, destination_member, feed_id_for, normalise_feed_url
 
 log = logging.getLogger(__name__)
 
 USAGE = ("Use `feed add URL` (then optionally `ping @role`, `format compact`, "
-         "`as \"Name\"`, `avatar URL`), `feed remove URL` or `feed list`.")
+         "`as \"Name\"`, `avatar URL`, `only TOPIC`, `backfill N`), `feed remove URL` "
+         "or `feed list`.")
+#: items read for a filtered backfill (the filter is decided on each item's card)
+BACKFILL_SCAN = 50
+#: how long a backfill's count of posts is kept
+BACKFILL_TTL_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,8 @@ class FeedAdded:
     record: FeedRecord
     items: int = 0
     discovered: bool = False
+    #: items queued for a backfill (with a filter: candidates, of which N are posted)
+    backfilled: int = 0
 
 
 class FeedManager:
@@ -71,16 +83,20 @@ class FeedManager:
         None keeps the ones it has.
         """
         typed = normalise_feed_url(url)
+        backfill = options
+        if options is not None and not options.stored():
+            options = None  # only a backfill: the channel's kept options stay as they are
         record = await self.store.get(feed_id_for(typed))
         if record is not None and not record.disabled:
-            return await self._join(destination, record, options=options)
+            return await self._join(destination, record, options=options, backfill=backfill)
         doc = await read_feed(self.poller.fetcher, typed)
         feed_url = normalise_feed_url(doc.url)
         feed_id = feed_id_for(feed_url)
         if feed_url != typed:
             record = await self.store.get(feed_id)
             if record is not None and not record.disabled:
-                return await self._join(destination, record, discovered=True, options=options)
+                return await self._join(destination, record, discovered=True, options=options,
+                                        backfill=backfill)
         now = self.clock()
         ttl_s = (doc.feed.ttl_min or 0) * 60
         interval = self.poller.interval_for(ttl_s, cache_max_age(doc.page.headers.get(
@@ -99,8 +115,9 @@ class FeedManager:
             "created_at": now,
             "last_ok_at": now,
             "added_by": str(destination),
+            "vk": 1,  # its items' version keys are recorded: an edited item is recognised
         }
-        seen = [key for item in doc.feed.items for key in item.seen_keys]
+        seen = [key for item in doc.feed.items for key in (*item.seen_keys, item.version_key)]
         status = await self.store.add(
             feed_id, destination, fields, seen, next_poll_at=next_at,
             max_per_channel=self.max_per_channel, options=options,
@@ -110,20 +127,51 @@ class FeedManager:
         assert stored is not None
         was_disabled = record is not None and bool(record.disabled)
         log.info("feed %s added for %s (%d items recorded)", feed_id, destination, len(seen))
+        backfilled = await self._backfill(destination, stored, backfill, doc)
         return FeedAdded("enabled" if was_disabled else "added", stored,
-                         len(doc.feed.items), feed_url != typed)
+                         len(doc.feed.items), feed_url != typed, backfilled)
 
     async def _join(
         self, destination: Destination, record: FeedRecord, *, discovered: bool = False,
-        options: FeedOptions | None = None,
+        options: FeedOptions | None = None, backfill: FeedOptions | None = None,
     ) -> FeedAdded:
         status = await self.store.add(
             record.id, destination, {}, [], next_poll_at=record.next_poll_at,
             max_per_channel=self.max_per_channel, options=options,
         )
         self._check(status)
+        backfilled = await self._backfill(destination, record, backfill)
         return FeedAdded("already" if status == "already" else "joined", record,
-                         discovered=discovered)
+                         discovered=discovered, backfilled=backfilled)
+
+    async def _backfill(self, destination: Destination, record: FeedRecord,
+                        options: FeedOptions | None, doc: FeedDocument | None = None) -> int:
+        """Queue the latest items for this channel only: exactly ``backfill`` of them, or
+        with a filter, the latest candidates, of which the first ``backfill`` to match
+        are posted (a count in Redis that the pipeline takes one from per post)."""
+        if options is None or options.backfill <= 0:
+            return 0
+        if doc is None:
+            doc = await read_feed(self.poller.fetcher, record.url)
+        newest = [i for i in reversed(polled_items(doc.feed)) if i.url]
+        if options.only:
+            chosen = newest[:BACKFILL_SCAN]  # newest first: the budget goes to the latest
+        else:
+            chosen = list(reversed(newest[: options.backfill]))  # in the feed's order
+        if not chosen:
+            return 0
+        token = uuid.uuid4().hex
+        await self.store.redis.set(keys.feed_backfill_key(token), options.backfill,
+                                   ex=BACKFILL_TTL_S)
+        member = destination_member(destination)
+        extra = {"feed": record.id, "channels": json.dumps([member]), "backfill": token}
+        if options.only:
+            extra["options"] = json.dumps({member: json.dumps({"only": options.only})})
+        for item in chosen:
+            await self.poller.ingest.submit(item.url, None, "feed", extra=extra)
+        log.info("feed %s: %d items queued to backfill %s", record.id, len(chosen),
+                 destination)
+        return len(chosen)
 
     def _check(self, status: str) -> None:
         if status == "limit":
@@ -253,10 +301,16 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
         record = done.record
         name = f"“{record.title}” ({record.url})" if record.title else record.url
         found = " (found on that page)" if done.discovered else ""
+        back = ""
+        if done.backfilled:
+            back = (f" Posting its latest {options.backfill} matching articles now."
+                    if options.only else
+                    f" Posting its latest {min(options.backfill, done.backfilled)} "
+                    "articles now.")
         if done.status == "already":
             if given:
                 return Reply(f"Updated this channel's options for the feed {name}: "
-                             f"{options.describe()}.", ephemeral=False)
+                             f"{options.describe() or 'none'}.{back}", ephemeral=False)
             return Reply(f"This channel already has the feed {name}.")
         if done.status == "enabled":
             text = f"Turned the feed {name}{found} back on: new articles will be posted here."
@@ -266,11 +320,13 @@ async def feed_command(manager: FeedManager | None, request: Request) -> Reply:
             current = ("Its current article is" if done.items == 1
                        else f"Its {done.items} current articles are")
             text = (f"Added the feed {name}{found}: new articles will be posted here. "
-                    f"{current} not posted." if done.items else
+                    f"{current} not posted." if done.items and not done.backfilled else
                     f"Added the feed {name}{found}: new articles will be posted here.")
-        if given:
+        if options.only:
+            text += f" Only articles matching {options.only} are posted."
+        if given and options.describe() != (f"only {options.only}" if options.only else ""):
             text += f" Options: {options.describe()}."
-        return Reply(text, ephemeral=False)
+        return Reply(text + back, ephemeral=False)
     removed = await manager.remove(channel, url)
     if removed is None:
         return Reply("This channel has no such feed. `feed list` shows its feeds.", ok=False)

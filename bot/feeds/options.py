@@ -3,12 +3,15 @@
 Grammar: after the URL come clauses, each a keyword and its value, in any order::
 
     feed add https://example.org/rss ping @news format compact as "World desk" avatar https://…
+    feed add https://example.org/rss only "climate change" -opinion backfill 3
 
 A clause takes a fixed number of words (``format compact``; a quoted name is one word), or
-every word up to the next clause keyword (an arity of None).
+every word up to the next clause keyword (an arity of None: ``only``, whose topic expression
+may be several words; a keyword inside it is quoted to stay a word of it).
 
 To add a clause: one row in ``CLAUSES``, one field in ``FeedOptions`` and its reading in
-``FeedOptions.from_clauses``; ``stored`` says which options are kept for the channel.
+``FeedOptions.from_clauses``; ``stored`` says which options are kept for the channel
+(a backfill happens once, at ``feed add``, and is not kept).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.chat.contract import FORMATS, Persona, PostFormat, format_of, role_id
-from bot.errors import CommandError
+from bot.errors import CommandError, TopicError
+from bot.subscriptions import parse_topic
 
 #: clause keyword -> words it takes (None: every word up to the next keyword)
 CLAUSES: dict[str, int | None] = {
@@ -27,7 +31,12 @@ CLAUSES: dict[str, int | None] = {
     "format": 1,
     "as": 1,
     "avatar": 1,
+    "only": None,
+    "backfill": 1,
 }
+
+#: most items ``backfill N`` posts at once
+MAX_BACKFILL = 20
 
 #: Discord's limit for a webhook's username
 NAME_MAX = 80
@@ -118,7 +127,8 @@ def _avatar(raw: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FeedOptions:
-    """What a channel asked of a feed: a role to ping, a format, a persona."""
+    """What a channel asked of a feed: a role to ping, a format, a persona, a topic filter,
+    a first backfill."""
 
     #: the role (Discord) or user group (Slack) each of its posts pings
     ping: str | None = None
@@ -127,6 +137,10 @@ class FeedOptions:
     #: the name and avatar its posts appear under (Discord webhooks)
     name: str | None = None
     avatar: str | None = None
+    #: a topic expression (subscription grammar) the items must match ("" = every item)
+    only: str = ""
+    #: items posted at once when the feed is added (0: the first poll stays silent)
+    backfill: int = 0
 
     @classmethod
     def from_clauses(cls, clauses: Mapping[str, str]) -> FeedOptions:
@@ -143,6 +157,15 @@ class FeedOptions:
             options = replace(options, name=_name(clauses["as"]))
         if "avatar" in clauses:
             options = replace(options, avatar=_avatar(clauses["avatar"]))
+        if "only" in clauses:
+            parsed = parse_topic(clauses["only"])  # same grammar and checks as subscribe
+            options = replace(options, only=parsed.text)
+        if "backfill" in clauses:
+            raw = clauses["backfill"]
+            if not raw.isdigit() or int(raw) > MAX_BACKFILL:
+                raise CommandError(
+                    f"`backfill` takes a number of articles from 0 to {MAX_BACKFILL}.")
+            options = replace(options, backfill=int(raw))
         return options
 
     @property
@@ -153,7 +176,8 @@ class FeedOptions:
     def stored(self) -> dict[str, Any]:
         """The options kept for the channel (JSON-ready; empty: none)."""
         return {k: v for k, v in (("ping", self.ping), ("format", self.format),
-                                  ("name", self.name), ("avatar", self.avatar)) if v}
+                                  ("name", self.name), ("avatar", self.avatar),
+                                  ("only", self.only)) if v}
 
     @classmethod
     def from_stored(cls, raw: str | None) -> FeedOptions:
@@ -164,12 +188,14 @@ class FeedOptions:
             return cls()
         if not isinstance(data, dict):
             return cls()
-        ping, fmt, name, avatar = (data.get(k) for k in ("ping", "format", "name", "avatar"))
+        ping, fmt, name, avatar, only = (
+            data.get(k) for k in ("ping", "format", "name", "avatar", "only"))
         return cls(
             ping=ping if isinstance(ping, str) and role_id(ping) == ping else None,
             format=format_of(fmt) if fmt in FORMATS else None,
             name=name[:NAME_MAX] if isinstance(name, str) and name else None,
             avatar=avatar if isinstance(avatar, str) and avatar else None,
+            only=only if isinstance(only, str) else "",
         )
 
     def describe(self) -> str:
@@ -183,6 +209,8 @@ class FeedOptions:
             parts.append(f'as "{self.name}"')
         if self.avatar:
             parts.append(f"avatar {self.avatar}")
+        if self.only:
+            parts.append(f"only {self.only}")
         return " ".join(parts)
 
 
@@ -191,6 +219,9 @@ def parse_feed_add(words: Sequence[str]) -> tuple[str, FeedOptions]:
     flat = split_words(" ".join(words))
     if not flat:
         raise CommandError("Use `feed add URL` (then options: `ping @role`, `format compact`, "
-                           '`as "Name"`, `avatar URL`).')
+                           '`as "Name"`, `avatar URL`, `only TOPIC`, `backfill N`).')
     url = flat[0].strip("<>").partition("|")[0]  # Slack sends links as <url|label>
-    return url, FeedOptions.from_clauses(split_clauses(flat[1:]))
+    try:
+        return url, FeedOptions.from_clauses(split_clauses(flat[1:]))
+    except TopicError as exc:
+        raise CommandError(f"The `only` filter: {exc.user_message}") from None

@@ -54,6 +54,13 @@ class FeedItem:
             out.append(f"l:{canonical_key(self.link)}")
         return tuple(out)
 
+    @property
+    def version_key(self) -> str:
+        """``v:<hash>`` of the item's GUID and title: a new one means the item was edited."""
+        title = " ".join(self.title.casefold().split())
+        digest = hashlib.blake2b(f"{self.guid}\x1f{title}".encode(), digest_size=8)
+        return f"v:{digest.hexdigest()}"
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:

@@ -76,7 +76,7 @@ def polled_items(feed: ParsedFeed) -> list[PolledItem]:
     """The feed's items oldest first (by date when given, else document order reversed)."""
     ordered = list(reversed(feed.items))
     ordered.sort(key=lambda i: i.published if i.published is not None else float("-inf"))
-    return [PolledItem(i.link or "", i.seen_keys) for i in ordered]
+    return [PolledItem(i.link or "", i.seen_keys, i.version_key) for i in ordered]
 
 
 @dataclass(slots=True)
@@ -87,6 +87,7 @@ class PollStats:
     not_modified: int = 0
     unchanged: int = 0
     new_items: int = 0
+    edited_items: int = 0
     failed: int = 0
     disabled: int = 0
     lost: int = 0
@@ -240,16 +241,17 @@ class FeedPoller:
         next_at = now + self.jittered(interval)
         fields["interval_s"] = interval
         fields["next_poll_at"] = next_at
-        fresh = await self.store.commit(
+        done = await self.store.commit(
             record.id, token, fields=fields, next_poll_at=next_at, items=items, t_in=now)
-        if fresh == -1:
+        if done.lost:
             stats.lost += 1
             log.warning("feed %s: lease lost while polling; result dropped", record.id)
             return
-        if fresh > 0:
-            stats.new_items += fresh
-            self.ingest.metrics.links_in.labels(origin="feed").inc(fresh)
-            log.info("feed %s: %d new items", record.id, fresh)
+        if done.new or done.edited:
+            stats.new_items += done.new
+            stats.edited_items += done.edited
+            self.ingest.metrics.links_in.labels(origin="feed").inc(done.new + done.edited)
+            log.info("feed %s: %d new items, %d edited", record.id, done.new, done.edited)
 
     async def _failed(
         self, record: FeedRecord, token: str, reason: str, now: float, stats: PollStats
@@ -270,7 +272,7 @@ class FeedPoller:
             next_at = now + self.jittered(self.backoff_for(interval, failures))
             fields["next_poll_at"] = next_at
         result = await self.store.commit(record.id, token, fields=fields, next_poll_at=next_at)
-        if result < 0:
+        if result.lost or result.gone:
             stats.lost += 1
             return
         log.info("feed %s failed (%d in a row): %s", record.id, failures, reason)

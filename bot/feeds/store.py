@@ -100,15 +100,44 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 return 2
 """
 
-# KEYS: feed hash, channels set, seen zset, schedule, lease, ingest stream.
+# KEYS: feed hash, channels set, seen zset, schedule, lease, ingest stream, options.
 # ARGV: token, feed id, next poll at (-1: disable), seen cap, t_in,
-#       post (1/0), n field pairs, fields..., n items, then per item: url, n keys, keys...
-# Returns the number of new items, -1 if the lease was lost, -2 if the feed is gone.
+#       post (1/0), n field pairs, fields..., n items,
+#       then per item: url, version key ('' if none), n keys, keys...
+# An item is new when none of its keys was seen; a seen item whose version key is new was
+# edited: its link goes to the ingest stream marked ``revise`` (edits its posts, if any;
+# never a new post). Feeds stored before version keys ('vk' unset) learn them first.
+# Returns {new items, edited items}; {-1, 0} if the lease was lost, {-2, 0} if the feed
+# is gone.
 _COMMIT_LUA = """
-if redis.call('GET', KEYS[5]) ~= ARGV[1] then return -1 end
+if redis.call('GET', KEYS[5]) ~= ARGV[1] then return {-1, 0} end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[5])
-  return -2
+  return {-2, 0}
+end
+local versions = redis.call('HGET', KEYS[1], 'vk') == '1'
+local options = nil
+local function queue(url, revise)
+  if options == nil then
+    local flat = redis.call('HGETALL', KEYS[7])
+    options = ''
+    if #flat > 0 then
+      local map = {}
+      for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
+      options = cjson.encode(map)
+    end
+  end
+  local fields = {'url', url, 'tenant', '', 'origin', 'feed', 't_in', ARGV[5],
+                  'feed', ARGV[2], 'channels', cjson.encode(redis.call('SMEMBERS', KEYS[2]))}
+  if options ~= '' then
+    table.insert(fields, 'options')
+    table.insert(fields, options)
+  end
+  if revise then
+    table.insert(fields, 'revise')
+    table.insert(fields, '1')
+  end
+  redis.call('XADD', KEYS[6], '*', unpack(fields))
 end
 local nf = tonumber(ARGV[7])
 if nf > 0 then
@@ -121,33 +150,39 @@ local n_items = tonumber(ARGV[pos])
 pos = pos + 1
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local post = ARGV[6] == '1'
-local channels = nil
 local fresh = 0
+local edited = 0
 for _ = 1, n_items do
   local url = ARGV[pos]
-  local nk = tonumber(ARGV[pos + 1])
+  local version = ARGV[pos + 1]
+  local nk = tonumber(ARGV[pos + 2])
   local missing = {}
   local known = false
-  for k = pos + 2, pos + 1 + nk do
+  for k = pos + 3, pos + 2 + nk do
     if redis.call('ZSCORE', KEYS[3], ARGV[k]) then known = true
     else table.insert(missing, ARGV[k]) end
   end
-  pos = pos + 2 + nk
+  pos = pos + 3 + nk
+  local changed = false
+  if version ~= '' and not redis.call('ZSCORE', KEYS[3], version) then
+    table.insert(missing, version)
+    changed = known and versions
+  end
   for _, key in ipairs(missing) do
     seq = seq + 1
     redis.call('ZADD', KEYS[3], seq, key)
   end
   if not known then
     fresh = fresh + 1
-    if post and url ~= '' then
-      if channels == nil then channels = redis.call('SMEMBERS', KEYS[2]) end
-      redis.call('XADD', KEYS[6], '*',
-        'url', url, 'tenant', '', 'origin', 'feed', 't_in', ARGV[5],
-        'feed', ARGV[2], 'channels', cjson.encode(channels))
-    end
+    if post and url ~= '' then queue(url, false) end
+  elseif changed then
+    edited = edited + 1
+    if post and url ~= '' then queue(url, true) end
   end
 end
 redis.call('HSET', KEYS[1], 'seq', seq)
+-- Version keys recorded for the items of a full read: from now on a new one is an edit.
+if n_items > 0 then redis.call('HSET', KEYS[1], 'vk', '1') end
 local n = redis.call('ZCARD', KEYS[3])
 local cap = tonumber(ARGV[4])
 if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, n - cap - 1) end
@@ -157,7 +192,7 @@ else
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 end
 redis.call('DEL', KEYS[5])
-return fresh
+return {fresh, edited}
 """
 
 
@@ -248,10 +283,23 @@ class FeedRecord:
 
 @dataclass(frozen=True, slots=True)
 class PolledItem:
-    """What the commit needs of an item: the link to card and the keys it is seen by."""
+    """What the commit needs of an item: the link to card, the keys it is seen by and the
+    key of its current version (a new one: the item was edited)."""
 
     url: str
     seen_keys: tuple[str, ...]
+    version_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What a poll's commit recorded: new items, edited items; ``lost`` the lease or
+    ``gone`` the feed (nothing recorded then)."""
+
+    new: int = 0
+    edited: int = 0
+    lost: bool = False
+    gone: bool = False
 
 
 def _flat(fields: Mapping[str, str | int | float]) -> list[str]:
@@ -424,25 +472,28 @@ class FeedStore:
         items: Sequence[PolledItem] = (),
         post: bool = True,
         t_in: float = 0.0,
-    ) -> int:
-        """Record a poll: state, new items seen (and queued), next poll or disabled."""
+    ) -> Committed:
+        """Record a poll: state, new and edited items seen (and queued), next poll or
+        disabled."""
         flat = _flat(fields)
         args: list[str | int] = [
             token, feed_id, -1 if next_poll_at is None else repr(next_poll_at),
-            self._cap(sum(len(i.seen_keys) for i in items)),
+            self._cap(sum(len(i.seen_keys) + 1 for i in items)),
             repr(t_in), 1 if post else 0, len(flat) // 2, *flat, len(items),
         ]
         for item in items:
-            args.extend((item.url, len(item.seen_keys), *item.seen_keys))
+            args.extend((item.url, item.version_key, len(item.seen_keys), *item.seen_keys))
         reply = await self._commit(
             keys=[
                 keys.feed_key(feed_id), keys.feed_channels_key(feed_id),
                 keys.feed_seen_key(feed_id), keys.FEED_SCHEDULE,
                 keys.feed_lease_key(feed_id), keys.INGEST_STREAM,
+                keys.feed_options_key(feed_id),
             ],
             args=args,
         )
-        return int(reply)
+        new, edited = int(reply[0]), int(reply[1])
+        return Committed(max(new, 0), edited, lost=new == -1, gone=new == -2)
 
     async def release(self, feed_id: str, token: str) -> None:
         """Give up a lease without recording anything (only if it is still ours)."""

@@ -6,14 +6,23 @@ shingles of the body. The SimHash is split into four 16-bit bands; two fingerpri
 within Hamming distance 3 share at least one band exactly (pigeonhole), so a lookup only
 compares the articles in four small candidate sets. The lookup and the insert are one
 Lua call, so two workers racing on the same story still agree on one id.
+
+Versions: an article seen again at its own URL is compared with the version last posted
+(``revise``). It changed *materially* when its headline changed by more than a typo (a
+number changed, or under ``HEADLINE_SIMILARITY`` alike letter by letter) or its summary
+shares under ``SUMMARY_JACCARD`` of its words with the old one; then its version number
+goes up (compare-and-set: of two workers racing, one wins) and its posts are edited.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import json
 import logging
 import re
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,6 +86,69 @@ if hi >= 0 and not found then
 end
 return {id, kind or 'new'}
 """
+
+
+# KEYS: the version key.  ARGV: the value read, the new value, ttl ms.  1 if swapped.
+_SWAP_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+# KEYS: the version key.  ARGV: the version number whose edits are queued.
+_SETTLE_LUA = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, v = pcall(cjson.decode, raw)
+if not ok or v.n ~= tonumber(ARGV[1]) or not v.p then return 0 end
+v.p = nil
+redis.call('SET', KEYS[1], cjson.encode(v), 'KEEPTTL')
+return 1
+"""
+
+#: headlines at least this alike (difflib ratio of the normalised text) differ by a typo
+HEADLINE_SIMILARITY = 0.9
+#: summaries sharing at least this share of their words (Jaccard) are the same summary
+SUMMARY_JACCARD = 0.8
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _normal(text: str) -> str:
+    """Case, accents' composed forms, punctuation and spacing folded."""
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return " ".join(_WORD.findall(text))
+
+
+def headline_changed(old: str, new: str) -> bool:
+    """Whether a headline changed materially: a number differs, or more than a typo."""
+    a, b = _normal(old), _normal(new)
+    if a == b:
+        return False
+    if _NUMBER.findall(a) != _NUMBER.findall(b):
+        return True  # "3 dead" -> "5 dead"
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() < HEADLINE_SIMILARITY
+
+
+def summary_changed(old: str, new: str) -> bool:
+    """Whether a summary changed materially: word-set Jaccard under ``SUMMARY_JACCARD``."""
+    a, b = set(_normal(old).split()), set(_normal(new).split())
+    if a == b:
+        return False
+    return len(a & b) / len(a | b) < SUMMARY_JACCARD
+
+
+def changed_materially(old_headline: str, old_summary: str, headline: str,
+                       summary: str) -> bool:
+    """Whether an article's card changed enough to edit its posts."""
+    return headline_changed(old_headline, headline) or summary_changed(old_summary, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """An article's version after a sighting; ``changed``: it went up on this one."""
+
+    number: int
+    changed: bool
 
 
 def _hash64(text: str) -> int:
@@ -150,6 +222,8 @@ class Deduper:
         self.ttl_ms = ttl_s * 1000
         self.max_distance = max_distance
         self._identify = redis.register_script(_IDENTIFY_LUA)
+        self._swap = redis.register_script(_SWAP_LUA)
+        self._settle = redis.register_script(_SETTLE_LUA)
 
     async def identify(self, card: Card, urls: Iterable[str | None] = ()) -> Identity:
         """The article's id: an earlier article's if the URL or body matches, else a new one."""
@@ -176,6 +250,47 @@ class Deduper:
         if identity.duplicate:
             log.debug("article %s recognised by %s", identity.article_id, identity.kind)
         return identity
+
+    async def revise(self, identity: Identity, card: Card) -> Revision:
+        """Compare the card with the article's version last posted; keep it if it is new
+        or changed materially (then the number goes up). A story found by content (another
+        site's) is never a new version of it.
+
+        A new version stays *pending* until ``settle`` says its edits are queued: a worker
+        that died in between leaves it pending, and the retry (the same card) gets
+        ``changed`` again, so the edits are queued at least once."""
+        if identity.kind == "content":
+            return Revision(0, False)
+        key = keys.article_version_key(identity.article_id)
+        headline, summary = card.headline or "", card.summary or ""
+        for _try in range(8):
+            raw = await self.redis.get(key)
+            if raw is None:
+                value = json.dumps({"n": 0, "h": headline, "s": summary}, ensure_ascii=False)
+                if await self.redis.set(key, value, px=self.ttl_ms, nx=True):
+                    return Revision(0, False)
+                continue
+            try:
+                old = json.loads(raw)
+                number = int(old["n"])
+                changed = changed_materially(str(old["h"]), str(old["s"]), headline, summary)
+                pending = bool(old.get("p"))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                number, changed, pending = -1, True, False  # unreadable: start at version 0
+            if not changed:
+                return Revision(number, pending and number > 0)
+            value = json.dumps({"n": number + 1, "h": headline, "s": summary,
+                                **({"p": 1} if number >= 0 else {})}, ensure_ascii=False)
+            if int(await self._swap(keys=[key], args=[raw, value, self.ttl_ms])):
+                if number >= 0:
+                    log.info("article %s changed: version %d", identity.article_id,
+                             number + 1)
+                return Revision(number + 1, number >= 0)
+        return Revision(0, False)  # contended all along: another worker took the change
+
+    async def settle(self, article_id: str, number: int) -> None:
+        """The edits of version ``number`` are queued: it is no longer pending."""
+        await self._settle(keys=[keys.article_version_key(article_id)], args=[number])
 
     async def add_source(self, article_id: str, card: Card) -> None:
         """Remember a later source of an article, for "also reported by"."""

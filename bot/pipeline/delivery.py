@@ -8,6 +8,12 @@ back off exponentially with full jitter; after the last attempt the post goes to
 dead-letter stream with its reason (the last real failure, not only "timeout").
 A destination that is gone is disabled and its owners are told in their DMs.
 
+Each card post made is recorded under its article (``article_posts_key``: destination ->
+message id and the post, kept for the dedupe window) so that when the article changes
+its posts can be edited. An edit (``Post.edit_of``) goes through the same budgets and
+retries; its key (article, destination, version) is marked done once applied, so a
+version is edited once per destination, and an edit applied twice is harmless anyway.
+
 For platforms without an idempotency key (Slack, a ``PostFinder``) the first attempt is
 recorded before posting; a retry after a crash or a lost answer asks the platform whether
 the post is already there before making it again. A post made while Redis went away is
@@ -31,6 +37,7 @@ from bot.chat.contract import (
     Adapter,
     Destination,
     DestinationGoneError,
+    MessageGoneError,
     Post,
     PostError,
     PostFinder,
@@ -49,7 +56,7 @@ from bot.subscriptions import SubscriptionStore
 from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .history import record_post
-from .outbox import card_from_json, enqueue, post_from_json
+from .outbox import card_from_json, enqueue, post_from_json, post_ref
 from .ratelimit import Permit, RateLimiter
 from .streams import Entry
 
@@ -68,6 +75,15 @@ if v == 'lease:' .. ARGV[1] then
   return 'claimed'
 end
 return 'held'
+"""
+
+# KEYS: an article's post records.  ARGV: destination, record, ttl ms.  One script, so
+# the record never outlives nor misses its TTL (and no MULTI, which a cluster fail-over
+# handles badly in redis-py).
+_RECORD_LUA = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
 """
 
 # KEYS: the posted key.  ARGV: lease token.  Deletes the lease only if it is ours.
@@ -133,6 +149,7 @@ class Sender(StreamConsumer):
         self.post_timeout_s = post_timeout_s
         self._claim = redis.register_script(_CLAIM_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
+        self._record = redis.register_script(_RECORD_LUA)
         # Stored cards by article id: a fan-out's thousand deliveries read theirs once.
         self._cards: dict[str, Card] = {}
         # Per entry left pending by a Redis error: its lease token (so the retry holds the
@@ -172,7 +189,7 @@ class Sender(StreamConsumer):
             return True
         stored = entry.fields.get("card")
         if stored:
-            card = await self._card(stored)
+            card = await self._card(stored, fresh=post.edit_of is not None)
             if card is None:
                 await self._dead_letter(
                     entry, post, "the article's card expired before delivery "
@@ -193,15 +210,16 @@ class Sender(StreamConsumer):
                 entry, post, f"error: {type(exc).__name__}: {exc}", 0, "error")
             return True
 
-    async def _card(self, article_id: str) -> Card | None:
-        """The card stored for an article (cached), or None once it expired."""
-        card = self._cards.get(article_id)
+    async def _card(self, article_id: str, *, fresh: bool = False) -> Card | None:
+        """The card stored for an article (cached; ``fresh``: read again, as an edit
+        needs the article's newest card), or None once it expired."""
+        card = None if fresh else self._cards.get(article_id)
         if card is None:
             raw = await self.redis.get(keys.card_key(article_id))
             if raw is None:
                 return None
             card = card_from_json(str(raw))
-            if len(self._cards) >= 256:
+            if len(self._cards) >= 256 and article_id not in self._cards:
                 self._cards.pop(next(iter(self._cards)))
             self._cards[article_id] = card
         return card
@@ -226,6 +244,8 @@ class Sender(StreamConsumer):
         return "unsubscribed"
 
     async def _deliver(self, entry: Entry, post: Post) -> bool:
+        if post.edit_of is not None:
+            return await self._edit(entry, post, post.edit_of)
         if post.subscriptions:
             live = await self._live_refs(post)
             if isinstance(live, str):
@@ -263,13 +283,7 @@ class Sender(StreamConsumer):
                         log.info("%s: %s was already posted (%s): not posting it again",
                                  self.consumer, post.key, found)
                         return await self._done(entry, post, key, found, time.monotonic())
-            if post.card is not None and not post.also_reported_by:
-                article = entry.fields.get("article")
-                if article:
-                    others = await self.deduper.sources(article)
-                    shown = tuple(s for s in others if s != post.card.site)
-                    if shown:
-                        post = replace(post, also_reported_by=shown)
+            post = await self._with_sources(entry, post)
             permit, waited = await self.limiter.acquire(self.platform, post.destination)
             if waited > 0:
                 self.metrics.rate_limit_waits.labels(platform=self.platform).inc()
@@ -337,6 +351,93 @@ class Sender(StreamConsumer):
             self._posted[entry.id] = message_id
             return await self._done(entry, post, key, message_id, started)
 
+    async def _with_sources(self, entry: Entry, post: Post) -> Post:
+        """The post with the article's other sources ("also reported by")."""
+        if post.card is not None and not post.also_reported_by:
+            article = entry.fields.get("article")
+            if article:
+                others = await self.deduper.sources(article)
+                shown = tuple(s for s in others if s != post.card.site)
+                if shown:
+                    return replace(post, also_reported_by=shown)
+        return post
+
+    async def _edit(self, entry: Entry, post: Post, message_id: str) -> bool:
+        """Edit a post in place, within the budgets; once per (article, destination,
+        version): its key is claimed like a post's and marked done when applied."""
+        key = keys.posted_key(post.key)
+        state = await self.redis.get(key)
+        if state is not None and str(state).startswith("done:"):
+            return self._skip("duplicate")
+        token = self._tokens.setdefault(entry.id, uuid.uuid4().hex)
+        lease_ms = int(self.lease_s * 1000)
+        attempts = 0
+        limited = 0
+        post = await self._with_sources(entry, post)
+        while True:
+            claim = str(await self._claim(keys=[key], args=[token, lease_ms]))
+            if claim == "done":
+                return self._skip("duplicate")
+            if claim == "held":
+                return await self._wait_for_other(key)
+            permit, waited = await self.limiter.acquire(self.platform, post.destination)
+            if waited > 0:
+                self.metrics.rate_limit_waits.labels(platform=self.platform).inc()
+            try:
+                async with asyncio.timeout(self.post_timeout_s):
+                    try:
+                        await self.adapter.edit(post, message_id)
+                    finally:
+                        await self._settle(permit)
+            except RateLimitedError as exc:
+                await self._release(keys=[key], args=[token])
+                limited += 1
+                if limited > self.max_rate_limited:
+                    await self._dead_letter(entry, post, f"rate limited {limited} times",
+                                            attempts, "rate_limited")
+                    return True
+                await asyncio.sleep(max(0.0, exc.retry_after))
+                continue
+            except (MessageGoneError, DestinationGoneError) as exc:
+                # Nothing left to edit there; the destination itself is judged by posts.
+                log.info("%s: edit of %s skipped: %s", self.consumer, post.key, exc)
+                await self.redis.set(key, "done:gone", px=self.done_ttl_ms)
+                return self._skip("message_gone")
+            except (TransientPostError, TimeoutError) as exc:
+                await self._release(keys=[key], args=[token])
+                attempts += 1
+                reason = "timeout" if isinstance(exc, TimeoutError) else "transient"
+                self.metrics.posts_failed.labels(platform=self.platform, reason=reason).inc()
+                if attempts >= self.max_attempts:
+                    await self._dead_letter(
+                        entry, post, f"edit: {reason} after {attempts} attempts: {exc}",
+                        attempts, "failed")
+                    return True
+                await asyncio.sleep(backoff_s(attempts, self.backoff_base_s,
+                                              self.backoff_max_s))
+                continue
+            except PostError as exc:
+                await self._release(keys=[key], args=[token])
+                self.metrics.posts_failed.labels(platform=self.platform,
+                                                 reason="rejected").inc()
+                await self._dead_letter(entry, post, f"edit rejected: {exc}", attempts + 1,
+                                        "rejected")
+                return True
+            await self.redis.set(key, f"done:{message_id}", px=self.done_ttl_ms)
+            self.metrics.posts_edited.labels(platform=self.platform).inc()
+            log.info("edited %s in %s (version %d)", post.key.partition(":")[0],
+                     post.destination, post.revision)
+            return True
+
+    async def _remember(self, entry: Entry, post: Post, message_id: str) -> None:
+        """Record a card post's message under its article, for editing it later."""
+        article = entry.fields.get("article")
+        if post.card is None or not article or not message_id:
+            return
+        value = post_ref(post, message_id)
+        await self._record(keys=[keys.article_posts_key(article)],
+                           args=[str(post.destination), value, self.done_ttl_ms])
+
     async def _settle(self, permit: Permit) -> None:
         """Best effort: the spacing record must not turn a made post into a failure."""
         try:
@@ -375,6 +476,7 @@ class Sender(StreamConsumer):
         """Record the post as made (kept for the dedupe TTL) and count it."""
         # Two slots on a cluster, so two commands, in this order: with the done-marker
         # set, a left-over attempt key is harmless (a retry skips the post as done).
+        await self._remember(entry, post, message_id)
         if self.replicas is not None:
             # Acked next: a fail-over must not lose the marker (the post would be made
             # again where the platform has no nonce).

@@ -4,6 +4,12 @@
 parse, dedupe, match, then one entry per matched destination on that platform's delivery
 stream (instant subscriptions), or onto the subscription's digest list (hourly/daily).
 The ingest entry is acknowledged only after all of that is written.
+
+A feed's link carries its channels and their options: a channel with an ``only`` filter
+gets the card only if it matches (the subscriptions' matcher decides, with its "why"). A
+backfill's link posts only to its channel while its count lasts. An article seen again
+whose card changed materially (``Deduper.revise``) gets an edit queued for each post
+made of it; a feed item's edit (``revise``) only edits, never posts.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
@@ -31,7 +38,7 @@ from bot.urls import check_web_url
 from .consumer import StreamConsumer
 from .dedupe import Deduper
 from .digests import DigestQueue
-from .outbox import Outbox
+from .outbox import Outbox, edit_from_ref
 from .streams import Entry
 from .styles import PostStyles
 
@@ -69,6 +76,36 @@ def destinations_from(raw: str) -> tuple[Destination, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """What a feed's ingest entry says beyond its link: its channels' filters (by
+    destination), the backfill count it posts against, whether it is an item's edit."""
+
+    only: Mapping[Destination, str] = field(default_factory=dict)
+    backfill: str = ""
+    revise: bool = False
+
+
+def feed_link_from(fields: Mapping[str, str]) -> FeedLink:
+    """The ``options``, ``backfill`` and ``revise`` fields of an ingest entry."""
+    only: dict[Destination, str] = {}
+    try:
+        options = json.loads(fields.get("options") or "{}")
+    except ValueError:
+        options = {}
+    if isinstance(options, dict):
+        for member, raw in options.items():
+            try:
+                destination = Destination.from_dict(json.loads(member))
+                expression = json.loads(raw).get("only") if raw else None
+            except (ValueError, KeyError, TypeError, AttributeError, NewsbotError):
+                log.warning("bad feed options %r ignored", member)
+                continue
+            if isinstance(expression, str) and expression:
+                only[destination] = expression
+    return FeedLink(only, fields.get("backfill", ""), fields.get("revise") == "1")
+
+
 class Ingest:
     """Puts links on the ingest stream; any process may submit."""
 
@@ -82,10 +119,12 @@ class Ingest:
         return int(await self.redis.xlen(keys.INGEST_STREAM)) >= self.maxlen
 
     async def submit(self, url: str, tenant: str | None = None, origin: str = "api",
-                     seen_in: Destination | None = None) -> str:
+                     seen_in: Destination | None = None,
+                     extra: Mapping[str, str] | None = None) -> str:
         """Queue ``url`` (for one tenant's subscriptions, or every tenant's); the job id.
 
         ``seen_in`` is where the link was already shown (a chat summary): no post there.
+        ``extra`` are more entry fields (a feed's ``channels``, ``options``, ``backfill``).
         """
         url = (url or "").strip()
         if len(url) > MAX_URL_LENGTH:
@@ -97,6 +136,7 @@ class Ingest:
         fields = {"url": url, "tenant": tenant or "", "origin": origin, "t_in": repr(time.time())}
         if seen_in is not None:
             fields["seen_in"] = json.dumps(seen_in.to_dict())
+        fields.update(extra or {})
         # Refuse at the cap: the stream is never trimmed (that would drop unread links).
         if await self.full():
             self.metrics.links_failed.labels(reason="BacklogFullError").inc()
@@ -153,6 +193,7 @@ class Worker(StreamConsumer):
                 destinations_from(entry.fields.get("channels", "")),
                 _destination(entry.fields.get("seen_in", "")),
                 feed=entry.fields.get("feed") or None,
+                link=feed_link_from(entry.fields),
             )
         except REDIS_ERRORS:
             raise  # leave pending: another try after the lease
@@ -190,13 +231,17 @@ class Worker(StreamConsumer):
         seen_in: Destination | None = None,
         *,
         feed: str | None = None,
+        link: FeedLink | None = None,
     ) -> int:
         """Fetch, parse, dedupe, match and enqueue; returns the number of deliveries.
 
-        ``channels`` (a feed's) get the card whatever it matches; subscriptions then
-        match only in those channels' tenants. ``seen_in`` already has the card.
-        ``feed`` (the feed's id) brings each channel's options for that feed.
+        ``channels`` (a feed's) get the card if it passes their filter; subscriptions
+        then match only in those channels' tenants. ``seen_in`` already has the card.
+        ``feed`` (the feed's id) brings each channel's options for that feed; ``link``
+        its channels' ``only`` filters, a backfill's count, whether it is an item's edit.
+        A changed article's posts are edited (counted too).
         """
+        link = link or FeedLink()
         started = time.monotonic()
         page = await self.fetcher.fetch(url)
         fetch_s = time.monotonic() - started
@@ -211,6 +256,17 @@ class Worker(StreamConsumer):
             await self.deduper.add_source(identity.article_id, card)
         else:
             await record_recent(self.redis, card)  # for subscribe's "nothing lately" note
+        revision = await self.deduper.revise(identity, card)
+        edits = 0
+        if revision.changed:
+            edits = await self._edit_posts(identity.article_id, card, revision.number)
+            await self.deduper.settle(identity.article_id, revision.number)
+        if link.revise:
+            return edits  # a feed item's edit: the posts made of it, nothing new
+        if link.backfill:
+            # The feed's own channel catching up: no subscriptions, filter and count apply.
+            return edits + await self._fan_out(
+                identity.article_id, card, [], t_in + fetch_s, channels, feed, link)
         # Walk the result synchronously: the index only changes between awaits. Narrow it
         # by tenant before its per-destination objects are built (cost ~ what is posted).
         result = self.matcher.match(card, time.time())
@@ -221,8 +277,48 @@ class Worker(StreamConsumer):
         found: Sequence[DestinationMatch] = list(result)
         if seen_in is not None:
             found = [m for m in found if m.destination != seen_in]
-        return await self._fan_out(
-            identity.article_id, card, found, t_in + fetch_s, channels, feed)
+        return edits + await self._fan_out(
+            identity.article_id, card, found, t_in + fetch_s, channels, feed, link)
+
+    async def _edit_posts(self, article_id: str, card: Card, revision: int) -> int:
+        """Queue an edit of each post made of the article (the card is the new one)."""
+        refs = await self.redis.hgetall(keys.article_posts_key(article_id))
+        edits: list[Post] = []
+        for where, raw in refs.items():
+            try:
+                tenant, _, dest_key = str(where).partition("/")
+                destination = Destination.parse(tenant, dest_key)
+                edits.append(edit_from_ref(str(raw), destination, article_id, card, revision))
+            except (ValueError, KeyError, TypeError, NewsbotError):
+                log.warning("article %s: unreadable post record for %s", article_id, where)
+        if not edits:
+            return 0
+        log.info("article %s changed (version %d): editing %d posts", article_id, revision,
+                 len(edits))
+        return await self.outbox.put(edits, article_id=article_id, card=card)
+
+    async def _passes(self, channel: Destination, card: Card,
+                      feed: FeedLink) -> tuple[bool, tuple[str, ...], float]:
+        """Whether a feed's channel takes the card: its filter, and a backfill's count."""
+        matched: tuple[str, ...] = ()
+        score = 0.0
+        expression = feed.only.get(channel)
+        if expression:
+            try:
+                why = self.matcher.index.explain(card, expression)
+            except NewsbotError:
+                log.warning("feed filter %r of %s unreadable: nothing posted", expression,
+                            channel)
+                return False, (), 0.0
+            if not why.matched:
+                return False, (), 0.0
+            matched = tuple(hit.term for hit in why.terms)
+            score = why.score
+        if feed.backfill:
+            left = int(await self.redis.decr(keys.feed_backfill_key(feed.backfill)))
+            if left < 0:
+                return False, (), 0.0
+        return True, matched, score
 
     async def _fan_out(
         self,
@@ -232,8 +328,10 @@ class Worker(StreamConsumer):
         ready_at: float,
         channels: Sequence[Destination] = (),
         feed: str | None = None,
+        link: FeedLink | None = None,
     ) -> int:
         posts: list[Post] = []
+        link = link or FeedLink()
         # A feed's channel gets the card even if no subscription there matched; where one
         # did, the post below carries it (same idempotency key: one post either way).
         direct = dict.fromkeys(channels)
@@ -241,8 +339,10 @@ class Worker(StreamConsumer):
             if any(s.mode == "instant" for s in match.subscriptions):
                 direct.pop(match.destination, None)
         for channel in direct:
-            posts.append(Post(destination=channel, key=f"{article_id}:{channel}", card=card,
-                              ready_at=ready_at))
+            ok, matched, score = await self._passes(channel, card, link)
+            if ok:
+                posts.append(Post(destination=channel, key=f"{article_id}:{channel}",
+                                  card=card, matched=matched, ready_at=ready_at, score=score))
         for match in found:
             instant = [s for s in match.subscriptions if s.mode == "instant"]
             for sub in match.subscriptions:

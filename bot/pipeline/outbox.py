@@ -229,6 +229,8 @@ def post_to_dict(post: Post) -> dict[str, Any]:
         **({"format": post.format} if post.format != "full" else {}),
         **({"persona": {"name": post.persona.name, "avatar": post.persona.avatar}}
            if post.persona is not None else {}),
+        **({"edit_of": post.edit_of, "revision": post.revision}
+           if post.edit_of is not None or post.revision else {}),
     }
 
 
@@ -256,6 +258,8 @@ def post_from_dict(data: dict[str, Any]) -> Post:
         pings=tuple(str(p) for p in data.get("pings") or ()),
         format=format_of(data.get("format")),
         persona=_persona(data.get("persona")),
+        edit_of=data.get("edit_of"),
+        revision=int(data.get("revision") or 0),
     )
 
 
@@ -276,3 +280,37 @@ def post_from_json(text: str) -> Post:
     return post_from_dict(json.loads(text))
 
 
+
+
+def post_ref(post: Post, message_id: str) -> str:
+    """What is kept of a card post made, to edit it later: its message id and what the
+    card alone does not say (why it was sent, its subscriptions' buttons), compactly,
+    since one is kept per destination for the dedupe window."""
+    data: dict[str, Any] = {"id": message_id}
+    if post.matched:
+        data["m"] = list(post.matched)
+    if post.subscriptions:
+        data["s"] = [[s.id, s.expression, s.owner] for s in post.subscriptions]
+    if post.score:
+        data["sc"] = post.score
+    if post.format != "full":
+        data["f"] = post.format  # an edit keeps the post's look
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def edit_from_ref(raw: str, destination: Destination, article_id: str, card: Card,
+                  revision: int) -> Post:
+    """The edit of a post kept by ``post_ref``: the post as made, with ``card`` now."""
+    data = json.loads(raw)
+    return Post(
+        destination=destination,
+        key=f"{article_id}:{destination}:r{revision}",
+        card=card,
+        matched=tuple(str(m) for m in data.get("m") or ()),
+        subscriptions=tuple(SubscriptionRef(str(i), str(e), str(o))
+                            for i, e, o in data.get("s") or ()),
+        score=float(data.get("sc") or 0.0),
+        format=format_of(data.get("f")),
+        edit_of=str(data["id"]),
+        revision=revision,
+    )

@@ -431,6 +431,9 @@ class FakeDiscord(LocalServer):
                           "recipients": [user_obj(int(recipient))]})
         if method == "POST" and parts[0] == "channels" and parts[-1] == "messages":
             return self._create_message(parts[1], body or {}, rec)
+        if method == "PATCH" and parts[0] == "channels" and len(parts) == 4 \
+                and parts[2] == "messages":
+            return self._edit_message(parts[1], parts[3], body or {}, rec)
         rec.status = 404
         return _json({"message": "404: Not Found", "code": 0}, 404)
 
@@ -486,6 +489,24 @@ class FakeDiscord(LocalServer):
                    "username": body.get("username"), "avatar_url": body.get("avatar_url")}
         self.messages.setdefault(hook["channel_id"], []).append(message)
         return _json(message)
+    def _edit_message(self, channel_id: str, message_id: str, body: dict[str, Any],
+                      rec: Recorded) -> web.Response:
+        """``PATCH /channels/{id}/messages/{id}``: the fields given replace the message's."""
+        for message in self.messages.get(channel_id, []):
+            if message["id"] == message_id:
+                for name in ("content", "embeds", "components", "flags", "allowed_mentions"):
+                    if name in body:
+                        message[name] = body[name]
+                message["edited_timestamp"] = TIMESTAMP
+                message["edits"] = int(message.get("edits") or 0) + 1
+                return _json(message)
+        rec.status = 404
+        return _json({"message": "Unknown Message", "code": 10008}, 404)
+
+    def edits(self) -> list[Recorded]:
+        """The message edits (PATCH) made, in order."""
+        return [r for r in self.requests if r.method == "PATCH" and r.path.startswith(
+            "/channels/") and "/messages/" in r.path]
 
     def _interaction_callback(self, interaction_id: str, body: dict[str, Any]) -> web.Response:
         kind = body["type"]

@@ -22,7 +22,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.chat.contract import DestinationGoneError, Post, RateLimitedError, TransientPostError
+from bot.chat.contract import (
+    DestinationGoneError,
+    MessageGoneError,
+    Post,
+    RateLimitedError,
+    TransientPostError,
+)
 
 from .base import LocalServer
 
@@ -59,6 +65,9 @@ class Message:
     headline: str | None
     note: str | None
     also: list[str]
+    #: edits applied (PATCH), and the revision the last one showed
+    edits: int = 0
+    revision: int = 0
 
 
 class FakePlatform(LocalServer):
@@ -97,6 +106,9 @@ class FakePlatform(LocalServer):
         )
         self.changed = asyncio.Event()
         self.app.router.add_post("/messages", self._post)
+        self.app.router.add_patch("/messages/{id}", self._edit)
+        #: every edit request: (message id, revision, headline)
+        self.edits: list[tuple[str, int, str | None]] = []
 
     def count(self, nonce_prefix: str = "") -> int:
         """Messages created (once per nonce) whose nonce starts with the prefix."""
@@ -145,6 +157,18 @@ class FakePlatform(LocalServer):
         self.order.append(message)
         self.changed.set()
         return web.json_response({"id": nonce})
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        data: dict[str, Any] = await request.json()
+        message = self.messages.get(request.match_info["id"])
+        if message is None:
+            return web.json_response({"code": 10008, "message": "Unknown Message"}, status=404)
+        message.edits += 1
+        message.revision = int(data.get("revision") or 0)
+        message.headline = data.get("headline")
+        self.edits.append((message.nonce, message.revision, message.headline))
+        self.changed.set()
+        return web.json_response({"id": message.nonce})
 
     async def wait_for(self, n: int, timeout: float, prefix: str = "") -> None:  # noqa: ASYNC109
         """Wait until at least ``n`` messages (with the nonce prefix) exist."""
@@ -213,6 +237,24 @@ class HttpAdapter:
         async with self._sent_changed:
             self._sent_changed.notify_all()
         return str(data["id"])
+
+    async def edit(self, post: Post, message_id: str) -> None:
+        """PATCH the message; a 404 is a message gone."""
+        if self.session is None:
+            raise TransientPostError("not connected")
+        payload = {"headline": post.card.headline if post.card is not None else None,
+                   "revision": post.revision}
+        try:
+            async with self.session.patch(f"{self.base_url}/messages/{message_id}",
+                                          json=payload) as resp:
+                if resp.status == 404:
+                    raise MessageGoneError("message deleted")
+                if resp.status == 429:
+                    raise RateLimitedError(float(resp.headers.get("Retry-After", "1")))
+                if resp.status >= 400:
+                    raise TransientPostError(f"HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientPostError(f"{type(exc).__name__}") from exc
 
     async def wait_sent(self, n: int, timeout: float = 30.0) -> list[Post]:  # noqa: ASYNC109
         """Wait until this client has seen ``n`` posts through (the platform records a

@@ -182,6 +182,8 @@ class FakeSlack(LocalServer):
             return {"ok": True, "channel": params.get("channel"), "ts": kept["ts"]}
         if method == "conversations.history":
             return self._history(params)
+        if method == "chat.update":
+            return self._update(params)
         if method == "apps.connections.open":
             return {"ok": True, "url": f"{self.ws_base_url}/ws"}
         return {"ok": True}
@@ -189,8 +191,19 @@ class FakeSlack(LocalServer):
     def _keep(self, params: dict[str, Any]) -> None:
         ts = f"{time.time():.6f}"[:-4] + f"{next(self._ts) % 10_000:04d}"  # unique, in order
         message = {"type": "message", "user": BOT_USER, "text": params.get("text"), "ts": ts,
-                   "metadata": params.get("metadata")}
+                   "metadata": params.get("metadata"), "blocks": params.get("blocks")}
         self.posted.setdefault(str(params.get("channel")), []).append(message)
+
+    def _update(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``chat.update``: the message with that ``ts`` gets the new text and blocks."""
+        channel, ts = str(params.get("channel")), str(params.get("ts"))
+        for message in self.posted.get(channel, []):
+            if message["ts"] == ts:
+                message["text"] = params.get("text")
+                message["blocks"] = params.get("blocks")
+                message["edits"] = int(message.get("edits") or 0) + 1
+                return {"ok": True, "channel": channel, "ts": ts, "text": params.get("text")}
+        return {"ok": False, "error": "message_not_found"}
 
     def _history(self, params: dict[str, Any]) -> dict[str, Any]:
         oldest = float(params.get("oldest") or 0)
