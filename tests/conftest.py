@@ -20,6 +20,8 @@
   was refused fails, even if the code under test swallowed the error; the fixture's value
   is the list of refused attempts. (A child process installs its own guard:
   ``tests/guarded_run.py``.)
+* A watchdog (``tests.watchdog``) writes every thread's and task's stack to stderr when
+  one test runs over 120 s; pytest-timeout fails it later (``timeout`` in pyproject.toml).
 * ``pages`` and ``platform``: a page server and a fake chat platform (``tests.fakes``).
 
 Never an in-memory imitation of Redis, never mocks of it.
@@ -27,17 +29,21 @@ Never an in-memory imitation of Redis, never mocks of it.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import pytest_asyncio
 import redis.asyncio as aioredis
 
 from bot.redis_cluster import LocalCluster
 from bot.redis_server import EmbeddedValkey, redis_client
 from tests.fakes import FakePlatform, PageServer
 from tests.netguard import LOOPBACK_HOSTS, NetworkGuard
+from tests.watchdog import Watchdog
 
 pytest_plugins = ["pytester"]  # tests/test_network_guard.py runs an inner session
 
@@ -51,6 +57,8 @@ def _allowed_hosts() -> set[str]:
 
 
 _GUARD = NetworkGuard(_allowed_hosts())
+# Well before pytest-timeout's limit (pyproject.toml), so the stacks come while it hangs.
+_WATCHDOG = Watchdog(after=120.0, out=sys.__stderr__ or sys.stderr)
 
 
 def _fail_on_refusals(during: str) -> None:
@@ -65,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "cluster_too: run on a 3-primary Valkey cluster as well as one server")
     _GUARD.install()
+    _WATCHDOG.start()
 
 
 _REDIS_FIXTURES = {"redis", "redis_url", "redis_factory"}
@@ -80,6 +89,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Put the socket functions back."""
     _GUARD.uninstall()
+    _WATCHDOG.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """The watchdog times each test from its set-up to its tear-down."""
+    _WATCHDOG.test_started(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        _WATCHDOG.test_ended()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
+async def _watched_loop() -> AsyncIterator[None]:
+    """The session's event loop, for the watchdog to list its tasks."""
+    _WATCHDOG.loop = asyncio.get_running_loop()
+    yield
+    _WATCHDOG.loop = None
 
 
 @pytest.hookimpl(wrapper=True)
