@@ -87,6 +87,8 @@ _RULE_INDEX = {rules: i for i, rules in enumerate(RULESETS)}
 _RARE = 3.5
 _EVERYDAY = 5.0
 NOT_IN_BODY = 1 << 20
+# Distinct destinations: sorted when fewer than 1/_SORT_BELOW of all, else a bitmap.
+_SORT_BELOW = 8
 WORDS_PER_MENTION = 1000
 
 
@@ -140,6 +142,7 @@ def _word_language(lang: str | None) -> str:
 IdArray = npt.NDArray[np.int32]
 DestIds = npt.NDArray[np.intp]
 _NO_DESTS: DestIds = np.zeros(0, dtype=np.intp)
+_NO_TERMS: IdArray = np.zeros(0, dtype=np.int32)
 
 
 class _Ids:
@@ -325,14 +328,48 @@ class Explanation:
 
 
 class _Evidence:
-    """Per-term evidence for one card: field flags, body counts, and the relevant terms."""
+    """Per-term evidence for one card: field flags, body counts, and the relevant terms.
 
-    __slots__ = ("body", "flags", "relevant")
+    Found as arrays (``present`` term ids with their ``bits`` and ``counts``; the
+    ``relevant_ids``); the dictionaries and the set are built on first use.
+    """
 
-    def __init__(self, flags: dict[int, int], body: dict[int, int], relevant: set[int]) -> None:
-        self.flags = flags
-        self.body = body
-        self.relevant = relevant
+    __slots__ = ("_body", "_flags", "_relevant", "bits", "counts", "present", "relevant_ids")
+
+    def __init__(
+        self, present: IdArray, bits: IdArray, counts: IdArray, relevant_ids: IdArray
+    ) -> None:
+        self.present = present
+        self.bits = bits
+        self.counts = counts
+        self.relevant_ids = relevant_ids
+        self._flags: dict[int, int] | None = None
+        self._body: dict[int, int] | None = None
+        self._relevant: set[int] | None = None
+
+    @property
+    def flags(self) -> dict[int, int]:
+        """Term id -> the fields it was found in (bits), for every term found."""
+        if self._flags is None:
+            self._flags = dict(zip(self.present.tolist(), self.bits.tolist(), strict=True))
+        return self._flags
+
+    @property
+    def body(self) -> dict[int, int]:
+        """Term id -> mentions in the lead and body, for terms mentioned there."""
+        if self._body is None:
+            said = self.counts > 0
+            self._body = dict(
+                zip(self.present[said].tolist(), self.counts[said].tolist(), strict=True)
+            )
+        return self._body
+
+    @property
+    def relevant(self) -> set[int]:
+        """The terms that count for this card."""
+        if self._relevant is None:
+            self._relevant = set(self.relevant_ids.tolist())
+        return self._relevant
 
     def hit(self, term_id: int, phrase: Phrase, label: str | None = None) -> TermHit:
         flags = self.flags.get(term_id, 0)
@@ -362,12 +399,20 @@ def card_fields(card: Card) -> list[tuple[int, str]]:
     return [(bit, text) for bit, text in out if len(text) > 2]
 
 
-def _term_mask(terms: Iterable[int], size: int) -> npt.NDArray[np.bool_]:
-    """A bool per term id, set for ``terms``."""
-    ids = np.fromiter(terms, np.int32)
+def _term_mask(ids: IdArray, size: int) -> npt.NDArray[np.bool_]:
+    """A bool per term id, set for ``ids``."""
     mask = np.zeros(size, dtype=np.bool_)
     mask[ids] = True
     return mask
+
+
+def _unique(ids: IdArray) -> IdArray:
+    """The distinct values of ``ids``, ascending (sort and keep the first of each run)."""
+    ordered = np.sort(ids)
+    first = np.empty(len(ordered), dtype=np.bool_)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
 
 
 def _select(
@@ -400,8 +445,12 @@ class MatchIndex:
         # ``grunen`` elsewhere), mostly the same; each key lists (term, rule-set mask).
         self._key_ids: dict[str, int] = {}
         self._key_entries: list[list[tuple[int, int]]] = []
-        self._key_tid: list[int] = []
-        self._need: dict[int, list[int]] = {}  # rule set -> term -> body mentions needed
+        self._key_tid: IdArray = np.full(64, -1, dtype=np.int32)  # by key id (-1: see entries)
+        # rule set -> term -> body mentions needed (0: not yet known)
+        self._need: dict[int, IdArray] = {}
+        # Per-term scratch for one match (zero between matches): field bits, mentions.
+        self._bits: IdArray = np.zeros(64, dtype=np.int32)
+        self._counts: IdArray = np.zeros(64, dtype=np.int32)
         self._active = 1  # rule sets whose keys are filed (bits; English from the start)
         self._in_main = bytearray()
         self._main: Any = None
@@ -764,10 +813,7 @@ class MatchIndex:
                 form = self._form(tid, i)
                 if form:
                     kids[self._file(tid, form, 1 << i)] = None
-        need = self._need.setdefault(0, [])
-        if len(need) <= tid:
-            need.extend([0] * (tid + 1 - len(need)))
-        need[tid] = self._mentions_needed(tid, "en")  # at build time, not in a match
+        self._need_of(0)[tid] = self._mentions_needed(tid, "en")  # at build, not in a match
         return tuple(kids)
 
     def _form(self, tid: int, rules: int) -> Phrase:
@@ -784,7 +830,7 @@ class MatchIndex:
         if kid is None:
             kid = self._key_ids[key] = len(self._key_entries)
             self._key_entries.append([])
-            self._key_tid.append(-1)
+            self._set_key_tid(kid, -1)
             self._in_main.append(0)
         entries = self._key_entries[kid]
         for j, (other, mask) in enumerate(entries):
@@ -800,7 +846,26 @@ class MatchIndex:
         # The common case, read without masks: one term for the key in every rule set.
         entries = self._key_entries[kid]
         single = len(entries) == 1 and entries[0][1] & self._active == self._active
-        self._key_tid[kid] = entries[0][0] if single else -1
+        self._set_key_tid(kid, entries[0][0] if single else -1)
+
+    def _set_key_tid(self, kid: int, tid: int) -> None:
+        table = self._key_tid
+        if kid >= len(table):
+            grown = np.full(max(2 * len(table), kid + 1), -1, dtype=np.int32)
+            grown[: len(table)] = table
+            self._key_tid = table = grown
+        table[kid] = tid
+
+    def _need_of(self, rules: int) -> IdArray:
+        """Body mentions needed per term for rule set ``rules`` (grown to every term)."""
+        need = self._need.get(rules)
+        size = len(self._term_phrase)
+        if need is None or len(need) < size:
+            grown = np.zeros(max(64, 2 * size), dtype=np.int32)
+            if need is not None:
+                grown[: len(need)] = need
+            self._need[rules] = need = grown
+        return need
 
     def _activate(self, rules: int) -> None:
         """Start matching articles of rule set ``rules``: file every term under its key.
@@ -1009,56 +1074,83 @@ class MatchIndex:
             self._activate(rules)
         self._refresh()
         automata = [a for a in (self._main, self._delta) if a is not None]
-        flags: dict[int, int] = {}
-        body: dict[int, int] = {}
         in_rules = 1 << rules
         entries = self._key_entries
-        single = self._key_tid
-        for bit, text in card_fields(card):
-            counts = bit & (LEAD | BODY)
-            for automaton in automata:
-                # Counted in C: a long body has thousands of hits.
-                found = Counter(map(_SECOND, automaton.iter(text)))
-                for kid, k in found.items():
-                    tid = single[kid]
-                    if tid >= 0:
-                        flags[tid] = flags.get(tid, 0) | bit
-                        if counts:
-                            body[tid] = body.get(tid, 0) + k
+        key_tid = self._key_tid
+        bits, counts = self._scratch(len(self._term_phrase))
+        found_ids: list[IdArray] = []
+        try:
+            for bit, text in card_fields(card):
+                counted = bit & (LEAD | BODY)
+                for automaton in automata:
+                    # Counted in C: a long body has thousands of hits; then per key, as
+                    # arrays (the common key stands for one term in every rule set).
+                    found = Counter(map(_SECOND, automaton.iter(text)))
+                    if not found:
                         continue
-                    for tid, mask in entries[kid]:
-                        if mask & in_rules:
-                            flags[tid] = flags.get(tid, 0) | bit
-                            if counts:
-                                body[tid] = body.get(tid, 0) + k
-        relevant = {tid for tid, f in flags.items() if f & STRONG}
+                    kids = np.fromiter(found, np.int32, len(found))
+                    times = np.fromiter(found.values(), np.int32, len(found))
+                    tids = key_tid[kids]
+                    shared = tids < 0
+                    if shared.any():
+                        more: list[tuple[int, int]] = [
+                            (tid, k)
+                            for kid, k in zip(
+                                kids[shared].tolist(), times[shared].tolist(), strict=True
+                            )
+                            for tid, mask in entries[kid]
+                            if mask & in_rules
+                        ]
+                        alone = ~shared
+                        tids = np.concatenate(
+                            (tids[alone], np.array([t for t, _ in more], dtype=np.int32))
+                        )
+                        times = np.concatenate(
+                            (times[alone], np.array([k for _, k in more], dtype=np.int32))
+                        )
+                    np.bitwise_or.at(bits, tids, bit)
+                    if counted:
+                        np.add.at(counts, tids, times)
+                    found_ids.append(tids)
+            if not found_ids:
+                return _Evidence(_NO_TERMS, _NO_TERMS, _NO_TERMS, _NO_TERMS)
+            present = _unique(np.concatenate(found_ids))
+            where = bits[present]
+            said = counts[present]
+        finally:
+            for tids in found_ids:  # leave the scratch zero for the next card
+                bits[tids] = 0
+                counts[tids] = 0
+        strong = (where & STRONG) != 0
         if self._weak_of:
-            weak = self._weak_of
-            for tid in [t for t in relevant if t in weak]:
-                if not flags[tid] & (HEADLINE | TOPICS) and body.get(tid, 0) < 2:
-                    relevant.discard(tid)  # a close term said once in the lead is not enough
-        need = self._need.get(rules)
-        if need is None:
-            need = self._need[rules] = []
-        if len(need) < len(self._term_phrase):
-            need.extend([0] * (len(self._term_phrase) - len(need)))
-        lang = ""
+            # A close term (of ``~term``) said once in the lead is not enough.
+            weak = np.fromiter(self._weak_of, np.int32, len(self._weak_of))
+            strong &= ~(
+                np.isin(present, weak) & ((where & (HEADLINE | TOPICS)) == 0) & (said < 2)
+            )
+        body_only = ~strong & (said > 0)
+        need = self._need_of(rules)
+        wanted = need[present]
+        unknown = body_only & (wanted == 0)
+        if unknown.any():
+            lang = _word_language(card.language)
+            for tid in present[unknown].tolist():
+                need[tid] = self._mentions_needed(tid, lang)
+            wanted = need[present]
         # A long body says an ordinary word more often in passing: one more mention per
         # WORDS_PER_MENTION words (names of several words and rare words are spared).
         longer = card.body.count(" ") // WORDS_PER_MENTION
-        base = self.min_body_mentions
-        for tid, count in body.items():
-            if tid in relevant:
-                continue
-            wanted = need[tid]
-            if not wanted:
-                lang = lang or _word_language(card.language)
-                wanted = need[tid] = self._mentions_needed(tid, lang)
-            if wanted >= base:
-                wanted += longer
-            if count >= wanted:  # NOT_IN_BODY is more than any count
-                relevant.add(tid)
-        return _Evidence(flags, body, relevant)
+        if longer:
+            wanted = wanted + np.where(wanted >= self.min_body_mentions, longer, 0)
+        relevant = strong | (body_only & (said >= wanted))  # NOT_IN_BODY: more than any
+        return _Evidence(present, where, said, present[relevant])
+
+    def _scratch(self, size: int) -> tuple[IdArray, IdArray]:
+        """Per-term field bits and mention counts, all zero, for ``size`` terms."""
+        if len(self._bits) < size:
+            self._bits = np.zeros(2 * size, dtype=np.int32)
+            self._counts = np.zeros(2 * size, dtype=np.int32)
+        return self._bits, self._counts
 
     def _mentions_needed(self, tid: int, lang: str) -> int:
         needed = mentions_needed(
@@ -1070,75 +1162,53 @@ class MatchIndex:
         """Destinations whose subscriptions match the card (muted ones skipped if ``now``)."""
         ev = self.evidence(card)
         relevant = ev.relevant
-        present = ev.flags
-        arrays: list[IdArray] = []
-        term_vec = self._term_vec
-        pair_rows = self._pair_rows
-        anchored = self._anchored
-        anchored_excl = self._anchored_excl
-        pairs = self._pairs
-        candidates: set[int] = set()
-        fired: set[int] = set()
+        # One C-level lookup per table over the relevant terms (map/filter, no Python loop).
+        arrays: list[IdArray] = [
+            vec.view() for vec in filter(None, map(self._term_vec.get, relevant))
+        ]
+        paired: list[_Rows] = list(filter(None, map(self._pair_rows.get, relevant)))
+        vetoing: list[_Rows] = list(filter(None, map(self._veto_rows.get, relevant)))
+        lapsing: list[_Rows] = list(filter(None, map(self._muted_rows.get, relevant)))
+        candidates: set[int] = set().union(*filter(None, map(self._anchored.get, relevant)))
+        fired: set[int] = set().union(*filter(None, map(self._anchored_excl.get, relevant)))
         both: set[int] = set()
-        veto_rows = self._veto_rows
-        muted_rows = self._muted_rows
-        paired: list[_Rows] = []
-        vetoing: list[_Rows] = []
-        lapsing: list[_Rows] = []
-        for tid in relevant:
-            vec = term_vec.get(tid)
-            if vec is not None:
-                arrays.append(vec.view())
-            rows = pair_rows.get(tid)
-            if rows is not None:
-                paired.append(rows)
-            rows = veto_rows.get(tid)
-            if rows is not None:
-                vetoing.append(rows)
-            rows = muted_rows.get(tid)
-            if rows is not None:
-                lapsing.append(rows)
-            exprs = anchored.get(tid)
-            if exprs:
-                candidates |= exprs
-            exprs = anchored_excl.get(tid)
-            if exprs:
-                fired |= exprs
-            partners = pairs.get(tid)
-            if partners:
-                if len(partners) < len(relevant):
-                    for other in relevant.intersection(partners):
-                        both |= partners[other]
-                else:
-                    for other in relevant:
-                        exprs = partners.get(other)
-                        if exprs:
-                            both |= exprs
-        if fired:
-            vetoes = self._vetoes
-            for tid in present:
-                vetoed = vetoes.get(tid)
-                if vetoed:
-                    fired -= vetoed
-        groups_of = self._expr_groups
-        excl_of = self._expr_excl
-        matched: list[int] = list(fired)
-        for eid in both:
-            excl = excl_of[eid]
-            if excl and any(t in present for t in excl):
-                continue
-            matched.append(eid)
-        for eid in candidates:
-            excl = excl_of[eid]
-            if excl and any(t in present for t in excl):
-                continue
-            if all(any(t in relevant for t in g) for g in groups_of[eid]):
+        for partners in filter(None, map(self._pairs.get, relevant)):
+            if len(partners) < len(relevant):
+                for other in relevant.intersection(partners):
+                    both |= partners[other]
+            else:
+                for other in relevant:
+                    exprs = partners.get(other)
+                    if exprs:
+                        both |= exprs
+        matched: list[int] = []
+        if fired or both or candidates:
+            present = ev.flags
+            if fired:
+                vetoes = self._vetoes
+                for tid in present:
+                    vetoed = vetoes.get(tid)
+                    if vetoed:
+                        fired -= vetoed
+            groups_of = self._expr_groups
+            excl_of = self._expr_excl
+            matched.extend(fired)
+            for eid in both:
+                excl = excl_of[eid]
+                if excl and any(t in present for t in excl):
+                    continue
                 matched.append(eid)
+            for eid in candidates:
+                excl = excl_of[eid]
+                if excl and any(t in present for t in excl):
+                    continue
+                if all(any(t in relevant for t in g) for g in groups_of[eid]):
+                    matched.append(eid)
         n_terms = len(self._term_phrase)
         if paired:
-            arrays.append(_select(paired, _term_mask(relevant, n_terms), now))
+            arrays.append(_select(paired, _term_mask(ev.relevant_ids, n_terms), now))
         if vetoing:
-            arrays.append(_select(vetoing, ~_term_mask(present, n_terms), now))
+            arrays.append(_select(vetoing, ~_term_mask(ev.present, n_terms), now))
         if lapsing:
             arrays.append(_select(lapsing, None, now))
         expr_vec = self._expr_vec
@@ -1159,7 +1229,7 @@ class MatchIndex:
             return _NO_DESTS
         flat = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
         size = len(self._dest_key)
-        if len(flat) * 4 < size:  # few: sorting beats scanning a bitmap of every dest
+        if len(flat) * _SORT_BELOW < size:  # few: sorting beats scanning a bitmap of all
             ordered = np.sort(flat)
             first = np.empty(len(ordered), dtype=np.bool_)
             first[:1] = True

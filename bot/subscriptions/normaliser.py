@@ -197,6 +197,9 @@ class _Rules:
         self.cache: dict[str, str] = {}
         self.query_cache: dict[str, str] = {}
         self.chunks: dict[str, str] = {}
+        # Cached chunks holding the first word of a multi-word name: a text whose chunks
+        # are none of these has no such name, and is not searched for any.
+        self.multi_chunks: set[str] = set()
         self.compounds = rules in _COMPOUNDS
         self.elides = rules in _ELIDING
         names: dict[str, str] = {}
@@ -319,8 +322,12 @@ class _Rules:
         """A whitespace-delimited piece of text → its tokens, space-joined (cached)."""
         if len(self.chunks) >= _CACHE_MAX:
             self.chunks.clear()
+            self.multi_chunks.clear()
         canon = self.canon
-        joined = self.chunks[raw] = " ".join([canon(t) for t in _TOKEN_RE.findall(raw)])
+        tokens = [canon(t) for t in _TOKEN_RE.findall(raw)]
+        joined = self.chunks[raw] = " ".join(tokens)
+        if not self.multi_first.isdisjoint(tokens):
+            self.multi_chunks.add(joined)
         return joined
 
 
@@ -420,16 +427,22 @@ def normalised_text(text: str, lang: str | None = None) -> str:
         text = unicodedata.normalize("NFC", text)
     get = rules.chunks.get
     chunk = rules.chunk
-    joined = " " + " ".join(filter(None, [get(raw) or chunk(raw) for raw in text.split()]))
-    joined += " "
-    multi = rules.multi_strings
-    if multi:
-        # Few names (English): a substring test each; many (CLDR's): one set of tokens.
-        present = set(joined.split()) if len(multi) > _MULTI_SCAN else None
-        for key, token, first in multi:
-            if present is None or first in present:
+    parts = [get(raw) or chunk(raw) for raw in text.split()]
+    joined = " " + " ".join(filter(None, parts)) + " "
+    # Multi-word names: only those whose first word is in the text are searched for,
+    # found from the few chunks that hold such a word (a set operation, not a scan).
+    hits = rules.multi_chunks.intersection(parts) if rules.multi_strings else None
+    if hits:
+        present = {t for piece in hits for t in piece.split()}
+        # Few names (English): a name made by a replacement may start another one.
+        grows = len(rules.multi_strings) <= _MULTI_SCAN
+        for key, token, first in rules.multi_strings:
+            if first in present and key in joined:
+                joined = joined.replace(key, token)
                 while key in joined:
                     joined = joined.replace(key, token)
+                if grows:
+                    present.update(token.split())
     if rules.compounds:
         parts = _compound_parts(text, rules)
         if parts:
