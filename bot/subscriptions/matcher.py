@@ -39,7 +39,7 @@ from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, overload
 
 import ahocorasick
@@ -146,20 +146,25 @@ _NO_TERMS: IdArray = np.zeros(0, dtype=np.int32)
 
 
 class _Ids:
-    """A growable multiset of destination ids in one int32 array (C-level to expand)."""
+    """A growable multiset of destination ids in one int32 array (C-level to expand).
 
-    __slots__ = ("buf", "n")
+    ``live`` is the view of the ids in use, kept current by every change, so a match
+    reads it without slicing (a slice per term is a Python-level cost per article).
+    """
+
+    __slots__ = ("buf", "live", "n")
 
     def __init__(self, ids: IdArray | None = None) -> None:
         self.buf: IdArray = np.zeros(4, dtype=np.int32) if ids is None else ids
         self.n = 0 if ids is None else len(ids)
+        self.live: IdArray = self.buf[: self.n]
 
     def __len__(self) -> int:
         return self.n
 
     def view(self) -> IdArray:
         """The live ids (a view: read it before the next add/remove)."""
-        return self.buf[: self.n]
+        return self.live
 
     def add(self, did: int) -> None:
         """Append one id (amortised O(1))."""
@@ -169,10 +174,11 @@ class _Ids:
             self.buf = grown
         self.buf[self.n] = did
         self.n += 1
+        self.live = self.buf[: self.n]
 
     def remove(self, did: int) -> None:
         """Drop one occurrence of ``did`` (a C-level scan, then swap with the last)."""
-        live = self.buf[: self.n]
+        live = self.live
         i = int(np.argmax(live == did))
         if live[i] != did:
             raise KeyError(did)
@@ -180,6 +186,14 @@ class _Ids:
         live[i] = live[self.n]
         if self.n * 4 < len(self.buf) and len(self.buf) > 16:
             self.buf = self.buf[: max(4, 2 * self.n)].copy()
+        self.live = self.buf[: self.n]
+
+
+_LIVE = attrgetter("live")
+_ROW_DEST = attrgetter("live_did")
+_ROW_PARTNER = attrgetter("live_partner")
+_ROW_UNTIL = attrgetter("live_until")
+_NOT_MUTED = -float("inf")
 
 
 class _Rows:
@@ -187,10 +201,14 @@ class _Rows:
 
     For ``a b`` the key is ``b`` (the row counts if ``b`` is relevant too), for ``a -b``
     it is ``b`` (the row counts unless ``b`` is present), for a muted ``a`` it is unused.
-    A match selects the rows of all its terms at once, in C.
+    A match selects the rows of all its terms at once, in C, from the ``live_*`` views
+    (kept current by every change); ``muted`` counts the rows with a mute, so that the
+    tables without one skip the mute test.
     """
 
-    __slots__ = ("did", "n", "partner", "sid", "until")
+    __slots__ = (
+        "did", "live_did", "live_partner", "live_until", "muted", "n", "partner", "sid", "until"
+    )
 
     def __init__(self) -> None:
         self.partner: IdArray = np.zeros(4, dtype=np.int32)
@@ -198,6 +216,14 @@ class _Rows:
         self.sid: IdArray = np.zeros(4, dtype=np.int32)
         self.until: npt.NDArray[np.float64] = np.zeros(4, dtype=np.float64)
         self.n = 0
+        self.muted = 0
+        self._views()
+
+    def _views(self) -> None:
+        n = self.n
+        self.live_partner: IdArray = self.partner[:n]
+        self.live_did: IdArray = self.did[:n]
+        self.live_until: npt.NDArray[np.float64] = self.until[:n]
 
     @classmethod
     def of(cls, rows: list[tuple[int, int, int, float]]) -> _Rows:
@@ -209,6 +235,8 @@ class _Rows:
         out.did = np.array(did, dtype=np.int32)
         out.sid = np.array(sid, dtype=np.int32)
         out.until = np.array(until, dtype=np.float64)
+        out.muted = int(np.count_nonzero(out.until != _NOT_MUTED))
+        out._views()
         return out
 
     def __len__(self) -> int:
@@ -227,15 +255,19 @@ class _Rows:
         self.did[n] = did
         self.sid[n] = sid
         self.until[n] = until
+        self.muted += until != _NOT_MUTED
         self.n = n + 1
+        self._views()
 
     def drop(self, sid: int) -> None:
         """Remove every row of subscription ``sid`` (swap with the last row)."""
         for i in np.flatnonzero(self.sid[: self.n] == sid)[::-1]:
             last = self.n - 1
+            self.muted -= bool(self.until[i] != _NOT_MUTED)
             for col in (self.partner, self.did, self.sid, self.until):
                 col[i] = col[last]
             self.n = last
+        self._views()
 
     def rename(self, old: int, new: int) -> None:
         """The rows of subscription ``old`` now belong to ``new``."""
@@ -419,14 +451,21 @@ def _select(
     tables: list[_Rows], wanted: npt.NDArray[np.bool_] | None, now: float | None
 ) -> IdArray:
     """Destinations of the rows whose key term is ``wanted`` and whose mute is over."""
-    keep: npt.NDArray[np.bool_] | None = None
-    if wanted is not None:
-        keep = wanted[np.concatenate([t.partner[: t.n] for t in tables])]
-    if now is not None:
-        lapsed = np.concatenate([t.until[: t.n] for t in tables]) <= now
-        keep = lapsed if keep is None else keep & lapsed
-    dests: IdArray = np.concatenate([t.did[: t.n] for t in tables])
-    return dests if keep is None else dests[keep]
+    if now is not None and any(t.muted for t in tables):
+        clear = [t for t in tables if not t.muted]
+        muted = [t for t in tables if t.muted]
+        lapsed = np.concatenate(list(map(_ROW_UNTIL, muted))) <= now
+        parts = [_select(clear, wanted, None)] if clear else []
+        dests: IdArray = np.concatenate(list(map(_ROW_DEST, muted)))
+        if wanted is not None:
+            lapsed &= wanted[np.concatenate(list(map(_ROW_PARTNER, muted)))]
+        parts.append(dests[lapsed])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    dests = np.concatenate(list(map(_ROW_DEST, tables)))
+    if wanted is None:
+        return dests
+    keep: npt.NDArray[np.bool_] = wanted[np.concatenate(list(map(_ROW_PARTNER, tables)))]
+    return dests[keep]
 
 
 class MatchIndex:
@@ -1163,9 +1202,7 @@ class MatchIndex:
         ev = self.evidence(card)
         relevant = ev.relevant
         # One C-level lookup per table over the relevant terms (map/filter, no Python loop).
-        arrays: list[IdArray] = [
-            vec.view() for vec in filter(None, map(self._term_vec.get, relevant))
-        ]
+        arrays: list[IdArray] = list(map(_LIVE, filter(None, map(self._term_vec.get, relevant))))
         paired: list[_Rows] = list(filter(None, map(self._pair_rows.get, relevant)))
         vetoing: list[_Rows] = list(filter(None, map(self._veto_rows.get, relevant)))
         lapsing: list[_Rows] = list(filter(None, map(self._muted_rows.get, relevant)))
@@ -1212,10 +1249,7 @@ class MatchIndex:
         if lapsing:
             arrays.append(_select(lapsing, None, now))
         expr_vec = self._expr_vec
-        for eid in matched:
-            vec = expr_vec.get(eid)
-            if vec is not None:
-                arrays.append(vec.view())
+        arrays.extend(map(_LIVE, filter(None, map(expr_vec.get, matched))))
         extra: list[tuple[int, int, int]] = []
         if self._expr_muted:
             extra = self._lapsed_mutes(relevant, matched, now)
