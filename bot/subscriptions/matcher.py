@@ -37,10 +37,10 @@ import logging
 import time
 from array import array
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
-from typing import Any, overload
+from operator import attrgetter, is_not, itemgetter
+from typing import Any, TypeGuard, TypeVar, cast, overload
 
 import ahocorasick
 import numpy as np
@@ -190,6 +190,15 @@ class _Ids:
 
 
 _LIVE = attrgetter("live")
+# A C-level "is not None" for filter() (a lambda would be a Python call per term).
+_FOUND = cast(Callable[[object], TypeGuard[Any]], functools.partial(is_not, None))
+_T = TypeVar("_T")
+
+
+def _entries(table: dict[int, _T], terms: Iterable[int]) -> list[_T]:
+    """The entries of ``table`` under those of ``terms`` it has (map and filter, in C)."""
+    found: list[_T] = list(filter(_FOUND, map(table.get, terms)))
+    return found
 _ROW_DEST = attrgetter("live_did")
 _ROW_PARTNER = attrgetter("live_partner")
 _ROW_UNTIL = attrgetter("live_until")
@@ -1202,14 +1211,14 @@ class MatchIndex:
         ev = self.evidence(card)
         relevant = ev.relevant
         # One C-level lookup per table over the relevant terms (map/filter, no Python loop).
-        arrays: list[IdArray] = list(map(_LIVE, filter(None, map(self._term_vec.get, relevant))))
-        paired: list[_Rows] = list(filter(None, map(self._pair_rows.get, relevant)))
-        vetoing: list[_Rows] = list(filter(None, map(self._veto_rows.get, relevant)))
-        lapsing: list[_Rows] = list(filter(None, map(self._muted_rows.get, relevant)))
-        candidates: set[int] = set().union(*filter(None, map(self._anchored.get, relevant)))
-        fired: set[int] = set().union(*filter(None, map(self._anchored_excl.get, relevant)))
+        arrays: list[IdArray] = list(map(_LIVE, _entries(self._term_vec, relevant)))
+        paired = _entries(self._pair_rows, relevant)
+        vetoing = _entries(self._veto_rows, relevant)
+        lapsing = _entries(self._muted_rows, relevant)
+        candidates: set[int] = set().union(*_entries(self._anchored, relevant))
+        fired: set[int] = set().union(*_entries(self._anchored_excl, relevant))
         both: set[int] = set()
-        for partners in filter(None, map(self._pairs.get, relevant)):
+        for partners in _entries(self._pairs, relevant):
             if len(partners) < len(relevant):
                 for other in relevant.intersection(partners):
                     both |= partners[other]
@@ -1249,7 +1258,7 @@ class MatchIndex:
         if lapsing:
             arrays.append(_select(lapsing, None, now))
         expr_vec = self._expr_vec
-        arrays.extend(map(_LIVE, filter(None, map(expr_vec.get, matched))))
+        arrays.extend(map(_LIVE, _entries(expr_vec, matched)))
         extra: list[tuple[int, int, int]] = []
         if self._expr_muted:
             extra = self._lapsed_mutes(relevant, matched, now)

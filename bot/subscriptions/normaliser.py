@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import cast
 
 import Stemmer
 
@@ -425,9 +426,15 @@ def normalised_text(text: str, lang: str | None = None) -> str:
     rules = rules_of(ruleset(lang))
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    get = rules.chunks.get
-    chunk = rules.chunk
-    parts = [get(raw) or chunk(raw) for raw in text.split()]
+    # Looked up in C (map); only the pieces not seen before are normalised in Python.
+    pieces = text.split()
+    cached = list(map(rules.chunks.get, pieces))
+    if None in cached:
+        chunk = rules.chunk
+        pairs = zip(pieces, cached, strict=True)
+        parts = [chunk(raw) if got is None else got for raw, got in pairs]
+    else:
+        parts = cast(list[str], cached)
     joined = " " + " ".join(filter(None, parts)) + " "
     # Multi-word names: only those whose first word is in the text are searched for,
     # found from the few chunks that hold such a word (a set operation, not a scan).
