@@ -557,6 +557,9 @@ class MatchIndex:
         self._dest_ids: dict[str, int] = {}
         self._dest_key: list[str] = []
         self._dest_obj: dict[int, Destination] = {}
+        # Each destination's tenant as a number, so a result narrows to tenants in C.
+        self._dest_tenant: array[int] = array("i")
+        self._tenant_ids: dict[str, int] = {}
         self._strings: dict[str, str] = {}
         self._key_text: list[str] = []
 
@@ -777,6 +780,8 @@ class MatchIndex:
         if did is None:
             did = self._dest_ids[dest] = len(self._dest_key)
             self._dest_key.append(dest)
+            tenant = dest.partition("\x00")[0]
+            self._dest_tenant.append(self._tenant_ids.setdefault(tenant, len(self._tenant_ids)))
         if self._free_subs:
             sid = self._free_subs.pop()
             self._sub_key[sid] = key
@@ -1363,7 +1368,6 @@ class MatchResult(Sequence[DestinationMatch]):
         self._matched_nontrivial = matched
         self._now = now
         self._ids = ids
-        self._only: set[int] | None = None
         self._items: list[DestinationMatch] | None = None
 
     def __len__(self) -> int:
@@ -1373,15 +1377,19 @@ class MatchResult(Sequence[DestinationMatch]):
         """The part of the result in ``tenants``, chosen by id before any object is built.
 
         An article shared in one tenant (or a feed's) may match 80k destinations
-        elsewhere; building only the tenant's keeps the cost to what is posted.
+        elsewhere; building only the tenant's keeps the cost to what is posted (the
+        choice itself is one C-level pass over the ids).
         """
-        wanted = set(tenants)
-        keys = self._index._dest_key
-        kept = [d for d in self._ids.tolist() if keys[d].partition("\x00")[0] in wanted]
-        part = MatchResult(self._index, self._evidence, self._matched_nontrivial, self._now,
-                           np.array(kept, dtype=np.intp))
-        part._only = set(kept)
-        return part
+        index = self._index
+        codes = [index._tenant_ids[t] for t in tenants if t in index._tenant_ids]
+        kept = _NO_DESTS
+        if codes and len(self._ids):
+            owners = np.frombuffer(index._dest_tenant, dtype=np.int32)
+            try:
+                kept = self._ids[np.isin(owners[self._ids], codes)]
+            finally:
+                del owners  # a live view would stop the array from growing
+        return MatchResult(index, self._evidence, self._matched_nontrivial, self._now, kept)
 
     @property
     def destination_ids(self) -> DestIds:
@@ -1412,50 +1420,67 @@ class MatchResult(Sequence[DestinationMatch]):
         return exprs
 
     def _materialise(self) -> list[DestinationMatch]:
+        """One object per destination id of the result, from its subscriptions that fired.
+
+        The cost follows the destinations built: their subscriptions are found by one
+        C-level pass over the subscriptions' destinations, then each is checked against
+        the expressions that fired (never a walk over everything that matched).
+        """
         if self._items is not None:
             return self._items
         index = self._index
+        ids = self._ids
+        if not len(ids):
+            self._items = []
+            return self._items
+        wanted = np.zeros(len(index._dest_key), dtype=np.bool_)
+        wanted[ids] = True
+        sub_dest = index._sub_dest
+        view = np.frombuffer(sub_dest, dtype=np.int32)
+        try:
+            sids: list[int] = np.flatnonzero(wanted[view]).tolist()
+        finally:
+            del view  # a live view would stop the array from growing
+        fired = self.expression_ids
+        now = self._now
+        sub_key = index._sub_key
+        sub_expr = index._sub_expr
+        expr_subs = index._expr_subs
+        expr_muted = index._expr_muted
         per_expr: dict[int, tuple[tuple[TermHit, ...], float]] = {}
         grouped: dict[int, list[SubscriptionMatch]] = {}
-
-        def make(eid: int, sid: int) -> SubscriptionMatch:
-            hits, score = per_expr[eid]
-            key = index._sub_key[sid] or "/"
+        for sid in sids:
+            key = sub_key[sid]
+            eid = sub_expr[sid]
+            if key is None or eid not in fired:
+                continue  # a free slot, or an expression that did not fire
+            did = sub_dest[sid]
+            if expr_subs[eid].get(did) != sid:  # not linked: muted (or a duplicate)
+                entry = expr_muted.get(eid, {}).get(did)
+                if entry is None or entry[0] != sid or (now is not None and entry[1] > now):
+                    continue
+            found = per_expr.get(eid)
+            if found is None:
+                found = per_expr[eid] = index._hits_for(eid, self._evidence)
             tenant, _, sub_id = key.rpartition("/")
-            return SubscriptionMatch(
+            match = SubscriptionMatch(
                 sub_id,
                 tenant,
                 index._sub_owner[sid],
                 index._expr_canon[eid] or "",
                 MODES[index._sub_mode[sid]],
-                hits,
-                score,
+                found[0],
+                found[1],
             )
-
-        now = self._now
-        only = self._only
-        for eid in self.expression_ids:
-            per_expr[eid] = index._hits_for(eid, self._evidence)
-            subs_of = index._expr_subs[eid]
-            pairs: Iterable[tuple[int, int]] = subs_of.items()
-            if only is not None:  # walk the smaller side
-                pairs = ([(d, subs_of[d]) for d in only if d in subs_of]
-                         if len(only) < len(subs_of)
-                         else [(d, s) for d, s in subs_of.items() if d in only])
-            for did, sid in pairs:
-                entry = grouped.get(did)
-                if entry is None:
-                    grouped[did] = [make(eid, sid)]
-                else:
-                    entry.append(make(eid, sid))
-            for did, (sid, until) in index._expr_muted.get(eid, {}).items():
-                if only is not None and did not in only:
-                    continue
-                if now is None or until <= now:  # a mute that is over
-                    grouped.setdefault(did, []).append(make(eid, sid))
+            entry_list = grouped.get(did)
+            if entry_list is None:
+                grouped[did] = [match]
+            else:
+                entry_list.append(match)
         items = [
-            DestinationMatch(index._destination(did), tuple(subs))
-            for did, subs in grouped.items()
+            DestinationMatch(index._destination(did), tuple(grouped[did]))
+            for did in ids.tolist()
+            if did in grouped
         ]
         self._items = items
         return items
