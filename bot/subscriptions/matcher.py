@@ -197,6 +197,8 @@ _T = TypeVar("_T")
 
 def _entries(table: dict[int, _T], terms: Iterable[int]) -> list[_T]:
     """The entries of ``table`` under those of ``terms`` it has (map and filter, in C)."""
+    if not table:  # most indexes have no three-word or excluding expressions
+        return []
     found: list[_T] = list(filter(_FOUND, map(table.get, terms)))
     return found
 _ROW_DEST = attrgetter("live_did")
