@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from bot.card import Card
 from bot.chat.contract import Destination, Subscription
@@ -45,3 +46,34 @@ def test_other_tenants_destinations_are_never_built() -> None:
     assert [m.destination.tenant for m in part] == ["discord:t7"] * 200
     # Destination objects are made (and cached) only for what was walked.
     assert len(index._dest_obj) == 200
+
+
+class _Counting(MatchIndex):
+    """Counts the per-expression detail (terms and score) worked out for a result."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detailed = 0
+
+    def _hits_for(self, eid: int, ev: Any) -> Any:
+        self.detailed += 1
+        return super()._hits_for(eid, ev)
+
+
+def test_detail_is_worked_out_only_for_what_is_posted() -> None:
+    """One tenant's post among 400 tenants' distinct topics: one expression's detail."""
+    index = _Counting()
+    index.build(
+        Subscription(id=str(t), tenant=f"discord:t{t}", owner="u",
+                     destination=Destination(f"discord:t{t}", "channel", "c"),
+                     expression=f"syria -zzveto{t}")  # a distinct expression per tenant
+        for t in range(400)
+    )
+    result = index.match(CARD, time.time())
+    assert len(result) == 400
+    (only,) = result.for_tenants({"discord:t7"})
+    assert only.destination.tenant == "discord:t7"
+    assert [s.subscription_id for s in only.subscriptions] == ["7"]
+    assert index.detailed == 1
+    assert len(result.for_tenants({"discord:nobody"})) == 0
+    assert len(list(result)) == 400 and index.detailed == 401

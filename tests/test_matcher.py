@@ -317,3 +317,50 @@ def test_index_agrees_with_evaluating_every_subscription(bulk: bool) -> None:
         got = {d.destination: {m.subscription_id for m in d.subscriptions} for d in result}
         assert got == expected, trial
         assert len(result) == len(expected) == len(list(result.destination_ids))
+
+
+def test_a_lapsed_mute_fires_on_the_implicit_phrase_like_no_mute() -> None:
+    """Bare words typed together match as their phrase, muted-then-lapsed ones too."""
+    body = long_body("The unit said so.")  # "the" is weak: only the phrase can count
+    card = Card(headline="Markets", body=body)
+    for bulk in (True, False):
+        subs = [sub("1", "the unit"), sub("2", "the unit", dest="dm:u2", muted_until=1000.0)]
+        index = index_of(*subs) if bulk else index_of()
+        if not bulk:
+            for s in subs:
+                index.add(s)
+        assert {d.destination.id for d in index.match(card, now=999.0)} == {"u1"}
+        result = index.match(card, now=2000.0)
+        assert {d.destination.id for d in result} == {"u1", "u2"}
+        assert len(result) == 2
+        index.remove(T1, "2")  # the phrase's row goes with the subscription
+        assert {d.destination.id for d in index.match(card, now=2000.0)} == {"u1"}
+
+
+def test_scratch_of_one_card_never_counts_for_the_next() -> None:
+    """Per-term counts of a match are reset: a mention in one card is not one in the next."""
+    index = index_of(sub("1", "germany"))
+    once = Card(headline="Markets", body=long_body("Germany said so."))
+    for _ in range(3):
+        assert len(index.match(once)) == 0  # one deep mention is not enough, every time
+    twice = Card(headline="Markets", body=long_body("Germany said so. German banks agreed."))
+    assert len(index.match(twice)) == 1
+    assert len(index.match(once)) == 0
+
+
+@pytest.mark.parametrize("expression", ["putin", "putin syria", "putin -trump"])
+def test_bulk_built_arrays_see_later_adds_and_removes(expression: str) -> None:
+    """Arrays built in one go (exact size) grow and shrink with the next add/remove."""
+    card = seed_card_by_hand()
+    index = index_of(*(sub(str(i), expression, dest=f"dm:u{i}") for i in range(5)))
+    assert len(index.match(card)) == 5
+    index.add(sub("new", expression, dest="dm:later"))
+    assert {d.destination.id for d in index.match(card)} == {*(f"u{i}" for i in range(5)), "later"}
+    index.add(sub("m", expression, dest="dm:muted", muted_until=1000.0))
+    assert len(index.match(card, now=999.0)) == 6
+    assert len(index.match(card, now=1001.0)) == 7
+    for i in range(4):
+        assert index.remove(T1, str(i))
+    assert {d.destination.id for d in index.match(card, now=999.0)} == {"u4", "later"}
+    assert index.remove(T1, "m") and index.remove(T1, "4") and index.remove(T1, "new")
+    assert len(index.match(card, now=1001.0)) == 0

@@ -619,6 +619,10 @@ class MatchIndex:
                         out = rows[id(table)].setdefault(a, [])
                         for k in keys_:
                             out.extend((k, did, sid, until) for did, sid, until in links)
+                phrase = self._expr_phrase[eid]
+                if phrase >= 0:  # a lapsed mute fires on the implicit phrase too
+                    out = rows[id(self._muted_rows)].setdefault(phrase, [])
+                    out.extend((0, did, sid, until) for did, (sid, until) in lapsing.items())
             if not subs:
                 continue
             phrase = self._expr_phrase[eid]
@@ -693,29 +697,38 @@ class MatchIndex:
                 vec = vecs[owner] = _Ids()
             vec.add(did)
 
+    def _row_places(
+        self, eid: int, *, muted: bool
+    ) -> list[tuple[dict[int, _Rows], tuple[int, ...], tuple[int, ...]]]:
+        """Every (table, anchor terms, key terms) where a link of ``eid`` is a row.
+
+        A muted subscription of bare words (``marissa mayer``) is also a row under the
+        implicit phrase, so that, its mute over, it fires on the phrase as an unmuted one.
+        """
+        spec = self._row_spec(eid, muted=muted)
+        places = [] if spec is None else [spec]
+        phrase = self._expr_phrase[eid]
+        if muted and phrase >= 0:
+            places.append((self._muted_rows, (phrase,), (0,)))
+        return places
+
     def _add_rows(self, eid: int, did: int, sid: int, until: float) -> None:
-        spec = self._row_spec(eid, muted=until != -float("inf"))
-        if spec is None:
-            return
-        table, anchor, keys_ = spec
-        for a in anchor:
-            rows = table.get(a)
-            if rows is None:
-                rows = table[a] = _Rows()
-            for k in keys_:
-                rows.add(k, did, sid, until)
+        for table, anchor, keys_ in self._row_places(eid, muted=until != _NOT_MUTED):
+            for a in anchor:
+                rows = table.get(a)
+                if rows is None:
+                    rows = table[a] = _Rows()
+                for k in keys_:
+                    rows.add(k, did, sid, until)
 
     def _drop_rows(self, eid: int, sid: int, *, muted: bool) -> None:
-        spec = self._row_spec(eid, muted=muted)
-        if spec is None:
-            return
-        table, anchor, _ = spec
-        for a in anchor:
-            rows = table.get(a)
-            if rows is not None:
-                rows.drop(sid)
-                if not rows:
-                    del table[a]
+        for table, anchor, _ in self._row_places(eid, muted=muted):
+            for a in anchor:
+                rows = table.get(a)
+                if rows is not None:
+                    rows.drop(sid)
+                    if not rows:
+                        del table[a]
 
     def _unlink(self, eid: int, did: int) -> None:
         """Undo ``_link``."""
