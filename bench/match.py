@@ -16,10 +16,12 @@ subscriptions go to the owner's DMs, 25 % to one of N/40 channels; 200 tenants.
 
 Measured per size: index build time (``MatchIndex.build``), process memory of the index
 (RSS growth), Redis memory per subscription (the real Lua write path, embedded Valkey),
-articles/s and p50/p99 latency of ``match(card, now)`` including the expansion to the
-deduplicated, sorted array of destination ids (``result.destination_ids``, whose length is
-``len(result)``), the p99 of also building every per-destination object, and the same
-workload through a naive loop over all subscriptions.
+articles/s and p50/p99 latency (wall, and CPU time of this process, which other work on
+the machine inflates less; with the 1-minute load average) of ``match(card, now)``
+including the expansion to the deduplicated, sorted array of destination ids
+(``result.destination_ids``, whose length is ``len(result)``), the p99 of also building
+every per-destination object, and the same workload through a naive loop over all
+subscriptions.
 
 Garbage collection is left on while matching. After the build the bench does what
 ``Matcher.load`` does in the bot, ``gc.collect()`` then ``gc.freeze()``, so the index's
@@ -374,12 +376,15 @@ def run_size(
     for card in cards[:5]:  # warm the token cache and the automaton
         len(index.match(card, now))
     latencies: list[float] = []
+    cpu: list[float] = []
     dest_counts: list[int] = []
     for card in cards:
         t = time.perf_counter()
+        c = time.process_time()
         result = index.match(card, now)
         count = len(result)
         ids = result.destination_ids
+        cpu.append((time.process_time() - c) * 1000)
         latencies.append((time.perf_counter() - t) * 1000)
         assert len(ids) == count
         dest_counts.append(count)
@@ -434,6 +439,9 @@ def run_size(
         "p50_ms": round(percentile(latencies, 50), 3),
         "p99_ms": round(percentile(latencies, 99), 3),
         "max_ms": round(max(latencies), 3),
+        "cpu_p50_ms": round(percentile(cpu, 50), 3),
+        "cpu_p99_ms": round(percentile(cpu, 99), 3),
+        "load_average": round(os.getloadavg()[0], 2),
         "gc_full_ms": round(gc_full_ms, 3),
         "p99_ms_with_objects": round(percentile(full, 99), 3),
         "p99_ms_one_tenant_objects": round(percentile(one_tenant, 99), 3),
@@ -481,7 +489,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{n:>9} subs: build {row['build_s']:.2f} s, {row['process_bytes_per_sub']:.0f} B/sub "
             f"in process, {row['redis_bytes_per_sub']:.0f} B/sub in Redis; "
             f"{row['articles_per_s']:.0f} articles/s, p50 {row['p50_ms']:.2f} ms, "
-            f"p99 {row['p99_ms']:.2f} ms, max {row['max_ms']:.2f} ms (with objects "
+            f"p99 {row['p99_ms']:.2f} ms, max {row['max_ms']:.2f} ms (CPU p50 "
+            f"{row['cpu_p50_ms']:.2f} ms, p99 {row['cpu_p99_ms']:.2f} ms; load "
+            f"{row['load_average']:.1f}) (with objects "
             f"{row['p99_ms_with_objects']:.1f} ms), full GC {row['gc_full_ms']:.1f} ms, "
             f"dests/article mean {row['destinations_per_article_mean']:.0f} "
             f"max {row['destinations_per_article_max']}; naive "
