@@ -10,7 +10,7 @@ naive loop must agree with the index: when it does not, a warning says so on std
 the exit status is 1. Topics are
 drawn Zipf-distributed (s=1.0) from the articles' own proper nouns, phrases and country
 names, ranked by how many articles mention them, so popular topics really are popular
-(at 1M the top topic has ~45k subscribers). Capitalised words that more articles write
+(at 1M the top topic, "United", has ~80k subscribers). Capitalised words that more articles write
 in lower case, or only at the start of a sentence ("New", "However", "It's"), are not
 names and not topics, and topics the bot refuses at subscribe time (only common words:
 ``weak_topic``) are not drawn. Expressions: 70 % one word, 10 % a quoted
