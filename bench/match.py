@@ -1,6 +1,7 @@
 """Matcher benchmark: indexed matching vs a naive loop at 10k, 100k and 1M subscriptions.
 
-Usage: ``python bench/match.py [--quick]`` (``--quick`` runs 100k only). Prints one line
+Usage: ``python bench/match.py [--quick] [--size N] [--no-redis]`` (``--quick`` runs
+100k only, ``--size`` one of 10000, 100000, 1000000). Prints one line
 per size and, last, one JSON object for the largest size.
 
 Workload: articles are trafilatura-extracted bodies of ``../shared/devset/cases/*/page.html``
@@ -475,10 +476,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k subscriptions only")
     parser.add_argument("--no-redis", action="store_true", help="skip the Redis memory step")
+    parser.add_argument("--size", type=int, choices=(10_000, 100_000, 1_000_000),
+                        help="one size only")
     parser.add_argument("--generated", action="store_true",
                         help="generated texts instead of the development set")
     args = parser.parse_args(argv)
     sizes = [100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    if args.size:
+        sizes = [args.size]
     t_start = time.perf_counter()
     cards = load_articles(None, generated=args.generated)
     t = time.perf_counter()
