@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -173,3 +175,29 @@ def test_default_workers_follow_the_cpus_this_process_may_use() -> None:
         os.sched_setaffinity(0, allowed)
     assert default_workers(8) == min(len(allowed), 8)
     assert default_workers(1) == 1
+
+
+async def test_a_pool_that_will_not_stop_does_not_hold_the_close(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """pebble's join waits without a timeout: a stuck one must not hold a shutdown."""
+    import bot.article.pool as pool_module
+
+    real_stop = pool_module._stop
+    release = threading.Event()
+
+    def stuck(pool: Any) -> None:
+        release.wait(60)  # a join that never returns (until the test lets it go)
+
+    monkeypatch.setattr(pool_module, "_stop", stuck)
+    monkeypatch.setattr(pool_module, "STOP_WITHIN_S", 0.5)
+    pool = ParsePool(workers=1)
+    await pool.start()
+    running = pool._pool
+    assert running is not None
+    try:
+        await asyncio.wait_for(pool.close(), 10)
+    finally:
+        release.set()
+        await asyncio.to_thread(real_stop, running)
+    with pytest.raises(ParseError, match="shutting down"):
+        await pool.parse(PAGE)

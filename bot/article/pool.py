@@ -210,7 +210,7 @@ class ParsePool:
             if self._pool is not None and not self._pool.active:
                 log.warning("the parse pool broke; starting a new one")
                 broken, self._pool = self._pool, None
-                await asyncio.to_thread(_stop, broken)
+                await _stop_within(broken, STOP_WITHIN_S)
             if self._pool is None:
                 # Forking may wait for the fork server's imports: never on the event loop.
                 boot = asyncio.ensure_future(asyncio.to_thread(self._boot))
@@ -333,12 +333,46 @@ class ParsePool:
             pool, self._pool = self._pool, None
         if pool is not None:
             # Workers end on SIGTERM at once (see _start_worker): this takes milliseconds.
-            await asyncio.to_thread(_stop, pool)
+            await _stop_within(pool, STOP_WITHIN_S)
+
+
+#: how long stopping the pool may take before its workers are killed and it is left behind
+STOP_WITHIN_S = 10.0
 
 
 def _stop(pool: ProcessPool) -> None:
     pool.stop()  # type: ignore[no-untyped-call]
     pool.join()
+
+
+async def _stop_within(pool: ProcessPool, seconds: float) -> None:
+    """Stop ``pool`` in a thread of its own, and wait for it ``seconds`` at most.
+
+    pebble's ``join`` waits for its manager threads without a timeout; one stuck on a
+    worker's pipe would otherwise hold a shutdown (and a test run) forever.
+    """
+    loop = asyncio.get_running_loop()
+    stopped: asyncio.Future[None] = loop.create_future()
+
+    def stop() -> None:
+        try:
+            _stop(pool)
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(_settle, stopped)
+
+    threading.Thread(target=stop, name="parse-pool-stop", daemon=True).start()
+    try:
+        await asyncio.wait_for(asyncio.shield(stopped), seconds)
+    except TimeoutError:
+        log.warning("the parse pool did not stop within %g s: its workers are killed", seconds)
+        with contextlib.suppress(Exception):  # pebble's internals: best effort
+            pool._pool_manager.worker_manager.force_stop_workers()  # type: ignore[no-untyped-call]
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _stop_when_booted(boot: asyncio.Future[ProcessPool]) -> None:
