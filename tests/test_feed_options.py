@@ -391,3 +391,23 @@ async def test_a_feed_stored_before_version_keys_learns_them_without_edits(rig: 
     assert (stats.new_items, stats.edited_items) == (1, 0)
     feed.entries[1].title = "Now an edit"
     assert (await rig.poll()).edited_items == 1
+
+
+async def test_a_post_made_under_a_feeds_name_is_edited_through_its_webhook(rig: Rig) -> None:
+    """Discord lets only the webhook edit what it posted (the bot's PATCH is a 403)."""
+    feed = _feed(rig.server, "/w", [(40, "Syria")])
+    assert (await rig.cmd(f'feed add {rig.server.url("/w")} as "Wire Desk"', DCHAN)).ok
+    feed.entries.insert(0, rig.server.entry("/w/a41", 41, T0 + 900, "Syria"))
+    assert (await rig.poll()).new_items == 1
+    await rig.settle()
+    (posted,) = rig.discord_posts()
+    assert posted.get("webhook_id") and posted["username"] == "Wire Desk"
+    headline = "Syria: the talks resume in Geneva"
+    rig.server.pages["/w/a41"] = article_html(headline, story(41, "Syria"))
+    feed.entries[0].title = headline
+    assert (await rig.poll()).edited_items == 1
+    await rig.settle()
+    (edit,) = rig.discord.edits()
+    assert edit.path.startswith("/webhooks/") and edit.status == 200, edit
+    (edited,) = rig.discord_posts()  # edited in place, never posted twice
+    assert edited["embeds"][0]["title"] == headline and "Updated" in edited["content"]

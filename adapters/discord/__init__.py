@@ -299,6 +299,17 @@ class DiscordAdapter:
         dest = post.destination
         view = subscription_view(dest.tenant, post.subscriptions)
         try:
+            hook = None
+            if post.persona is not None and dest.kind == "channel":
+                hook = await self._webhook(dest)
+            if hook is not None:
+                # A feed's persona posted it through the channel's webhook: Discord lets
+                # only that webhook edit it (the bot's PATCH would be a 403).
+                await hook.edit_message(
+                    int(message_id), content=message.content, embed=message.embed,
+                    allowed_mentions=message.allowed, view=view,
+                )
+                return
             channel = await self._messageable(dest)
             if not isinstance(channel, discord.PartialMessageable | discord.DMChannel):
                 raise PostError(f"cannot edit messages in {dest}")

@@ -295,6 +295,10 @@ def post_ref(post: Post, message_id: str) -> str:
         data["sc"] = post.score
     if post.format != "full":
         data["f"] = post.format  # an edit keeps the post's look
+    if post.persona is not None:
+        # Posted through a channel's webhook under a feed's name: only the webhook can
+        # edit it, so the edit must know.
+        data["n"] = {"name": post.persona.name, "avatar": post.persona.avatar}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -311,6 +315,7 @@ def edit_from_ref(raw: str, destination: Destination, article_id: str, card: Car
                             for i, e, o in data.get("s") or ()),
         score=float(data.get("sc") or 0.0),
         format=format_of(data.get("f")),
+        persona=_persona(data.get("n")),
         edit_of=str(data["id"]),
         revision=revision,
     )

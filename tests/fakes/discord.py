@@ -418,6 +418,9 @@ class FakeDiscord(LocalServer):
             return _json(out)
         if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
             return self._interaction_callback(parts[1], body)
+        if parts[0] == "webhooks" and method == "PATCH" and parts[1] in self.webhooks \
+                and len(parts) == 5 and parts[3] == "messages":
+            return self._edit_webhook_message(parts[1], parts[2], parts[4], body or {}, rec)
         if parts[0] == "webhooks" and method == "POST" and parts[1] in self.webhooks:
             return self._execute_webhook(parts[1], parts[2], body or {}, rec)
         if parts[0] == "webhooks" and method in ("POST", "PATCH"):
@@ -489,11 +492,24 @@ class FakeDiscord(LocalServer):
                    "username": body.get("username"), "avatar_url": body.get("avatar_url")}
         self.messages.setdefault(hook["channel_id"], []).append(message)
         return _json(message)
+    def _edit_webhook_message(self, hook_id: str, token: str, message_id: str,
+                              body: dict[str, Any], rec: Recorded) -> web.Response:
+        """``PATCH /webhooks/{id}/{token}/messages/{id}``: a message the webhook sent."""
+        hook = self.webhooks[hook_id]
+        if token != hook["token"]:
+            rec.status = 401
+            return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
+        return self._edit_message(hook["channel_id"], message_id, body, rec, by_webhook=True)
+
     def _edit_message(self, channel_id: str, message_id: str, body: dict[str, Any],
-                      rec: Recorded) -> web.Response:
+                      rec: Recorded, *, by_webhook: bool = False) -> web.Response:
         """``PATCH /channels/{id}/messages/{id}``: the fields given replace the message's."""
         for message in self.messages.get(channel_id, []):
             if message["id"] == message_id:
+                if message.get("webhook_id") and not by_webhook:
+                    rec.status = 403  # as Discord: a webhook's message is the webhook's
+                    return _json({"message": "Cannot edit a message authored by another "
+                                  "user", "code": 50005}, 403)
                 for name in ("content", "embeds", "components", "flags", "allowed_mentions"):
                     if name in body:
                         message[name] = body[name]
@@ -506,7 +522,8 @@ class FakeDiscord(LocalServer):
     def edits(self) -> list[Recorded]:
         """The message edits (PATCH) made, in order."""
         return [r for r in self.requests if r.method == "PATCH" and r.path.startswith(
-            "/channels/") and "/messages/" in r.path]
+            ("/channels/", "/webhooks/")) and "/messages/" in r.path
+            and not r.path.startswith(f"/webhooks/{APP_ID}/")]
 
     def _interaction_callback(self, interaction_id: str, body: dict[str, Any]) -> web.Response:
         kind = body["type"]
