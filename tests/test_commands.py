@@ -10,9 +10,8 @@ from bot.chat.commands import (
     handle,
     parse_command,
     parse_duration,
-    split_args,
 )
-from bot.chat.contract import Reply, Request
+from bot.chat.contract import Reply, Request, split_args
 from bot.errors import CommandError
 from bot.subscriptions import SubscriptionStore
 

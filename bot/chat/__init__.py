@@ -42,12 +42,13 @@ from .contract import (
     note_post_failure,
     pings_everyone,
     role_id,
+    split_args,
 )
 
 if TYPE_CHECKING:
-    from .commands import HELP, CommandContext, handle, parse_command, split_args
+    from .commands import HELP, CommandContext, handle, parse_command
 
-_LAZY = {"HELP", "CommandContext", "handle", "parse_command", "split_args"}
+_LAZY = {"HELP", "CommandContext", "handle", "parse_command"}
 
 __all__ = [
     "FORMATS",

@@ -45,6 +45,7 @@ from .contract import (
     format_of,
     pings_everyone,
     role_id,
+    split_args,
 )
 
 log = logging.getLogger(__name__)
@@ -74,27 +75,6 @@ class CommandContext:
 
 
 Command = Callable[[CommandContext, Request], Awaitable[Reply]]
-
-
-def split_args(text: str) -> list[str]:
-    """Split on spaces outside double quotes, keeping the quotes (they mean phrases)."""
-    text = text.replace("“", '"').replace("”", '"')
-    out: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-            current.append(ch)
-        elif ch.isspace() and not quoted:
-            if current:
-                out.append("".join(current))
-                current = []
-        else:
-            current.append(ch)
-    if current:
-        out.append("".join(current))
-    return out
 
 
 def parse_command(text: str) -> tuple[str, tuple[str, ...]]:

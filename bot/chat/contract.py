@@ -360,3 +360,24 @@ class PostFinder(Protocol):
         """The message id of ``post`` if the platform shows it, posted at or after
         ``since`` (Unix s); None if it does not. Raise a PostError if it cannot tell."""
         ...
+
+
+def split_args(text: str) -> list[str]:
+    """Split on spaces outside double quotes, keeping the quotes (they mean phrases)."""
+    text = text.replace("“", '"').replace("”", '"')
+    out: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            current.append(ch)
+        elif ch.isspace() and not quoted:
+            if current:
+                out.append("".join(current))
+                current = []
+        else:
+            current.append(ch)
+    if current:
+        out.append("".join(current))
+    return out

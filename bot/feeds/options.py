@@ -21,7 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.chat.contract import FORMATS, Persona, PostFormat, format_of, role_id
+from bot.chat.contract import (
+    FORMATS,
+    Persona,
+    PostFormat,
+    format_of,
+    role_id,
+    split_args,
+)
 from bot.errors import CommandError, TopicError
 from bot.subscriptions import parse_topic
 
@@ -43,27 +50,6 @@ NAME_MAX = 80
 AVATAR_MAX = 2048
 #: words Discord refuses in a webhook's username (and ones that would look like a mention)
 _BAD_NAME_PARTS = ("@", "#", ":", "```", "discord", "clyde")
-
-
-def split_words(text: str) -> list[str]:
-    """Split on spaces outside double quotes, keeping the quotes (they mean phrases)."""
-    text = text.replace("“", '"').replace("”", '"')
-    out: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-            current.append(ch)
-        elif ch.isspace() and not quoted:
-            if current:
-                out.append("".join(current))
-                current = []
-        else:
-            current.append(ch)
-    if current:
-        out.append("".join(current))
-    return out
 
 
 def split_clauses(words: Sequence[str]) -> dict[str, str]:
@@ -216,7 +202,7 @@ class FeedOptions:
 
 def parse_feed_add(words: Sequence[str]) -> tuple[str, FeedOptions]:
     """``feed add`` words (one word may hold them all) -> URL, options."""
-    flat = split_words(" ".join(words))
+    flat = split_args(" ".join(words))
     if not flat:
         raise CommandError("Use `feed add URL` (then options: `ping @role`, `format compact`, "
                            '`as "Name"`, `avatar URL`, `only TOPIC`, `backfill N`).')
