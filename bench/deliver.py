@@ -32,7 +32,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,11 +41,11 @@ sys.path.insert(0, str(ROOT))
 
 import redis.asyncio as aioredis  # noqa: E402
 
+from bench.redis_for import run_on_redis  # noqa: E402
 from bot import keys  # noqa: E402
 from bot.chat import Destination  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.pipeline.ingest import Ingest  # noqa: E402
-from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.subscriptions import SubscriptionStore  # noqa: E402
 from tests.fakes import FakePlatform, PageServer, article_html, story  # noqa: E402
@@ -239,17 +238,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     args = parser.parse_args()
     started = time.monotonic()
-    configured = os.environ.get("NEWSBOT_REDIS_URL")
-    if configured:
-        figures = asyncio.run(run_all(args.quick, configured))
-    else:
-        with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-            server = EmbeddedValkey(Path(tmp))
-            server.start()
-            try:
-                figures = asyncio.run(run_all(args.quick, server.url))
-            finally:
-                server.stop()
+    figures = run_on_redis(lambda url: run_all(args.quick, url))
     figures["wall_s"] = round(time.monotonic() - started, 1)
     figures["data"] = "generated: tests.fakes article pages and a fake platform"
     print(f"{figures['posts']} posts ({figures['expected']} expected), "

@@ -11,11 +11,8 @@ Usage: ``python bench/delivery_memory.py [--quick]``; the last line is one JSON 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 import redis.asyncio as aioredis  # noqa: E402
 
+from bench.redis_for import run_on_redis  # noqa: E402
 from bot import keys  # noqa: E402
 from bot.chat import Destination  # noqa: E402
-from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.service import Newsbot  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.subscriptions import SubscriptionStore  # noqa: E402
@@ -79,17 +76,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="50 channels instead of 200")
     args = parser.parse_args()
-    configured = os.environ.get("NEWSBOT_REDIS_URL")
-    if configured:
-        figures = asyncio.run(run(args.quick, configured))
-    else:
-        with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-            server = EmbeddedValkey(Path(tmp))
-            server.start()
-            try:
-                figures = asyncio.run(run(args.quick, server.url))
-            finally:
-                server.stop()
+    figures = run_on_redis(lambda url: run(args.quick, url))
     print(f"{figures['deliveries']} deliveries of a {figures['page_body_chars']}-character "
           f"article: {figures['stream_bytes'] + figures['card_bytes']} bytes in Redis, "
           f"{figures['bytes_per_delivery']} per delivery")

@@ -13,11 +13,8 @@ Usage: ``python bench/edits.py [--quick]``; the last line is one JSON object.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,12 +22,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.redis_for import run_on_redis  # noqa: E402
 from bot import keys  # noqa: E402
 from bot.card import Card  # noqa: E402
 from bot.chat import Destination, Post, SubscriptionRef  # noqa: E402
 from bot.pipeline.dedupe import Deduper, Identity  # noqa: E402
 from bot.pipeline.outbox import post_ref  # noqa: E402
-from bot.redis_server import EmbeddedValkey, redis_client  # noqa: E402
+from bot.redis_server import redis_client  # noqa: E402
 
 ARTICLE = "0123456789abcdef"
 TENANT = "discord:222222222222222222"
@@ -88,17 +86,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,000 posts instead of 10,000")
     args = parser.parse_args()
-    configured = os.environ.get("NEWSBOT_REDIS_URL")
-    if configured:
-        figures = asyncio.run(run(args.quick, configured))
-    else:
-        with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-            server = EmbeddedValkey(Path(tmp))
-            server.start()
-            try:
-                figures = asyncio.run(run(args.quick, server.url))
-            finally:
-                server.stop()
+    figures = run_on_redis(lambda url: run(args.quick, url))
     print(f"{figures['record_bytes_per_post']} bytes per editable post "
           f"(the done-marker: {figures['done_marker_bytes_per_post']}); "
           f"{figures['revise_cpu_ms_per_sighting']} ms CPU per re-sighting")

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import multiprocessing
-import os
 import resource
 import sys
-import tempfile
 import time
 from email.utils import formatdate
 from pathlib import Path
@@ -34,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bench.redis_for import run_on_redis  # noqa: E402
 from bot import keys  # noqa: E402
 from bot.chat import Destination  # noqa: E402
 from bot.feeds.commands import FeedManager  # noqa: E402
@@ -42,7 +40,6 @@ from bot.feeds.store import FeedStore  # noqa: E402
 from bot.fetch import Fetcher, FetchPolicy, make_session  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.pipeline.ingest import Ingest  # noqa: E402
-from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from tests.fakes import LocalServer  # noqa: E402
 
@@ -189,18 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.feeds or (200 if args.quick else 2000)
     cycles = 2 if args.quick else args.cycles
-    configured = os.environ.get("NEWSBOT_REDIS_URL")
-    if configured:
-        figures = asyncio.run(run(n, cycles, configured))
-    else:
-        with tempfile.TemporaryDirectory(prefix="nb-poll-") as tmp:
-            valkey = EmbeddedValkey(Path(tmp))
-            valkey.start()
-            try:
-                figures = asyncio.run(run(n, cycles, valkey.url))
-            finally:
-                with contextlib.suppress(Exception):
-                    valkey.stop()
+    figures = run_on_redis(lambda url: run(n, cycles, url))
     figures["quick"] = args.quick
     figures["data"] = "generated: feeds served by a local server"
     print(json.dumps(figures))

@@ -17,11 +17,9 @@ Usage: ``python bench/styles.py [--quick]``; the last line is one JSON object.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 import redis.asyncio as aioredis  # noqa: E402
 
+from bench.redis_for import run_on_redis  # noqa: E402
 from bot.card import Card  # noqa: E402
 from bot.chat.contract import Destination, Post, SubscriptionRef  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.pipeline.outbox import Outbox  # noqa: E402
 from bot.pipeline.styles import PostStyles  # noqa: E402
-from bot.redis_server import EmbeddedValkey  # noqa: E402
 from bot.subscriptions import SubscriptionStore, TenantSettings  # noqa: E402
 
 POSTS = 10_000
@@ -112,17 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short run (seconds)")
     args = parser.parse_args()
-    configured = os.environ.get("NEWSBOT_REDIS_URL")
-    if configured:
-        figures = asyncio.run(run(args.quick, configured))
-    else:
-        with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-            server = EmbeddedValkey(Path(tmp))
-            server.start()
-            try:
-                figures = asyncio.run(run(args.quick, server.url))
-            finally:
-                server.stop()
+    figures = run_on_redis(lambda url: run(args.quick, url))
     figures["load_average"] = round(os.getloadavg()[0], 1)
     figures["data"] = "generated: one fan-out of channel posts with formats and pings"
     for name in ("quiet", "pinging"):
